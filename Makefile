@@ -1,0 +1,40 @@
+# Airlock: `make demo` sets everything up and runs the demo task on the local model;
+# `make test` sets everything up and runs every test. Both install only what is missing.
+
+SWIFT      ?= swift
+VENV       ?= .venv
+PYTHON     ?= python3
+AIRLOCK    := .build/debug/airlock
+# Python packages the tests use as real peers (pinned).
+TEST_PYPI  := inspect-ai==0.3.285
+
+export AIRLOCK_VENV := $(VENV)
+
+.PHONY: all build demo test local-model python-tools clean-runs
+
+all: build
+
+build:
+	$(SWIFT) build --product airlock
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The local model (llama.cpp server + Gemma 3 270M), installed by airlock itself.
+local-model: build $(VENV)/bin/python
+	$(AIRLOCK) local-model
+
+$(VENV)/.airlock-tools-ready: | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet $(TEST_PYPI)
+	touch $@
+
+python-tools: $(VENV)/.airlock-tools-ready
+
+demo: local-model
+	$(AIRLOCK) eval battery/demo/security-basics.yaml --model local --log-dir logs
+
+test: local-model python-tools
+	AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 $(SWIFT) test
+
+clean-runs:
+	rm -rf logs

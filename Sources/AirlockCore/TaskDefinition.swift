@@ -1,0 +1,208 @@
+/// A task as written in its YAML file: dataset, solver chain, scorers, epochs, limits,
+/// generation settings and model roles. `docs/tasks.md` documents every field.
+public struct TaskDefinition: Sendable, Hashable, Codable {
+    public var name: String
+    public var description: String?
+    public var version: Int?
+    public var dataset: DatasetDefinition
+    public var solvers: [SolverDefinition]
+    public var scorers: [ScorerDefinition]
+    public var epochs: EpochsDefinition
+    public var limits: SampleLimits
+    public var generation: GenerationSettings
+    /// Default models for named roles (for example `grader`), overridable from the command line.
+    public var modelRoles: [String: String]
+    public var metrics: MetricsDefinition
+
+    public init(
+        name: String,
+        description: String? = nil,
+        version: Int? = nil,
+        dataset: DatasetDefinition,
+        solvers: [SolverDefinition] = [.generate],
+        scorers: [ScorerDefinition],
+        epochs: EpochsDefinition = .init(),
+        limits: SampleLimits = .init(),
+        generation: GenerationSettings = .init(),
+        modelRoles: [String: String] = [:],
+        metrics: MetricsDefinition = .init()
+    ) {
+        self.name = name
+        self.description = description
+        self.version = version
+        self.dataset = dataset
+        self.solvers = solvers
+        self.scorers = scorers
+        self.epochs = epochs
+        self.limits = limits
+        self.generation = generation
+        self.modelRoles = modelRoles
+        self.metrics = metrics
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, version, dataset, solvers, scorers, epochs, limits, generation
+        case modelRoles = "model_roles"
+        case metrics
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        description = try container.decodeIfPresent(String.self, forKey: .description)
+        version = try container.decodeIfPresent(Int.self, forKey: .version)
+        dataset = try container.decode(DatasetDefinition.self, forKey: .dataset)
+        solvers = try container.decodeIfPresent([SolverDefinition].self, forKey: .solvers) ?? [.generate]
+        if solvers.isEmpty { solvers = [.generate] }
+        scorers = try container.decode([ScorerDefinition].self, forKey: .scorers)
+        epochs = try container.decodeIfPresent(EpochsDefinition.self, forKey: .epochs) ?? .init()
+        limits = try container.decodeIfPresent(SampleLimits.self, forKey: .limits) ?? .init()
+        generation = try container.decodeIfPresent(GenerationSettings.self, forKey: .generation) ?? .init()
+        modelRoles = try container.decodeIfPresent([String: String].self, forKey: .modelRoles) ?? [:]
+        metrics = try container.decodeIfPresent(MetricsDefinition.self, forKey: .metrics) ?? .init()
+    }
+}
+
+/// Where a task's samples come from and how their fields are named.
+public struct DatasetDefinition: Sendable, Hashable, Codable {
+    public enum Format: String, Sendable, Hashable, Codable {
+        case jsonl, csv
+    }
+
+    /// Relative to the task file.
+    public var path: String
+    /// Taken from the file's extension when absent.
+    public var format: Format?
+    public var fields: FieldNames
+    /// Shuffle the samples (by `seed`) before `limit` applies.
+    public var shuffle: Bool
+    public var seed: UInt64?
+    public var limit: Int?
+
+    public init(path: String, format: Format? = nil, fields: FieldNames = .init(), shuffle: Bool = false, seed: UInt64? = nil, limit: Int? = nil) {
+        self.path = path
+        self.format = format
+        self.fields = fields
+        self.shuffle = shuffle
+        self.seed = seed
+        self.limit = limit
+    }
+
+    enum CodingKeys: String, CodingKey { case path, format, fields, shuffle, seed, limit }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decode(String.self, forKey: .path)
+        format = try container.decodeIfPresent(Format.self, forKey: .format)
+        fields = try container.decodeIfPresent(FieldNames.self, forKey: .fields) ?? .init()
+        shuffle = try container.decodeIfPresent(Bool.self, forKey: .shuffle) ?? false
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+        limit = try container.decodeIfPresent(Int.self, forKey: .limit)
+    }
+
+    /// The names of the record fields (JSONL keys or CSV columns) that hold each part of a sample.
+    public struct FieldNames: Sendable, Hashable, Codable {
+        public var id: String
+        public var input: String
+        public var target: String
+        public var choices: String
+        public var metadata: String
+        /// CSV only: columns copied into the sample's metadata.
+        public var metadataColumns: [String]
+        /// CSV only: the separator between choices (and between several targets) in one cell.
+        public var listSeparator: String
+
+        public init(id: String = "id", input: String = "input", target: String = "target", choices: String = "choices", metadata: String = "metadata", metadataColumns: [String] = [], listSeparator: String = "|") {
+            self.id = id
+            self.input = input
+            self.target = target
+            self.choices = choices
+            self.metadata = metadata
+            self.metadataColumns = metadataColumns
+            self.listSeparator = listSeparator
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, input, target, choices, metadata
+            case metadataColumns = "metadata_columns"
+            case listSeparator = "list_separator"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let defaults = FieldNames()
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decodeIfPresent(String.self, forKey: .id) ?? defaults.id
+            input = try container.decodeIfPresent(String.self, forKey: .input) ?? defaults.input
+            target = try container.decodeIfPresent(String.self, forKey: .target) ?? defaults.target
+            choices = try container.decodeIfPresent(String.self, forKey: .choices) ?? defaults.choices
+            metadata = try container.decodeIfPresent(String.self, forKey: .metadata) ?? defaults.metadata
+            metadataColumns = try container.decodeIfPresent([String].self, forKey: .metadataColumns) ?? []
+            listSeparator = try container.decodeIfPresent(String.self, forKey: .listSeparator) ?? defaults.listSeparator
+        }
+    }
+}
+
+/// How many times each sample runs and how its epochs reduce to one score.
+public struct EpochsDefinition: Sendable, Hashable, Codable {
+    public var count: Int
+    public var reducer: EpochReducer
+
+    public init(count: Int = 1, reducer: EpochReducer = .mean) {
+        self.count = count
+        self.reducer = reducer
+    }
+
+    enum CodingKeys: String, CodingKey { case count, reducer }
+
+    public init(from decoder: any Decoder) throws {
+        // `epochs: 3` is shorthand for `epochs: {count: 3}`.
+        if let count = try? decoder.singleValueContainer().decode(Int.self) {
+            self.init(count: count)
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            count: try container.decodeIfPresent(Int.self, forKey: .count) ?? 1,
+            reducer: try container.decodeIfPresent(EpochReducer.self, forKey: .reducer) ?? .mean
+        )
+    }
+}
+
+/// Per-sample limits; reaching one ends the attempt early and it is still scored.
+public struct SampleLimits: Sendable, Hashable, Codable {
+    /// Total tokens (input and output) over all model calls of an attempt.
+    public var tokens: Int?
+    /// Messages in the conversation.
+    public var messages: Int?
+    /// Seconds of wall time for an attempt.
+    public var time: Double?
+
+    public init(tokens: Int? = nil, messages: Int? = nil, time: Double? = nil) {
+        self.tokens = tokens
+        self.messages = messages
+        self.time = time
+    }
+}
+
+/// How results are broken down.
+public struct MetricsDefinition: Sendable, Hashable, Codable {
+    /// A metadata field whose values each get their own row in the results.
+    public var groupBy: String?
+    /// A metadata field naming clusters of correlated samples: standard errors and intervals
+    /// then account for the clustering.
+    public var clusterBy: String?
+    /// Resamples for the cluster bootstrap interval.
+    public var bootstrapResamples: Int?
+
+    public init(groupBy: String? = nil, clusterBy: String? = nil, bootstrapResamples: Int? = nil) {
+        self.groupBy = groupBy
+        self.clusterBy = clusterBy
+        self.bootstrapResamples = bootstrapResamples
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case groupBy = "group_by"
+        case clusterBy = "cluster_by"
+        case bootstrapResamples = "bootstrap_resamples"
+    }
+}

@@ -1,0 +1,324 @@
+import AirlockCore
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+
+/// What a run is asked to do, beyond its task file.
+public struct EvalOptions: Sendable {
+    /// The model under test.
+    public var model: ModelConfiguration
+    /// Models bound to roles (for example `grader`), over the task's own `model_roles`.
+    public var roles: [String: ModelConfiguration]
+    /// The most requests in flight to one model at once (the ceiling of the adaptive limit).
+    public var maxConnections: Int
+    /// The most attempts in flight at once; `maxConnections` when absent.
+    public var maxSamples: Int?
+    /// Overrides the task's epochs.
+    public var epochs: Int?
+    /// Runs only the first N samples.
+    public var limit: Int?
+    /// Runs only these samples.
+    public var sampleIDs: [String]?
+    /// Seeds choice shuffles and bootstrap resamples.
+    public var seed: UInt64
+    /// Where cached responses live; no cache when absent.
+    public var cacheDirectory: String?
+    public var logDirectory: String
+    /// Time for one HTTP request before it counts as timed out.
+    public var requestTimeout: Duration
+    public var retryPolicy: RetryPolicy
+    /// Overrides the task's generation settings.
+    public var settings: GenerationSettings
+
+    public init(model: ModelConfiguration, roles: [String: ModelConfiguration] = [:], maxConnections: Int = 32, maxSamples: Int? = nil, epochs: Int? = nil, limit: Int? = nil, sampleIDs: [String]? = nil, seed: UInt64 = 42, cacheDirectory: String? = nil, logDirectory: String = "logs", requestTimeout: Duration = .seconds(120), retryPolicy: RetryPolicy = .init(), settings: GenerationSettings = .init()) {
+        self.model = model
+        self.roles = roles
+        self.maxConnections = maxConnections
+        self.maxSamples = maxSamples
+        self.epochs = epochs
+        self.limit = limit
+        self.sampleIDs = sampleIDs
+        self.seed = seed
+        self.cacheDirectory = cacheDirectory
+        self.logDirectory = logDirectory
+        self.requestTimeout = requestTimeout
+        self.retryPolicy = retryPolicy
+        self.settings = settings
+    }
+}
+
+/// Counters a display reads while a run goes on.
+public struct EvalProgress: Sendable, Hashable {
+    public var total: Int
+    /// Attempts already done when this session of the run started (a resume).
+    public var alreadyDone: Int
+    public var done = 0
+    public var failed = 0
+    public var connectionLimit = 0
+    public var inFlight = 0
+}
+
+/// How a session of a run ended.
+public enum EvalOutcome: Sendable {
+    /// Every attempt is scored.
+    case complete(RunResults)
+    /// Every attempt was tried; some failed (they are retried by `--resume`).
+    case completeWithFailures(RunResults)
+    /// Stopped early (Ctrl-C); the attempts done are kept.
+    case interrupted
+}
+
+/// One run of a task against a model: prepared (new or resumed), then executed.
+public final class EvalRun: Sendable {
+    public let directory: RunDirectory
+    public let header: RunHeader
+    public let task: TaskFile
+    let samples: [String: Sample]
+    /// Attempts still to do, in order.
+    public let pending: [SampleKey]
+    let models: [String: ModelConfiguration]
+    let options: EvalOptions
+    private let progressState: Mutex<EvalProgress>
+
+    public var progress: EvalProgress { progressState.withLock { $0 } }
+
+    private init(directory: RunDirectory, header: RunHeader, task: TaskFile, samples: [String: Sample], pending: [SampleKey], models: [String: ModelConfiguration], options: EvalOptions) {
+        self.directory = directory
+        self.header = header
+        self.task = task
+        self.samples = samples
+        self.pending = pending
+        self.models = models
+        self.options = options
+        progressState = Mutex(EvalProgress(total: header.plannedKeys.count, alreadyDone: header.plannedKeys.count - pending.count))
+    }
+
+    /// Checks the task, its dataset and the model roles, then creates the run folder. Nothing is
+    /// sent to any model until ``execute(client:logger:)``.
+    public static func start(taskPath: String, options: EvalOptions, environment: [String: String]) throws -> EvalRun {
+        let task = try TaskFile.load(path: taskPath)
+        var definition = task.definition
+        if let epochs = options.epochs {
+            guard epochs >= definition.epochs.reducer.minimumEpochs else {
+                throw EvalError(.invalidArguments, "\(definition.epochs.reducer) needs at least \(definition.epochs.reducer.minimumEpochs) epochs", field: "--epochs")
+            }
+            definition.epochs.count = epochs
+        }
+        var samples = try DatasetReader.read(path: task.datasetPath, definition: definition.dataset)
+        if let ids = options.sampleIDs {
+            let known = Set(samples.map(\.id))
+            if let missing = ids.first(where: { !known.contains($0) }) {
+                throw EvalError(.invalidArguments, "no sample with id '\(missing)'", file: task.datasetPath, field: "--sample-id")
+            }
+            samples = samples.filter { ids.contains($0.id) }
+        }
+        if let limit = options.limit { samples = Array(samples.prefix(limit)) }
+        let roles = try resolveRoles(task: TaskFile(definition: definition, path: task.path, datasetPath: task.datasetPath), options: options, environment: environment)
+        let header = RunHeader(
+            runID: Self.newRunID(),
+            created: Date().timeIntervalSince1970,
+            task: .init(
+                name: definition.name,
+                file: URL(fileURLWithPath: task.path).standardizedFileURL.path,
+                fileSHA256: try sha256(ofFile: task.path),
+                datasetFile: URL(fileURLWithPath: task.datasetPath).standardizedFileURL.path,
+                datasetSHA256: try sha256(ofFile: task.datasetPath),
+                definition: definition
+            ),
+            model: .init(name: options.model.modelName, baseURL: options.model.baseURL),
+            roles: roles.mapValues { .init(name: $0.modelName, baseURL: $0.baseURL) },
+            settings: definition.generation.merging(options.settings),
+            seed: options.seed,
+            epochs: definition.epochs.count,
+            sampleIDs: samples.map(\.id),
+            maxConnections: options.maxConnections,
+            maxSamples: options.maxSamples ?? options.maxConnections,
+            cache: options.cacheDirectory != nil,
+            airlockVersion: AirlockVersion.current
+        )
+        let directory = try RunDirectory.create(in: options.logDirectory, header: header)
+        let byID = Dictionary(uniqueKeysWithValues: samples.map { ($0.id, $0) })
+        return EvalRun(directory: directory, header: header, task: task, samples: byID, pending: header.plannedKeys, models: roles, options: options)
+    }
+
+    /// Reopens a run: the task and dataset must be unchanged; attempts already scored are never redone.
+    /// `model` supplies the key (and may move the base URL); the model name comes from the header.
+    public static func resume(directory: RunDirectory, options: EvalOptions, environment: [String: String]) throws -> EvalRun {
+        let header = try directory.readHeader()
+        for (file, expected, what) in [(header.task.file, header.task.fileSHA256, "task file"), (header.task.datasetFile, header.task.datasetSHA256, "dataset")] {
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw EvalError(.runMismatch, "the run's \(what) is gone", file: file)
+            }
+            guard try sha256(ofFile: file) == expected else {
+                throw EvalError(.runMismatch, "the \(what) changed since the run started; resuming would mix two versions (start a new run instead)", file: file)
+            }
+        }
+        let task = TaskFile(definition: header.task.definition, path: header.task.file, datasetPath: header.task.datasetFile)
+        let allSamples = try DatasetReader.read(path: task.datasetPath, definition: header.task.definition.dataset)
+        let byID = Dictionary(uniqueKeysWithValues: allSamples.map { ($0.id, $0) })
+        let records = RunDirectory.effectiveRecords(try directory.readRecords(repair: true))
+        let pending = header.plannedKeys.filter { records[$0]?.status != .scored }
+        var roles: [String: ModelConfiguration] = [:]
+        for (role, info) in header.roles {
+            roles[role] = try ModelConfiguration.resolve(info.name, baseURL: options.roles[role]?.baseURL ?? info.baseURL, apiKey: options.roles[role]?.apiKey?.value, environment: environment)
+        }
+        var options = options
+        options.model = try ModelConfiguration.resolve(header.model.name, baseURL: options.model.modelName == header.model.name ? options.model.baseURL : header.model.baseURL, apiKey: options.model.apiKey?.value, environment: environment)
+        options.maxConnections = header.maxConnections
+        options.maxSamples = header.maxSamples
+        options.seed = header.seed
+        return EvalRun(directory: directory, header: header, task: task, samples: byID, pending: pending, models: roles, options: options)
+    }
+
+    static func resolveRoles(task: TaskFile, options: EvalOptions, environment: [String: String]) throws -> [String: ModelConfiguration] {
+        var roles = options.roles
+        for (role, model) in task.definition.modelRoles where roles[role] == nil {
+            roles[role] = try ModelConfiguration.resolve(model, environment: environment)
+        }
+        for role in task.requiredRoles where roles[role] == nil {
+            throw EvalError(.invalidArguments, "the task needs a model for the role '\(role)': pass --model-role \(role)=provider/name or set model_roles.\(role) in the task", file: task.path, field: "model_roles.\(role)")
+        }
+        return roles
+    }
+
+    /// Runs every pending attempt, appending each record as it finishes, then writes the results.
+    public func execute(client: ModelClient, logger: Logger) async throws -> EvalOutcome {
+        let maxConnections = options.maxConnections
+        let cache = try options.cacheDirectory.map { try ResponseCache(directory: $0) }
+        let model = ModelEndpoint(provider: client.provider(for: options.model), maxConnections: maxConnections, retryPolicy: options.retryPolicy, requestTimeout: options.requestTimeout, cache: cache, logger: logger)
+        var roleEndpoints: [String: ModelEndpoint] = [:]
+        for (role, configuration) in models {
+            roleEndpoints[role] = ModelEndpoint(provider: client.provider(for: configuration), maxConnections: maxConnections, retryPolicy: options.retryPolicy, requestTimeout: options.requestTimeout, cache: cache, logger: logger)
+        }
+        let definition = header.task.definition
+        let solver = SolverChain(definition.solvers)
+        let scorers = zip(Scorers.names(definition.scorers), definition.scorers.map(Scorers.scorer(for:))).map { ($0, $1) }
+        let writer = try SampleLogWriter(path: directory.samplesPath)
+        let attempt = SampleAttempt(solver: solver, scorers: scorers, model: model, roles: roleEndpoints, settings: header.settings, limits: definition.limits, seed: header.seed)
+        let inFlightLimit = max(1, options.maxSamples ?? maxConnections)
+        var logger = logger
+        logger[metadataKey: "run"] = "\(header.runID)"
+        logger.info("run started", metadata: ["task": "\(header.task.name)", "model": "\(header.model.name)", "pending": "\(pending.count)"])
+
+        var interrupted = false
+        try await withThrowingTaskGroup(of: SampleRecord?.self) { group in
+            var next = pending.makeIterator()
+            func addNext() -> Bool {
+                guard let key = next.next(), let sample = samples[key.sampleID] else { return false }
+                group.addTask { await attempt.run(sample: sample, epoch: key.epoch) }
+                return true
+            }
+            for _ in 0..<inFlightLimit where !addNext() { break }
+            while let result = try await group.next() {
+                guard let record = result else {
+                    // Cancelled: keep nothing of it, so that a resume redoes it whole.
+                    interrupted = true
+                    continue
+                }
+                try writer.append(record)
+                progressState.withLock { progress in
+                    progress.done += 1
+                    if record.status == .failed { progress.failed += 1 }
+                    progress.connectionLimit = model.connectionLimit
+                }
+                if Task.isCancelled {
+                    interrupted = true
+                    continue
+                }
+                _ = addNext()
+            }
+        }
+        if interrupted || Task.isCancelled {
+            logger.info("run interrupted", metadata: ["done": "\(progress.done)"])
+            return .interrupted
+        }
+        let records = RunDirectory.effectiveRecords(try directory.readRecords())
+        let results = RunResultsCalculator.compute(header: header, records: records, samples: samples)
+        if results.failed == 0 {
+            try directory.writeResults(results)
+            logger.info("run complete", metadata: ["scored": "\(results.scored)"])
+            return .complete(results)
+        }
+        logger.info("run finished with failures", metadata: ["failed": "\(results.failed)"])
+        return .completeWithFailures(results)
+    }
+
+    static func newRunID() -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyz23456789")
+        return String((0..<10).map { _ in alphabet.randomElement()! })
+    }
+
+    static func sha256(ofFile path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EvalError(.io, "cannot read", file: path)
+        }
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Runs one attempt start to finish: solvers, then scorers, under the sample's time limit.
+struct SampleAttempt: Sendable {
+    let solver: SolverChain
+    let scorers: [(String, any Scorer)]
+    let model: ModelEndpoint
+    let roles: [String: ModelEndpoint]
+    let settings: GenerationSettings
+    let limits: SampleLimits
+    let seed: UInt64
+
+    /// The record of the attempt, or nil when it was cancelled.
+    func run(sample: Sample, epoch: Int) async -> SampleRecord? {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let started = Date().timeIntervalSince1970
+        let deadline = limits.time.map { start + .seconds($0) }
+        let context = SolverContext(model: model, roles: roles, settings: settings, limits: limits, seed: seed, deadline: deadline)
+        var state = TaskState(sample: sample, epoch: epoch)
+        var scores: [String: Score] = [:]
+        var failure: SampleFailure?
+        do {
+            do {
+                try await solver.solve(&state, context: context)
+            } catch is SampleTimeLimit {
+                state.limitReached = "time"
+            }
+            for (name, scorer) in scorers {
+                scores[name] = try await scorer.score(state, context: context)
+            }
+        } catch is CancellationError {
+            return nil
+        } catch let error as SampleFailure {
+            failure = error
+        } catch let error as ModelCallError {
+            failure = SampleFailure(cause: error.cause, message: error.description)
+        } catch {
+            if Task.isCancelled { return nil }
+            failure = SampleFailure(cause: .infrastructure, message: "\(error)")
+        }
+        if Task.isCancelled, failure != nil { return nil }
+        return SampleRecord(
+            sampleID: sample.id,
+            epoch: epoch,
+            status: failure == nil ? .scored : .failed,
+            input: sample.input,
+            target: sample.target,
+            choices: state.choices,
+            messages: state.messages,
+            completion: state.output?.completion,
+            scores: scores,
+            usage: state.usage,
+            calls: state.modelCalls.map { .init(seconds: $0.seconds, retries: $0.retries, cached: $0.cached, usage: $0.output.usage, stopReason: $0.output.stopReason) },
+            metadata: sample.metadata,
+            limitReached: state.limitReached,
+            failure: failure,
+            started: started,
+            totalSeconds: (clock.now - start).seconds,
+            modelSeconds: state.modelCalls.reduce(0) { $0 + $1.seconds }
+        )
+    }
+}
+
+public enum AirlockVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,211 @@
+import AirlockCore
+import Foundation
+
+/// Writes a run as Inspect's `.eval` log (a ZIP of `header.json`, `samples/ID_epoch_N.json` and
+/// `summaries.json`), so that Inspect's viewer and log API read Airlock's runs.
+/// The member layout follows `docs/inspect-eval-format.md` (checked against inspect-ai 0.3.285).
+public enum InspectExport {
+    public static func write(run directory: RunDirectory, to output: String) throws {
+        guard output.hasSuffix(".eval") else {
+            throw EvalError(.invalidArguments, "Inspect reads .eval files only; name the output FILE.eval", field: "--output")
+        }
+        let header = try directory.readHeader()
+        let records = RunDirectory.effectiveRecords(try directory.readRecords())
+        let definition = header.task.definition
+        let samples = Dictionary(uniqueKeysWithValues: header.sampleIDs.map { id in (id, Sample(id: id, input: .text(""), target: [], metadata: records.values.first { $0.sampleID == id }?.metadata ?? [:])) })
+        let results = directory.readResults() ?? RunResultsCalculator.compute(header: header, records: records, samples: samples)
+        let complete = directory.readResults() != nil
+        let scorerNames = Scorers.names(definition.scorers)
+        let created = iso(header.created)
+        let ordered = header.plannedKeys.compactMap { records[$0] }
+        let completedAt = ordered.map { $0.started + $0.totalSeconds }.max() ?? header.created
+
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        encoder.outputFormatting = [.sortedKeys]
+        var archive = ZipArchive()
+        var summaries: [JSONValue] = []
+        for record in ordered {
+            let sample = sampleJSON(record, model: header.model.name)
+            try archive.add("samples/\(memberID(record.sampleID))_epoch_\(record.epoch).json", try encoder.encode(sample))
+            var summary = sample
+            if case .object(var fields) = summary {
+                for key in ["messages", "output", "events", "store"] { fields[key] = nil }
+                fields["completed"] = .bool(true)
+                fields["retries"] = .number(0)
+                fields["message_count"] = .number(Double(record.messages.count))
+                if let failure = record.failure { fields["error"] = .string("\(failure.cause.rawValue): \(failure.message)") }
+                summary = .object(fields)
+            }
+            summaries.append(summary)
+        }
+        try archive.add("summaries.json", try encoder.encode(summaries))
+
+        let usage = ordered.reduce(TokenUsage()) { $0 + $1.usage }
+        let headerJSON: JSONValue = .object([
+            "version": .number(2),
+            "status": .string(complete ? "success" : "cancelled"),
+            "eval": .object([
+                "eval_id": .string(header.runID),
+                "run_id": .string(header.runID),
+                "task_id": .string("\(header.task.name)-\(header.task.fileSHA256.prefix(12))"),
+                "created": .string(created),
+                "task": .string(header.task.name),
+                "task_version": .number(Double(definition.version ?? 0)),
+                "task_file": .string(header.task.file),
+                "dataset": .object([
+                    "name": .string(URL(fileURLWithPath: header.task.datasetFile).deletingPathExtension().lastPathComponent),
+                    "location": .string(header.task.datasetFile),
+                    "samples": .number(Double(header.sampleIDs.count)),
+                    "sample_ids": .array(header.sampleIDs.map { .string($0) }),
+                    "shuffled": .bool(definition.dataset.shuffle),
+                ]),
+                "model": .string(header.model.name),
+                "model_base_url": .string(header.model.baseURL),
+                "model_roles": .object(header.roles.mapValues { .object(["model": .string($0.name)]) }),
+                "config": .object([
+                    "epochs": .number(Double(header.epochs)),
+                    "epochs_reducer": .array([.string(definition.epochs.reducer.description)]),
+                    "max_connections": .number(Double(header.maxConnections)),
+                    "max_samples": .number(Double(header.maxSamples)),
+                ]),
+                "packages": .object(["airlock": .string(header.airlockVersion)]),
+                "scorers": .array(scorerNames.map { name in
+                    .object(["name": .string(name), "options": .object([:]), "metadata": .object([:]), "metrics": .array([])])
+                }),
+            ]),
+            "plan": .object([
+                "name": .string("plan"),
+                "steps": .array(definition.solvers.map { .object(["solver": .string($0.name), "params": .object([:])]) }),
+                "config": .object([:]),
+            ]),
+            "results": .object([
+                "total_samples": .number(Double(results.attempts)),
+                "completed_samples": .number(Double(results.scored)),
+                "scores": .array(results.scorers.map { scorer in
+                    .object([
+                        "name": .string(scorer.name),
+                        "scorer": .string(scorer.name),
+                        "reducer": .string(results.reducer),
+                        "scored_samples": .number(Double(scorer.overall.count)),
+                        "unscored_samples": .number(Double(header.sampleIDs.count - scorer.overall.count)),
+                        "params": .object([:]),
+                        "metrics": .object([
+                            scorer.overall.name: metric(scorer.overall.name, scorer.overall.value),
+                            "stderr": metric("stderr", scorer.overall.standardError),
+                            "ci_lower": metric("ci_lower", scorer.overall.lower),
+                            "ci_upper": metric("ci_upper", scorer.overall.upper),
+                        ]),
+                    ])
+                }),
+            ]),
+            "stats": .object([
+                "started_at": .string(created),
+                "completed_at": .string(iso(completedAt)),
+                "model_usage": .object([header.model.name: usageJSON(usage)]),
+            ]),
+        ])
+        try archive.add("header.json", try encoder.encode(headerJSON))
+        try AtomicFile.write(archive.finished(), to: output)
+    }
+
+    /// Inspect's viewer finds members by `ID_epoch_N`: a slash would make a folder, so it is replaced.
+    static func memberID(_ id: String) -> String {
+        id.replacingOccurrences(of: "/", with: "-")
+    }
+
+    static func metric(_ name: String, _ value: Double) -> JSONValue {
+        .object(["name": .string(name), "value": .number(value), "params": .object([:])])
+    }
+
+    static func usageJSON(_ usage: TokenUsage) -> JSONValue {
+        .object([
+            "input_tokens": .number(Double(usage.inputTokens)),
+            "output_tokens": .number(Double(usage.outputTokens)),
+            "total_tokens": .number(Double(usage.totalTokens)),
+        ])
+    }
+
+    static func iso(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+
+    static func messageJSON(_ message: ChatMessage, model: String, isInput: Bool) -> JSONValue {
+        var fields: [String: JSONValue] = ["role": .string(message.role.rawValue), "content": .string(message.content)]
+        if message.role == .assistant {
+            fields["source"] = .string("generate")
+            fields["model"] = .string(model)
+        } else if isInput {
+            fields["source"] = .string("input")
+        }
+        if let calls = message.toolCalls {
+            fields["tool_calls"] = .array(calls.map { call in
+                let arguments = (try? JSONDecoder().decode(JSONValue.self, from: Data(call.arguments.utf8))) ?? .object([:])
+                return .object(["id": .string(call.id), "function": .string(call.name), "arguments": arguments])
+            })
+        }
+        if let id = message.toolCallID { fields["tool_call_id"] = .string(id) }
+        if let name = message.toolName { fields["function"] = .string(name) }
+        return .object(fields)
+    }
+
+    static func stopReason(_ reason: String?) -> String {
+        switch reason {
+        case "stop", "end_turn", "stop_sequence": return "stop"
+        case "length", "max_tokens": return "max_tokens"
+        case "tool_calls", "tool_use": return "tool_calls"
+        case "content_filter": return "content_filter"
+        default: return "unknown"
+        }
+    }
+
+    static func sampleJSON(_ record: SampleRecord, model: String) -> JSONValue {
+        let inputCount = record.input.messages.count
+        let messages = record.messages.enumerated().map { messageJSON($1, model: model, isInput: $0 < inputCount) }
+        var input: JSONValue
+        switch record.input {
+        case .text(let text): input = .string(text)
+        case .messages(let list): input = .array(list.map { messageJSON($0, model: model, isInput: true) })
+        }
+        var output: [String: JSONValue] = ["model": .string(model), "choices": .array([]), "completion": .string("")]
+        if record.status == .scored, let last = record.messages.last, last.role == .assistant {
+            output["choices"] = .array([.object(["message": messageJSON(last, model: model, isInput: false), "stop_reason": .string(stopReason(record.calls.last?.stopReason))])])
+            output["completion"] = .string(record.completion ?? "")
+            output["usage"] = usageJSON(record.usage)
+        }
+        var fields: [String: JSONValue] = [
+            "id": .string(record.sampleID),
+            "epoch": .number(Double(record.epoch)),
+            "input": input,
+            "target": .array(record.target.map { .string($0) }),
+            "messages": .array(messages),
+            "output": .object(output),
+            "scores": .object(record.scores.mapValues { score in
+                var fields: [String: JSONValue] = ["value": .number(score.value)]
+                if let answer = score.answer { fields["answer"] = .string(answer) }
+                if let explanation = score.explanation { fields["explanation"] = .string(explanation) }
+                return .object(fields)
+            }),
+            "metadata": .object(record.metadata),
+            "store": .object([:]),
+            "events": .array([]),
+            "model_usage": record.usage.totalTokens > 0 ? .object([model: usageJSON(record.usage)]) : .object([:]),
+            "started_at": .string(iso(record.started)),
+            "completed_at": .string(iso(record.started + record.totalSeconds)),
+            "total_time": .number(record.totalSeconds),
+            "working_time": .number(record.totalSeconds),
+            "uuid": .string("\(record.sampleID)-\(record.epoch)"),
+        ]
+        if let choices = record.choices { fields["choices"] = .array(choices.map { .string($0) }) }
+        if let failure = record.failure {
+            let message = "\(failure.cause.rawValue): \(failure.message)"
+            fields["error"] = .object(["message": .string(message), "traceback": .string(message), "traceback_ansi": .string(message)])
+        }
+        if let limit = record.limitReached {
+            fields["limit"] = .object(["type": .string(limit == "tokens" ? "token" : limit == "messages" ? "message" : "time"), "limit": .number(0)])
+        }
+        return .object(fields)
+    }
+}

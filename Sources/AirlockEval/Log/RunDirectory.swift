@@ -1,0 +1,159 @@
+import AirlockCore
+import Foundation
+
+/// A run on disk: `header.json` (written once), `samples.jsonl` (appended as attempts finish),
+/// `results.json` (written when every attempt is done). A kill at any moment loses at most the
+/// attempts in flight: a torn last line is cut off when the run is opened again.
+public struct RunDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public var headerPath: String { path + "/header.json" }
+    public var samplesPath: String { path + "/samples.jsonl" }
+    public var resultsPath: String { path + "/results.json" }
+
+    /// Creates a new run folder under `logDirectory` and writes its header.
+    public static func create(in logDirectory: String, header: RunHeader) throws -> RunDirectory {
+        let stamp = Self.timestamp(header.created)
+        let safeName = String(header.task.name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" })
+        let directory = RunDirectory(path: "\(logDirectory)/\(stamp)_\(safeName)_\(header.runID)")
+        do {
+            try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        } catch {
+            throw EvalError(.io, "cannot create the run folder: \(error.localizedDescription)", file: directory.path)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(header), to: directory.headerPath)
+        return directory
+    }
+
+    static func timestamp(_ seconds: Double) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH-mm-ss"
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+
+    public func readHeader() throws -> RunHeader {
+        guard let data = FileManager.default.contents(atPath: headerPath) else {
+            throw EvalError(.runNotFound, "not a run folder (no header.json)", file: path)
+        }
+        do {
+            return try JSONDecoder().decode(RunHeader.self, from: data)
+        } catch {
+            throw EvalError(.logCorrupt, "the header cannot be read: \(error)", file: headerPath)
+        }
+    }
+
+    public func readResults() -> RunResults? {
+        guard let data = FileManager.default.contents(atPath: resultsPath) else { return nil }
+        return try? JSONDecoder().decode(RunResults.self, from: data)
+    }
+
+    public func writeResults(_ results: RunResults) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(results), to: resultsPath)
+    }
+
+    /// Every complete record, in the order written. A torn final line (the process died while
+    /// writing it) is cut from the file when `repair` is set, so later appends start clean.
+    public func readRecords(repair: Bool = false) throws -> [SampleRecord] {
+        guard let data = FileManager.default.contents(atPath: samplesPath) else { return [] }
+        var records: [SampleRecord] = []
+        let decoder = JSONDecoder()
+        var lineStart = 0
+        var lineNumber = 0
+        let bytes = [UInt8](data)
+        var goodEnd = 0
+        while lineStart < bytes.count {
+            lineNumber += 1
+            guard let newline = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) else {
+                // No newline: the write never finished.
+                break
+            }
+            let line = Data(bytes[lineStart..<newline])
+            do {
+                records.append(try decoder.decode(SampleRecord.self, from: line))
+            } catch {
+                throw EvalError(.logCorrupt, "record \(lineNumber) cannot be read: \(error)", file: samplesPath, line: lineNumber)
+            }
+            lineStart = newline + 1
+            goodEnd = lineStart
+        }
+        if repair && goodEnd < bytes.count {
+            guard truncate(samplesPath, off_t(goodEnd)) == 0 else {
+                throw EvalError(.io, "cannot cut the torn last record: \(String(cString: strerror(errno)))", file: samplesPath)
+            }
+        }
+        return records
+    }
+
+    /// The record that stands for each attempt: a scored one wins over failures; otherwise the latest.
+    public static func effectiveRecords(_ records: [SampleRecord]) -> [SampleKey: SampleRecord] {
+        var effective: [SampleKey: SampleRecord] = [:]
+        for record in records {
+            if let existing = effective[record.key], existing.status == .scored, record.status != .scored { continue }
+            effective[record.key] = record
+        }
+        return effective
+    }
+
+    /// Run folders under `logDirectory`, newest first.
+    public static func list(in logDirectory: String) -> [RunDirectory] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []
+        return names.sorted(by: >).map { RunDirectory(path: "\(logDirectory)/\($0)") }
+            .filter { FileManager.default.fileExists(atPath: $0.headerPath) }
+    }
+
+    /// Finds a run by folder path, folder name, or run id under `logDirectory`.
+    public static func find(_ reference: String, in logDirectory: String) throws -> RunDirectory {
+        if FileManager.default.fileExists(atPath: reference + "/header.json") { return RunDirectory(path: reference) }
+        let matches = list(in: logDirectory).filter {
+            let name = URL(fileURLWithPath: $0.path).lastPathComponent
+            return name == reference || name.hasSuffix("_" + reference)
+        }
+        guard let match = matches.first else {
+            throw EvalError(.runNotFound, "no run '\(reference)' (give a run folder, or a run id under --log-dir \(logDirectory))")
+        }
+        return match
+    }
+}
+
+/// Appends records to `samples.jsonl`, one `write` per record so that a kill leaves at most one torn line.
+final class SampleLogWriter {
+    private let descriptor: Int32
+    private let encoder = JSONEncoder()
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw EvalError(.io, "cannot open for appending: \(String(cString: strerror(errno)))", file: path)
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func append(_ record: SampleRecord) throws {
+        var data = try encoder.encode(record)
+        data.append(UInt8(ascii: "\n"))
+        try data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw EvalError(.io, "cannot append a record: \(String(cString: strerror(errno)))", file: path)
+                }
+                offset += written
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+import AirlockCore
+import AirlockEval
+import AirlockTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// The built `airlock` binary, run as a user would.
+enum Airlock {
+    /// Beside the test bundle in the build folder.
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("airlock").path
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    struct Result {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String = packageRoot) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        return (process, output, error)
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String = packageRoot) async throws -> Result {
+        let (process, output, error) = try start(arguments, environment: environment, directory: directory)
+        // Read while it runs so a full pipe never blocks it.
+        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        async let err = Task.detached { error.fileHandleForReading.readDataToEndOfFile() }.value
+        let (outData, errData) = await (out, err)
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self), error: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryFolder() throws -> String {
+        let folder = NSTemporaryDirectory() + "airlock-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// A task of `count` samples asking for words, with an exact-match scorer.
+    static func wordsTask(_ count: Int, in folder: String) throws -> String {
+        try (1...count).map { #"{"id": "s\#($0)", "input": "Say word-\#($0)", "target": "word-\#($0)"}"# }.joined(separator: "\n")
+            .write(toFile: folder + "/data.jsonl", atomically: true, encoding: .utf8)
+        let task = folder + "/task.yaml"
+        try "name: words\ndataset: {path: data.jsonl}\nscorers: [exact]\n".write(toFile: task, atomically: true, encoding: .utf8)
+        return task
+    }
+
+    static func onlyRun(in logs: String) throws -> RunDirectory {
+        let runs = RunDirectory.list(in: logs)
+        guard runs.count == 1 else { throw EvalError(.runNotFound, "expected one run, found \(runs.count)", file: logs) }
+        return runs[0]
+    }
+}
+
+func word(_ request: ScriptedModelServer.Request) -> String {
+    request.lastContent.components(separatedBy: " ").last ?? ""
+}
+
+@Suite struct CLITests {
+    @Test func aBrokenTaskFileIsReportedWithFileLineAndFieldBeforeAnyCall() async throws {
+        let folder = try Airlock.temporaryFolder()
+        let task = folder + "/bad.yaml"
+        try "name: bad\ndataset:\n  path: data.jsonl\nsolvers:\n  - generate\n  - guess_wildly\nscorers: [exact]\n".write(toFile: task, atomically: true, encoding: .utf8)
+        let result = try await Airlock.run(["eval", task, "--model", "openai/m", "--model-base-url", "http://127.0.0.1:9/v1", "--log-dir", folder + "/logs"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("bad.yaml:6"))
+        #expect(result.error.contains("solvers[1]"))
+        #expect(result.error.contains("guess_wildly"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/logs"))
+    }
+
+    @Test func aBrokenDatasetLineIsReported() async throws {
+        let folder = try Airlock.temporaryFolder()
+        let task = try Airlock.wordsTask(3, in: folder)
+        try "{\"id\": \"1\", \"input\": \"a\", \"target\": \"b\"}\n{\"id\": \"2\", \"input\": \n".write(toFile: folder + "/data.jsonl", atomically: true, encoding: .utf8)
+        let result = try await Airlock.run(["eval", task, "--model", "openai/m", "--model-base-url", "http://127.0.0.1:9/v1", "--log-dir", folder + "/logs"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("data.jsonl:2"))
+    }
+
+    @Test func helpIsEverywhere() async throws {
+        for command in [["--help"], ["eval", "--help"], ["runs", "--help"], ["runs", "show", "--help"], ["export", "--help"], ["local-model", "--help"]] {
+            let result = try await Airlock.run(command)
+            #expect(result.status == 0, "\(command)")
+            #expect(result.output.contains("USAGE"), "\(command)")
+        }
+    }
+
+    @Test func evalRunsListsShowsAndPrintsPlainProgressWhenNotATerminal() async throws {
+        let folder = try Airlock.temporaryFolder()
+        let task = try Airlock.wordsTask(5, in: folder)
+        try await ScriptedModelServer.withServer({ .ok(ModelReplies.chat(word($0))) }) { server in
+            let result = try await Airlock.run(["eval", task, "--model", "openai/scripted", "--model-base-url", server.baseURL, "--log-dir", folder + "/logs"], environment: ["OPENAI_API_KEY": "sk-cli-secret"])
+            #expect(result.status == 0, "\(result.error)")
+            #expect(result.output.contains("accuracy"))
+            #expect(result.output.contains("1.000"))
+            #expect(result.error.contains("[5/5]"))
+            #expect(!result.error.contains("\u{1B}["))
+            #expect(!(result.output + result.error).contains("sk-cli-secret"))
+            let list = try await Airlock.run(["runs", "--log-dir", folder + "/logs"])
+            #expect(list.output.contains("complete"))
+            #expect(list.output.contains("5/5"))
+            let show = try await Airlock.run(["runs", "show", try Airlock.onlyRun(in: folder + "/logs").path, "--samples"])
+            #expect(show.output.contains("s3"))
+            #expect(show.output.contains("exact=1.000"))
+        }
+    }
+
+    @Test func killNineThenResumeFinishesWithoutRedoingOrDoubleCounting() async throws {
+        let folder = try Airlock.temporaryFolder()
+        let count = 300
+        let task = try Airlock.wordsTask(count, in: folder)
+        let logs = folder + "/logs"
+        try await ScriptedModelServer.withServer({ .delayed(0.01, .ok(ModelReplies.chat(word($0)))) }) { server in
+            let (process, _, _) = try Airlock.start(["eval", task, "--model", "openai/scripted", "--model-base-url", server.baseURL, "--max-connections", "4", "--log-dir", logs, "--no-progress"])
+            // Wait until some attempts are on disk, then kill without warning.
+            var written = 0
+            for _ in 0..<500 {
+                try await Task.sleep(for: .milliseconds(20))
+                if let run = try? Airlock.onlyRun(in: logs), let data = FileManager.default.contents(atPath: run.samplesPath) {
+                    written = data.filter { $0 == UInt8(ascii: "\n") }.count
+                    if written >= 20 { break }
+                }
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(written >= 20)
+            let run = try Airlock.onlyRun(in: logs)
+            let before = RunDirectory.effectiveRecords(try run.readRecords(repair: false)).count
+            #expect(before < count, "the run finished before it was killed; the test proves nothing")
+            let requestsBefore = server.requests.count
+
+            let resumed = try await Airlock.run(["eval", "--resume", run.path, "--no-progress"])
+            #expect(resumed.status == 0, "\(resumed.error)")
+            let records = try run.readRecords()
+            // Every attempt scored exactly once, and the resume asked only for what was missing.
+            #expect(records.count == count)
+            #expect(Set(records.map(\.key)).count == count)
+            #expect(server.requests.count - requestsBefore == count - before)
+            let results = try #require(run.readResults())
+            #expect(results.scored == count)
+            #expect(results.scorers[0].overall.value == 1)
+        }
+    }
+
+    @Test func ctrlCStopsCleanlyAndTheRunResumes() async throws {
+        let folder = try Airlock.temporaryFolder()
+        let task = try Airlock.wordsTask(200, in: folder)
+        let logs = folder + "/logs"
+        try await ScriptedModelServer.withServer({ .delayed(0.02, .ok(ModelReplies.chat(word($0)))) }) { server in
+            let (process, _, _) = try Airlock.start(["eval", task, "--model", "openai/scripted", "--model-base-url", server.baseURL, "--max-connections", "2", "--log-dir", logs, "--no-progress"])
+            for _ in 0..<500 where server.requests.count < 10 { try await Task.sleep(for: .milliseconds(20)) }
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 130)
+            let run = try Airlock.onlyRun(in: logs)
+            #expect(run.readResults() == nil)
+            let resumed = try await Airlock.run(["eval", "--resume", run.path, "--no-progress"])
+            #expect(resumed.status == 0, "\(resumed.error)")
+            #expect(try run.readRecords().count == 200)
+        }
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"] != nil, "needs inspect-ai (make test installs it)"))
+    func inspectReadsTheExportedLog() async throws {
+        let python = try #require(ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"])
+        let folder = try Airlock.temporaryFolder()
+        let task = folder + "/task.yaml"
+        try "name: interop\ndataset: {path: data.jsonl}\nsolvers: [{system_message: \"Be exact.\"}, generate]\nscorers: [exact, includes]\nepochs: 2\n".write(toFile: task, atomically: true, encoding: .utf8)
+        try (1...4).map { #"{"id": "s\#($0)", "input": "Say word-\#($0)", "target": "word-\#($0)"}"# }.joined(separator: "\n").write(toFile: folder + "/data.jsonl", atomically: true, encoding: .utf8)
+        try await ScriptedModelServer.withServer({ request in
+            .ok(ModelReplies.chat(word(request) == "word-4" ? "it is word-4" : word(request)))
+        }) { server in
+            let result = try await Airlock.run(["eval", task, "--model", "openai/scripted", "--model-base-url", server.baseURL, "--log-dir", folder + "/logs", "--no-progress"])
+            #expect(result.status == 0, "\(result.error)")
+            let run = try Airlock.onlyRun(in: folder + "/logs")
+            let exported = try await Airlock.run(["export", run.path, "--format", "inspect", "--output", folder + "/run.eval"])
+            #expect(exported.status == 0, "\(exported.error)")
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: python)
+            check.arguments = [Airlock.packageRoot + "/scripts/check_inspect_log.py", folder + "/run.eval"]
+            let output = Pipe()
+            check.standardOutput = output
+            try check.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            check.waitUntilExit()
+            #expect(check.terminationStatus == 0)
+            let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(summary["status"] as? String == "success")
+            #expect(summary["task"] as? String == "interop")
+            #expect(summary["model"] as? String == "openai/scripted")
+            #expect(summary["samples"] as? Int == 8)
+            #expect(summary["epochs"] as? Int == 2)
+            #expect((summary["scorers"] as? [String])?.sorted() == ["exact", "includes"])
+            let metrics = try #require(summary["metrics"] as? [String: [String: Double]])
+            #expect(metrics["exact"]?["accuracy"] == 0.75)
+            #expect(metrics["includes"]?["accuracy"] == 1)
+            let first = try #require(summary["first_sample"] as? [String: Any])
+            #expect(first["message_roles"] as? [String] == ["system", "user", "assistant"])
+        }
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_REQUIRE_LOCAL_MODEL"] == "1" || LocalModel.isInstalled(LocalModel.Configuration(environment: ProcessInfo.processInfo.environment)), "needs the local model (make test installs it)"))
+    func theDemoTaskRunsOnTheRealLocalModel() async throws {
+        let folder = try Airlock.temporaryFolder()
+        let serversBefore = llamaServers()
+        let result = try await Airlock.run(["eval", "battery/demo/security-basics.yaml", "--model", "local", "--limit", "6", "--log-dir", folder + "/logs", "--no-progress"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("security-basics on openai-completions/gemma-3-270m"))
+        let run = try Airlock.onlyRun(in: folder + "/logs")
+        let records = try run.readRecords()
+        #expect(records.count == 6)
+        // The real model answered every question with tokens counted by the server.
+        #expect(records.allSatisfy { $0.status == .scored && $0.usage.outputTokens > 0 && $0.calls.count == 1 })
+        #expect(records.allSatisfy { $0.messages.first?.content.hasSuffix("Answer:") == true })
+        let results = try #require(run.readResults())
+        #expect(results.scorers[0].overall.count == 6)
+        // No server is left behind once the run is over.
+        #expect(llamaServers() == serversBefore)
+    }
+}
+
+/// Processes running llama.cpp's server (the local model), by their command lines.
+func llamaServers() -> Set<String> {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return Set(entries.filter { pid in
+        guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: data, as: UTF8.self).contains("llama_cpp.server")
+    })
+}
