@@ -69,6 +69,7 @@ public enum EpochReducer: Sendable, Hashable, Codable, CustomStringConvertible {
             let n = values.count
             let correct = values.filter { $0 >= 1 }.count
             guard n >= k else { return correct > 0 ? 1 : 0 }
+            if correct == 0 { return 0 }
             if n - correct < k { return 1 }
             // 1 - prod_{i=n-c+1}^{n} (1 - k/i), the numerically stable form of the ratio of binomials.
             var failAll = 1.0

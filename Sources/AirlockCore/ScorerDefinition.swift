@@ -104,10 +104,10 @@ public enum ScorerDefinition: Sendable, Hashable, Codable {
         case "includes":
             self = .includes(ignoreCase: try entry.options(CaseOptions.self)?.ignoreCase ?? true)
         case "pattern":
-            if let regex = try? entry.optionalText(key: "regex") {
-                self = .pattern(.init(regex: regex))
+            if let options = try? entry.options(PatternOptions.self) {
+                self = .pattern(options)
             } else {
-                self = .pattern(try entry.options(PatternOptions.self) ?? .init(regex: ""))
+                self = .pattern(.init(regex: try entry.text(key: "regex")))
             }
         case "choice":
             self = .choice

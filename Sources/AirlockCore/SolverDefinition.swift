@@ -116,7 +116,7 @@ public struct DynamicKey: CodingKey, Hashable, Sendable {
 /// A list entry written as `name`, `name: text` or `name: {options}`.
 struct NamedEntry {
     let name: String
-    private let decoder: (any Decoder)?
+    private let codingPath: [any CodingKey]
     private let container: KeyedDecodingContainer<DynamicKey>?
 
     init(from decoder: any Decoder, allowed: [String], kind: String) throws {
@@ -125,7 +125,7 @@ struct NamedEntry {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown \(kind) '\(bare)'; known: \(allowed.joined(separator: ", "))"))
             }
             name = bare
-            self.decoder = nil
+            codingPath = decoder.codingPath
             container = nil
             return
         }
@@ -137,7 +137,7 @@ struct NamedEntry {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [key], debugDescription: "unknown \(kind) '\(key.stringValue)'; known: \(allowed.joined(separator: ", "))"))
         }
         name = key.stringValue
-        self.decoder = decoder
+        codingPath = decoder.codingPath
         container = keyed
     }
 
@@ -153,15 +153,15 @@ struct NamedEntry {
     /// A text argument written inline (`name: text`) or as `name: {key: text}`.
     func optionalText(key textKey: String) throws -> String? {
         guard let container else { return nil }
-        if let text = try? container.decode(String.self, forKey: key) { return text }
         if (try? container.decodeNil(forKey: key)) == true { return nil }
+        if let text = try? container.decode(String.self, forKey: key) { return text }
         let nested = try container.nestedContainer(keyedBy: DynamicKey.self, forKey: key)
         return try nested.decodeIfPresent(String.self, forKey: DynamicKey(textKey))
     }
 
     func text(key textKey: String) throws -> String {
         guard let text = try optionalText(key: textKey) else {
-            let path = (decoder?.codingPath ?? []) + [key]
+            let path = codingPath + [key]
             throw DecodingError.keyNotFound(DynamicKey(textKey), .init(codingPath: path, debugDescription: "\(name) needs a \(textKey)"))
         }
         return text

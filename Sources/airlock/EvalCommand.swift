@@ -94,17 +94,22 @@ struct EvalCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("airlock.eval")
         let environment = ProcessInfo.processInfo.environment
         do {
-            var modelName = model
+            var modelName = model ?? ""
+            var baseURL = modelBaseURL
             if let resume {
-                modelName = try RunDirectory.find(resume, in: logDir).readHeader().model.name
+                // A resumed run keeps its model and, unless told otherwise, its base URL.
+                let header = try RunDirectory.find(resume, in: logDir).readHeader()
+                modelName = header.model.name
+                baseURL = baseURL ?? header.model.baseURL
+                if modelName == "openai-completions/\(LocalModel.modelName)" && modelBaseURL == nil { modelName = "local" }
             }
-            if modelName == "local" || modelName == "openai-completions/\(LocalModel.modelName)" && modelBaseURL == nil && resume != nil {
+            if modelName == "local" {
                 let code = try await LocalModel.withServer(LocalModel.Configuration(environment: environment), logger: logger) { local in
                     try await execute(model: local, environment: environment, logger: logger)
                 }
                 throw code
             }
-            let configuration = try ModelConfiguration.resolve(modelName ?? "", baseURL: modelBaseURL, environment: environment)
+            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, environment: environment)
             throw try await execute(model: configuration, environment: environment, logger: logger)
         } catch let code as ExitCode {
             throw code

@@ -219,7 +219,7 @@ import Testing
         let fixture = try TaskFixture(yaml: yaml, samples: samples)
         try await ScriptedModelServer.withServer({ request in
             // Find the letter the right choice got after shuffling.
-            let line = request.lastContent.split(separator: "\n").first { $0.contains("right") } ?? "A) x"
+            let line = request.lastContent.split(separator: "\n").first { $0.contains(") right") } ?? "A) x"
             return .ok(ModelReplies.chat("ANSWER: \(line.prefix(1))"))
         }) { server in
             let (run, outcome) = try await fixture.run(fixture.options(server))

@@ -49,15 +49,15 @@ public final class ScriptedModelServer: Sendable {
 
     public let port: Int
     private let channel: any Channel
-    private let state: Mutex<[Request]>
+    private let recorder: Recorder
 
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
-    public var requests: [Request] { state.withLock { $0 } }
+    public var requests: [Request] { recorder.requests.withLock { $0 } }
 
-    private init(port: Int, channel: any Channel, state: Mutex<[Request]>) {
+    private init(port: Int, channel: any Channel, recorder: Recorder) {
         self.port = port
         self.channel = channel
-        self.state = state
+        self.recorder = recorder
     }
 
     public static func withServer<T>(_ script: @escaping Script, _ body: (ScriptedModelServer) async throws -> T) async throws -> T {
@@ -71,7 +71,7 @@ public final class ScriptedModelServer: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let server = ScriptedModelServer(port: channel.localAddress!.port!, channel: channel, state: recorder.requests)
+        let server = ScriptedModelServer(port: channel.localAddress!.port!, channel: channel, recorder: recorder)
         do {
             let result = try await body(server)
             try await channel.close()

@@ -77,18 +77,21 @@ public final class EvalRun: Sendable {
     let samples: [String: Sample]
     /// Attempts still to do, in order.
     public let pending: [SampleKey]
+    /// Attempts already on record when this session started (a resume).
+    let previous: [SampleKey: AttemptSummary]
     let models: [String: ModelConfiguration]
     let options: EvalOptions
     private let progressState: Mutex<EvalProgress>
 
     public var progress: EvalProgress { progressState.withLock { $0 } }
 
-    private init(directory: RunDirectory, header: RunHeader, task: TaskFile, samples: [String: Sample], pending: [SampleKey], models: [String: ModelConfiguration], options: EvalOptions) {
+    private init(directory: RunDirectory, header: RunHeader, task: TaskFile, samples: [String: Sample], pending: [SampleKey], previous: [SampleKey: AttemptSummary], models: [String: ModelConfiguration], options: EvalOptions) {
         self.directory = directory
         self.header = header
         self.task = task
         self.samples = samples
         self.pending = pending
+        self.previous = previous
         self.models = models
         self.options = options
         progressState = Mutex(EvalProgress(total: header.plannedKeys.count, alreadyDone: header.plannedKeys.count - pending.count))
@@ -139,11 +142,11 @@ public final class EvalRun: Sendable {
         )
         let directory = try RunDirectory.create(in: options.logDirectory, header: header)
         let byID = Dictionary(uniqueKeysWithValues: samples.map { ($0.id, $0) })
-        return EvalRun(directory: directory, header: header, task: task, samples: byID, pending: header.plannedKeys, models: roles, options: options)
+        return EvalRun(directory: directory, header: header, task: task, samples: byID, pending: header.plannedKeys, previous: [:], models: roles, options: options)
     }
 
     /// Reopens a run: the task and dataset must be unchanged; attempts already scored are never redone.
-    /// `model` supplies the key (and may move the base URL); the model name comes from the header.
+    /// `options.model` must be the run's model (its base URL and key may differ, for example after a move).
     public static func resume(directory: RunDirectory, options: EvalOptions, environment: [String: String]) throws -> EvalRun {
         let header = try directory.readHeader()
         for (file, expected, what) in [(header.task.file, header.task.fileSHA256, "task file"), (header.task.datasetFile, header.task.datasetSHA256, "dataset")] {
@@ -161,14 +164,16 @@ public final class EvalRun: Sendable {
         let pending = header.plannedKeys.filter { records[$0]?.status != .scored }
         var roles: [String: ModelConfiguration] = [:]
         for (role, info) in header.roles {
-            roles[role] = try ModelConfiguration.resolve(info.name, baseURL: options.roles[role]?.baseURL ?? info.baseURL, apiKey: options.roles[role]?.apiKey?.value, environment: environment)
+            roles[role] = try options.roles[role] ?? ModelConfiguration.resolve(info.name, baseURL: info.baseURL, environment: environment)
+        }
+        guard options.model.modelName == header.model.name else {
+            throw EvalError(.runMismatch, "the run was made with \(header.model.name), not \(options.model.modelName)", file: directory.headerPath)
         }
         var options = options
-        options.model = try ModelConfiguration.resolve(header.model.name, baseURL: options.model.modelName == header.model.name ? options.model.baseURL : header.model.baseURL, apiKey: options.model.apiKey?.value, environment: environment)
         options.maxConnections = header.maxConnections
         options.maxSamples = header.maxSamples
         options.seed = header.seed
-        return EvalRun(directory: directory, header: header, task: task, samples: byID, pending: pending, models: roles, options: options)
+        return EvalRun(directory: directory, header: header, task: task, samples: byID, pending: pending, previous: records.mapValues(AttemptSummary.init), models: roles, options: options)
     }
 
     static func resolveRoles(task: TaskFile, options: EvalOptions, environment: [String: String]) throws -> [String: ModelConfiguration] {
@@ -202,24 +207,34 @@ public final class EvalRun: Sendable {
         logger.info("run started", metadata: ["task": "\(header.task.name)", "model": "\(header.model.name)", "pending": "\(pending.count)"])
 
         var interrupted = false
-        try await withThrowingTaskGroup(of: SampleRecord?.self) { group in
+        var attempts = previous
+        try await withThrowingTaskGroup(of: (SampleKey, AttemptSummary, Data)?.self) { group in
             var next = pending.makeIterator()
             func addNext() -> Bool {
                 guard let key = next.next(), let sample = samples[key.sampleID] else { return false }
-                group.addTask { await attempt.run(sample: sample, epoch: key.epoch) }
+                group.addTask {
+                    guard let record = await attempt.run(sample: sample, epoch: key.epoch) else { return nil }
+                    // Encoded here, in parallel; the consumer below only appends bytes.
+                    var writer = JSONWriter(capacity: 1024)
+                    writer.record(record)
+                    var line = Data(writer.bytes)
+                    line.append(UInt8(ascii: "\n"))
+                    return (key, AttemptSummary(record), line)
+                }
                 return true
             }
             for _ in 0..<inFlightLimit where !addNext() { break }
             while let result = try await group.next() {
-                guard let record = result else {
+                guard let (key, summary, line) = result else {
                     // Cancelled: keep nothing of it, so that a resume redoes it whole.
                     interrupted = true
                     continue
                 }
-                try writer.append(record)
+                try writer.append(line)
+                if attempts[key]?.status != .scored { attempts[key] = summary }
                 progressState.withLock { progress in
                     progress.done += 1
-                    if record.status == .failed { progress.failed += 1 }
+                    if summary.status == .failed { progress.failed += 1 }
                     progress.connectionLimit = model.connectionLimit
                 }
                 if Task.isCancelled {
@@ -233,8 +248,7 @@ public final class EvalRun: Sendable {
             logger.info("run interrupted", metadata: ["done": "\(progress.done)"])
             return .interrupted
         }
-        let records = RunDirectory.effectiveRecords(try directory.readRecords())
-        let results = RunResultsCalculator.compute(header: header, records: records, samples: samples)
+        let results = RunResultsCalculator.compute(header: header, attempts: attempts, metadata: samples.mapValues(\.metadata))
         if results.failed == 0 {
             try directory.writeResults(results)
             logger.info("run complete", metadata: ["scored": "\(results.scored)"])

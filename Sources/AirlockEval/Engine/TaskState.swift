@@ -88,5 +88,6 @@ public struct SolverContext: Sendable {
         state.output = record.output
         state.messages.append(record.output.message)
         if let limit = limits.tokens, state.usage.totalTokens >= limit { state.limitReached = "tokens" }
+        if let limit = limits.messages, state.messages.count >= limit { state.limitReached = "messages" }
     }
 }

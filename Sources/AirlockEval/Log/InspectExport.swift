@@ -12,8 +12,9 @@ public enum InspectExport {
         let header = try directory.readHeader()
         let records = RunDirectory.effectiveRecords(try directory.readRecords())
         let definition = header.task.definition
-        let samples = Dictionary(uniqueKeysWithValues: header.sampleIDs.map { id in (id, Sample(id: id, input: .text(""), target: [], metadata: records.values.first { $0.sampleID == id }?.metadata ?? [:])) })
-        let results = directory.readResults() ?? RunResultsCalculator.compute(header: header, records: records, samples: samples)
+        var metadata: [String: [String: JSONValue]] = [:]
+        for record in records.values { metadata[record.sampleID] = record.metadata }
+        let results = directory.readResults() ?? RunResultsCalculator.compute(header: header, attempts: records.mapValues(AttemptSummary.init), metadata: metadata)
         let complete = directory.readResults() != nil
         let scorerNames = Scorers.names(definition.scorers)
         let created = iso(header.created)

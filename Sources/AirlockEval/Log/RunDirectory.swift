@@ -128,7 +128,6 @@ public struct RunDirectory: Sendable {
 /// Appends records to `samples.jsonl`, one `write` per record so that a kill leaves at most one torn line.
 final class SampleLogWriter {
     private let descriptor: Int32
-    private let encoder = JSONEncoder()
     let path: String
 
     init(path: String) throws {
@@ -141,10 +140,9 @@ final class SampleLogWriter {
 
     deinit { close(descriptor) }
 
-    func append(_ record: SampleRecord) throws {
-        var data = try encoder.encode(record)
-        data.append(UInt8(ascii: "\n"))
-        try data.withUnsafeBytes { buffer in
+    /// Appends one encoded record, which must end with a newline.
+    func append(_ line: Data) throws {
+        try line.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)

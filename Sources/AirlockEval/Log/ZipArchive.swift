@@ -32,7 +32,8 @@ struct ZipArchive {
         data.append(contents)
         // Its central directory entry.
         central.append(le32: 0x0201_4B50)
-        central.append(le16: 20)
+        // Made on Unix (3), so unzip takes the UTF-8 flag at its word for names.
+        central.append(le16: 3 << 8 | 20)
         central.append(le16: 20)
         central.append(le16: flags)
         central.append(le16: 0)
@@ -46,7 +47,7 @@ struct ZipArchive {
         central.append(le16: 0)
         central.append(le16: 0)
         central.append(le16: 0)
-        central.append(le32: 0)
+        central.append(le32: 0o100644 << 16)
         central.append(le32: offset)
         central.append(contentsOf: nameBytes)
         count += 1

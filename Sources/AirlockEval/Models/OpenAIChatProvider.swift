@@ -14,7 +14,7 @@ struct OpenAIChatProvider: ModelProvider {
 
     func generate(_ request: ModelRequest, timeout: Duration) async throws -> ModelOutput {
         let stream = request.settings.stream ?? false
-        let body = try JSONEncoder().encode(ChatRequest(model: configuration.name, request: request, stream: stream))
+        let body = Self.body(model: configuration.name, request: request, stream: stream)
         let url = configuration.baseURL + "/chat/completions"
         let headers = OpenAIHeaders.make(configuration.apiKey)
         if stream {
@@ -43,6 +43,74 @@ struct OpenAIChatProvider: ModelProvider {
     }
 }
 
+extension OpenAIChatProvider {
+    /// The request body of `/chat/completions`.
+    static func body(model: String, request: ModelRequest, stream: Bool) -> Data {
+        var writer = JSONWriter()
+        writer.object { writer in
+            writer.field("model", model)
+            writer.key("messages")
+            writer.array(request.messages) { writer, message in
+                writer.object { writer in
+                    writer.field("role", message.role.rawValue)
+                    // An assistant turn that only calls tools has no content.
+                    if message.content.isEmpty && message.toolCalls != nil {
+                        writer.key("content")
+                        writer.null()
+                    } else {
+                        writer.field("content", message.content)
+                    }
+                    if let calls = message.toolCalls {
+                        writer.key("tool_calls")
+                        writer.array(calls) { writer, call in
+                            writer.object { writer in
+                                writer.field("id", call.id)
+                                writer.field("type", "function")
+                                writer.key("function")
+                                writer.object { writer in
+                                    writer.field("name", call.name)
+                                    writer.field("arguments", call.arguments)
+                                }
+                            }
+                        }
+                    }
+                    writer.field("tool_call_id", ifPresent: message.toolCallID)
+                }
+            }
+            if !request.tools.isEmpty {
+                writer.key("tools")
+                writer.array(request.tools) { writer, tool in
+                    writer.object { writer in
+                        writer.field("type", "function")
+                        writer.key("function")
+                        writer.object { writer in
+                            writer.field("name", tool.name)
+                            writer.field("description", tool.description)
+                            writer.key("parameters")
+                            writer.value(tool.parameters)
+                        }
+                    }
+                }
+            }
+            let settings = request.settings
+            if let value = settings.temperature { writer.field("temperature", value) }
+            if let value = settings.topP { writer.field("top_p", value) }
+            if let value = settings.maxTokens { writer.field("max_tokens", value) }
+            if let stop = settings.stop {
+                writer.key("stop")
+                writer.array(stop) { $0.string($1) }
+            }
+            if let value = settings.seed { writer.field("seed", value) }
+            if stream {
+                writer.field("stream", true)
+                writer.key("stream_options")
+                writer.object { $0.field("include_usage", true) }
+            }
+        }
+        return Data(writer.bytes)
+    }
+}
+
 enum OpenAIHeaders {
     static func make(_ key: APIKey?) -> HTTPHeaders {
         var headers = HTTPHeaders()
@@ -57,75 +125,6 @@ struct OpenAIUsage: Codable {
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens"
-    }
-}
-
-private struct ChatRequest: Encodable {
-    struct Message: Encodable {
-        var role: String
-        var content: String?
-        var toolCalls: [WireToolCall]?
-        var toolCallID: String?
-        enum CodingKeys: String, CodingKey {
-            case role, content
-            case toolCalls = "tool_calls"
-            case toolCallID = "tool_call_id"
-        }
-    }
-
-    struct Tool: Encodable {
-        struct Function: Encodable {
-            var name: String
-            var description: String
-            var parameters: JSONValue
-        }
-        var type = "function"
-        var function: Function
-    }
-
-    struct StreamOptions: Encodable {
-        var includeUsage = true
-        enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
-    }
-
-    var model: String
-    var messages: [Message]
-    var tools: [Tool]?
-    var temperature: Double?
-    var topP: Double?
-    var maxTokens: Int?
-    var stop: [String]?
-    var seed: Int?
-    var stream: Bool?
-    var streamOptions: StreamOptions?
-
-    enum CodingKeys: String, CodingKey {
-        case model, messages, tools, temperature
-        case topP = "top_p"
-        case maxTokens = "max_tokens"
-        case stop, seed, stream
-        case streamOptions = "stream_options"
-    }
-
-    init(model: String, request: ModelRequest, stream: Bool) {
-        self.model = model
-        messages = request.messages.map { message in
-            Message(
-                role: message.role.rawValue,
-                // An assistant turn that only calls tools has no content.
-                content: message.content.isEmpty && message.toolCalls != nil ? nil : message.content,
-                toolCalls: message.toolCalls?.map { WireToolCall(id: $0.id, function: .init(name: $0.name, arguments: $0.arguments)) },
-                toolCallID: message.toolCallID
-            )
-        }
-        tools = request.tools.isEmpty ? nil : request.tools.map { Tool(function: .init(name: $0.name, description: $0.description, parameters: $0.parameters)) }
-        temperature = request.settings.temperature
-        topP = request.settings.topP
-        maxTokens = request.settings.maxTokens
-        stop = request.settings.stop
-        seed = request.settings.seed
-        self.stream = stream ? true : nil
-        streamOptions = stream ? StreamOptions() : nil
     }
 }
 

@@ -111,9 +111,13 @@ public enum ChoiceAnswer {
         }
         let patterns = [
             // ANSWER: B, Answer is (B), answer: **B**
-            #"(?i)\banswer\s*(?:is|:)?\s*[:\-]?\s*[\*\(\[]*\s*([A-Z])\b"#,
-            // A letter alone at the start: "B", "(B)", "B)", "B.", "**B**", " B\n"
+            #"(?i)\banswer\s*(?:is|:)?\s*[:\-]?\s*[\*\(\[]*\s*((?-i:[A-Z]))\b"#,
+            // "answer: b" with the letter last on its line (not the article in "answer is a little…").
+            #"(?im)\banswer\s*(?:is|:)?\s*[:\-]?\s*[\*\(\[]*\s*((?-i:[a-z]))\s*[\)\]\.\*]*\s*$"#,
+            // A letter alone at the start: "B", "(B)", "B)", "B.", "**B**", " B\n"; a lower-case
+            // one only with punctuation or alone, so that "a good…" is not read as A.
             #"^\s*[\*\(\[]*\s*([A-Z])\s*[\)\]\.:\*]*(?:\s|$)"#,
+            #"^\s*[\*\(\[]*\s*([a-z])(?:\s*[\)\]\.:\*]+|\s*$)"#,
             // "option B", "choice (C)"
             #"(?i)\b(?:option|choice)\s*[\(\[]?([A-Z])\b"#,
         ]

@@ -25,6 +25,9 @@ public struct TaskFile: Sendable {
     static func decode(_ text: String, file: String) throws -> TaskDefinition {
         do {
             return try YAMLDecoder().decode(TaskDefinition.self, from: text)
+        } catch DecodingError.dataCorrupted(let context) where context.underlyingError is YamlError {
+            let error = context.underlyingError as! YamlError
+            throw EvalError(.invalidTask, "not valid YAML: \(Self.describe(error))", file: file, line: Self.line(of: error))
         } catch let error as DecodingError {
             let (path, message) = Self.describe(error)
             throw EvalError(.invalidTask, message, file: file, line: YAMLLocation.line(of: path, in: text), field: YAMLLocation.dotted(path))
@@ -135,7 +138,7 @@ enum YAMLLocation {
         guard let root = try? Yams.compose(yaml: text) else { return nil }
         var node = root
         var line = root.mark?.line
-        for component in path {
+        for (position, component) in path.enumerated() {
             if let index = Int(component), let sequence = node.sequence {
                 guard index < sequence.count else { break }
                 node = sequence[index]
@@ -144,7 +147,7 @@ enum YAMLLocation {
                 // Point at the key for a scalar value, the value's own line for nested ones.
                 line = pair.key.mark?.line
                 node = pair.value
-                if node.scalar != nil { continue }
+                if node.scalar != nil || position == path.count - 1 { continue }
             } else {
                 break
             }
