@@ -7,14 +7,19 @@ PYTHON     ?= python3
 AIRLOCK    := .build/debug/airlock
 # Python packages the tests use as real peers (pinned).
 TEST_PYPI  := inspect-ai==0.3.285
+# Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests.
+DEBIAN     := g++ make unzip
 
 export AIRLOCK_VENV := $(VENV)
 
-.PHONY: all build demo test local-model python-tools clean-runs
+.PHONY: all debian build demo test local-model python-tools clean-runs
 
 all: build
 
-build:
+debian:
+	scripts/install-debian-packages.sh $(DEBIAN)
+
+build: debian
 	$(SWIFT) build --product airlock
 
 $(VENV)/bin/python:

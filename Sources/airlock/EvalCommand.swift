@@ -28,6 +28,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "The model's API base URL (default: OPENAI_BASE_URL or ANTHROPIC_BASE_URL, then the provider's).")
     var modelBaseURL: String?
 
+    @Option(name: .customLong("model-api-key"), help: "The model's API key. Prefer OPENAI_API_KEY or ANTHROPIC_API_KEY: a flag shows in the process list.")
+    var modelAPIKey: String?
+
     @Option(name: .customLong("model-role"), help: "Bind a role to a model: ROLE=provider/name (repeatable), e.g. grader=openai/gpt-4o.")
     var modelRoles: [String] = []
 
@@ -109,7 +112,7 @@ struct EvalCommand: AsyncParsableCommand {
                 }
                 throw code
             }
-            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, environment: environment)
+            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, apiKey: modelAPIKey, environment: environment)
             throw try await execute(model: configuration, environment: environment, logger: logger)
         } catch let code as ExitCode {
             throw code

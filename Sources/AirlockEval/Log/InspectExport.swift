@@ -27,7 +27,7 @@ public enum InspectExport {
         var archive = ZipArchive()
         var summaries: [JSONValue] = []
         for record in ordered {
-            let sample = sampleJSON(record, model: header.model.name)
+            let sample = sampleJSON(record, model: header.model.name, limits: definition.limits)
             try archive.add("samples/\(memberID(record.sampleID))_epoch_\(record.epoch).json", try encoder.encode(sample))
             var summary = sample
             if case .object(var fields) = summary {
@@ -162,7 +162,7 @@ public enum InspectExport {
         }
     }
 
-    static func sampleJSON(_ record: SampleRecord, model: String) -> JSONValue {
+    static func sampleJSON(_ record: SampleRecord, model: String, limits: SampleLimits) -> JSONValue {
         let inputCount = record.input.messages.count
         let messages = record.messages.enumerated().map { messageJSON($1, model: model, isInput: $0 < inputCount) }
         var input: JSONValue
@@ -204,8 +204,11 @@ public enum InspectExport {
             let message = "\(failure.cause.rawValue): \(failure.message)"
             fields["error"] = .object(["message": .string(message), "traceback": .string(message), "traceback_ansi": .string(message)])
         }
-        if let limit = record.limitReached {
-            fields["limit"] = .object(["type": .string(limit == "tokens" ? "token" : limit == "messages" ? "message" : "time"), "limit": .number(0)])
+        switch record.limitReached {
+        case "tokens": fields["limit"] = .object(["type": .string("token"), "limit": .number(Double(limits.tokens ?? 0))])
+        case "messages": fields["limit"] = .object(["type": .string("message"), "limit": .number(Double(limits.messages ?? 0))])
+        case "time": fields["limit"] = .object(["type": .string("time"), "limit": .number(limits.time ?? 0)])
+        default: break
         }
         return .object(fields)
     }
