@@ -7,8 +7,9 @@ PYTHON     ?= python3
 AIRLOCK    := .build/debug/airlock
 # Python packages the tests use as real peers (pinned).
 TEST_PYPI  := inspect-ai==0.3.285
-# Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests.
-DEBIAN     := g++ make unzip
+# Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
+# bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests).
+DEBIAN     := g++ make unzip bubblewrap iproute2 procps python3
 
 export AIRLOCK_VENV := $(VENV)
 

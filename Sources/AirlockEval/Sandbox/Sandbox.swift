@@ -1,0 +1,289 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Limits on everything a sandboxed command does.
+public struct SandboxLimits: Sendable, Hashable {
+    /// CPU seconds per process (RLIMIT_CPU).
+    public var cpuSeconds: Int
+    /// Address space per process (RLIMIT_AS).
+    public var memoryBytes: Int
+    /// Processes of the sandbox's own user, all together (RLIMIT_NPROC).
+    public var processes: Int
+    /// Largest file a process may write (RLIMIT_FSIZE).
+    public var fileSizeBytes: Int
+    /// Output kept per stream of one command.
+    public var outputBytes: Int
+    /// Wall-clock seconds for one command.
+    public var wallSeconds: Double
+
+    public init(cpuSeconds: Int = 60, memoryBytes: Int = 2 << 30, processes: Int = 256, fileSizeBytes: Int = 256 << 20, outputBytes: Int = 1 << 20, wallSeconds: Double = 120) {
+        self.cpuSeconds = cpuSeconds
+        self.memoryBytes = memoryBytes
+        self.processes = processes
+        self.fileSizeBytes = fileSizeBytes
+        self.outputBytes = outputBytes
+        self.wallSeconds = wallSeconds
+    }
+}
+
+/// Why a sandbox could not do its part. Every one of these is an infrastructure failure, never
+/// the model's.
+public struct SandboxError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable { case unavailable, start, exec, teardown }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        /// bubblewrap or the privileges for network namespaces are missing.
+        public static let unavailable = Code(.unavailable)
+        public static let start = Code(.start)
+        public static let exec = Code(.exec)
+        public static let teardown = Code(.teardown)
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+    public var description: String { "sandbox \(code): \(message)" }
+}
+
+/// One isolated machine for one attempt, made of Linux namespaces with bubblewrap:
+/// - its own network namespace with loopback only, so nothing outside it can be reached;
+/// - every command in fresh PID, IPC and UTS namespaces, under a user of its own (not root),
+///   with the system read-only, a private `/tmp`, and no host files, processes or environment;
+/// - a writable `/work` that the host can read and write (``readFile(_:)``, ``writeFile(_:_:)``);
+/// - services (the challenge's victims) in the same network namespace, with a `/srv` that
+///   commands cannot see.
+///
+/// Teardown always runs, on success, error and cancellation, and leaves no process, namespace
+/// or file behind. Requires root (for the network namespace) and Debian's `bubblewrap`.
+public final class Sandbox: Sendable {
+    public let name: String
+    /// The host folder mounted at `/work`.
+    public let workDirectory: String
+    /// The host folder mounted at `/srv` for services only.
+    public let serviceDirectory: String
+    let root: String
+    let uid: UInt32
+    let limits: SandboxLimits
+    private let services = Mutex<[Process]>([])
+
+    static let bwrap = "/usr/bin/bwrap"
+    static let ip = "/usr/sbin/ip"
+
+    /// Users for sandboxes are taken from this range, one per live sandbox, so that process
+    /// limits of one sandbox never count another's processes.
+    private static let userPool = Mutex((next: UInt32(0), inUse: Set<UInt32>()))
+    static let firstUID: UInt32 = 820_000
+    static let userCount: UInt32 = 10_000
+
+    /// Whether this machine can make sandboxes.
+    public static var isAvailable: Bool {
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: bwrap) && FileManager.default.isExecutableFile(atPath: ip)
+    }
+
+    private init(name: String, root: String, uid: UInt32, limits: SandboxLimits) {
+        self.name = name
+        self.root = root
+        workDirectory = root + "/work"
+        serviceDirectory = root + "/srv"
+        self.uid = uid
+        self.limits = limits
+    }
+
+    /// Makes a sandbox, runs `body` with it, and tears it down whatever happens.
+    public static func withSandbox<T: Sendable>(limits: SandboxLimits = .init(), logger: Logger, _ body: (Sandbox) async throws -> T) async throws -> T {
+        let sandbox = try await create(limits: limits)
+        logger.debug("sandbox started", metadata: ["sandbox": "\(sandbox.name)"])
+        do {
+            let result = try await body(sandbox)
+            try await sandbox.teardown()
+            return result
+        } catch {
+            try? await sandbox.teardown()
+            throw error
+        }
+    }
+
+    static func create(limits: SandboxLimits) async throws -> Sandbox {
+        guard isAvailable else {
+            throw SandboxError(code: .unavailable, message: "sandboxes need root and Debian's bubblewrap (\(bwrap)) and iproute2 (\(ip))")
+        }
+        let uid = try allocateUser()
+        let name = "airlock-\(uid)-\(UInt32.random(in: 0...UInt32.max))"
+        let root = NSTemporaryDirectory() + name
+        let sandbox = Sandbox(name: name, root: root, uid: uid, limits: limits)
+        do {
+            let files = FileManager.default
+            for folder in [sandbox.workDirectory, sandbox.serviceDirectory, root + "/etc"] {
+                try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            }
+            guard chown(sandbox.workDirectory, uid, uid) == 0 else { throw SandboxError(code: .start, message: "cannot give /work to the sandbox user") }
+            // A passwd of its own: the sandbox knows its user and nothing of the host's.
+            try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/work:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
+            try "root:x:0:\nagent:x:\(uid):\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
+            try "127.0.0.1 localhost sandbox\n::1 localhost\n".write(toFile: root + "/etc/hosts", atomically: true, encoding: .utf8)
+            try await sandbox.host([ip, "netns", "add", name])
+            try await sandbox.host([ip, "-n", name, "link", "set", "lo", "up"])
+        } catch {
+            try? await sandbox.teardown()
+            if let error = error as? SandboxError { throw error }
+            throw SandboxError(code: .start, message: "\(error)")
+        }
+        return sandbox
+    }
+
+    /// Runs a shell command inside, as the sandbox's user, in `/work`.
+    public func exec(_ command: String, stdin: Data? = nil, timeout: Duration? = nil) async throws -> ChildProcessResult {
+        try await exec(["/bin/sh", "-c", command], stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs a program inside, as the sandbox's user, in `/work`.
+    public func exec(_ arguments: [String], stdin: Data? = nil, timeout: Duration? = nil) async throws -> ChildProcessResult {
+        let wall = timeout ?? .milliseconds(Int64(limits.wallSeconds * 1000))
+        do {
+            return try await ChildProcess.run(Self.ip, ["netns", "exec", name] + bubblewrap(service: false) + confined(arguments), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw SandboxError(code: .exec, message: "\(error)")
+        }
+    }
+
+    /// Starts a long-lived service inside (a challenge's victim), in the sandbox's network
+    /// namespace, with `/srv` mounted; its output goes to `service-N.log` beside `/work`.
+    public func startService(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.ip)
+        process.arguments = ["netns", "exec", name] + bubblewrap(service: true) + confined(arguments)
+        process.environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        let index = services.withLock { $0.count }
+        let logPath = "\(root)/service-\(index).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw SandboxError(code: .start, message: "cannot start a service: \(error)")
+        }
+        try? log.close()
+        services.withLock { $0.append(process) }
+    }
+
+    /// A file under `/work`, read from the host side.
+    public func readFile(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: try hostPath(path)) else {
+            throw SandboxError(code: .exec, message: "no file \(path) in /work")
+        }
+        return data
+    }
+
+    /// Writes a file under `/work` from the host side, owned by the sandbox's user.
+    public func writeFile(_ path: String, _ data: Data) throws {
+        let target = try hostPath(path)
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: target).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: target, contents: data) else {
+            throw SandboxError(code: .exec, message: "cannot write \(path)")
+        }
+        _ = chown(target, uid, uid)
+    }
+
+    /// `/work/x` or `x` → the host path; anything that leaves `/work` is refused.
+    func hostPath(_ path: String) throws -> String {
+        let relative = path.hasPrefix("/work/") ? String(path.dropFirst(6)) : path
+        let resolved = URL(fileURLWithPath: workDirectory + "/" + relative).standardizedFileURL.path
+        guard resolved.hasPrefix(workDirectory + "/") else {
+            throw SandboxError(code: .exec, message: "\(path) is outside /work")
+        }
+        return resolved
+    }
+
+    func bubblewrap(service: Bool) -> [String] {
+        var arguments = [
+            Self.bwrap, "--die-with-parent", "--new-session",
+            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            // Folders bubblewrap makes are private to root unless told otherwise.
+            "--perms", "0755", "--dir", "/etc",
+            "--ro-bind", root + "/etc/passwd", "/etc/passwd",
+            "--ro-bind", root + "/etc/group", "/etc/group",
+            "--ro-bind", root + "/etc/hosts", "/etc/hosts",
+            "--ro-bind-try", "/etc/nsswitch.conf", "/etc/nsswitch.conf",
+            "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+            "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+            "--ro-bind-try", "/etc/ssl", "/etc/ssl",
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+            "--bind", workDirectory, "/work", "--chdir", "/work",
+            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/work",
+            "--setenv", "LANG", "C.UTF-8", "--setenv", "USER", "agent",
+        ]
+        if service { arguments += ["--bind", serviceDirectory, "/srv"] }
+        return arguments
+    }
+
+    /// Limits, then the sandbox's user, then the command.
+    func confined(_ command: [String]) -> [String] {
+        [
+            "--", "/usr/bin/prlimit",
+            "--cpu=\(limits.cpuSeconds)", "--as=\(limits.memoryBytes)", "--nproc=\(limits.processes)", "--fsize=\(limits.fileSizeBytes)", "--core=0",
+            "--", "/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+            "--",
+        ] + command
+    }
+
+    /// Stops every process of the sandbox, removes its network namespace and its files.
+    func teardown() async throws {
+        let running = services.withLock { services -> [Process] in
+            defer { services.removeAll() }
+            return services
+        }
+        for process in running where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        // Anything left in the namespace, and anything left under the sandbox's user.
+        if let pids = try? await ChildProcess.run(Self.ip, ["netns", "pids", name], timeout: .seconds(10), outputLimit: 1 << 20) {
+            for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        }
+        _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", String(uid)], timeout: .seconds(10), outputLimit: 1 << 16)
+        var problems: [String] = []
+        let removed = try? await ChildProcess.run(Self.ip, ["netns", "delete", name], timeout: .seconds(10), outputLimit: 1 << 16)
+        if let removed, removed.status != 0, !removed.errorOutput.contains("No such file") {
+            problems.append("netns delete: \(removed.errorOutput)")
+        }
+        do {
+            if FileManager.default.fileExists(atPath: root) { try FileManager.default.removeItem(atPath: root) }
+        } catch {
+            problems.append("remove \(root): \(error)")
+        }
+        Self.releaseUser(uid)
+        if !problems.isEmpty { throw SandboxError(code: .teardown, message: problems.joined(separator: "; ")) }
+    }
+
+    private func host(_ arguments: [String]) async throws {
+        let result = try await ChildProcess.run(arguments[0], Array(arguments.dropFirst()), timeout: .seconds(30), outputLimit: 1 << 16)
+        guard result.status == 0 else {
+            throw SandboxError(code: .start, message: "\(arguments.joined(separator: " ")): \(result.errorOutput)")
+        }
+    }
+
+    static func allocateUser() throws -> UInt32 {
+        try userPool.withLock { pool in
+            for _ in 0..<userCount {
+                let candidate = firstUID + pool.next % userCount
+                pool.next &+= 1
+                if pool.inUse.insert(candidate).inserted { return candidate }
+            }
+            throw SandboxError(code: .start, message: "all \(userCount) sandbox users are in use")
+        }
+    }
+
+    static func releaseUser(_ uid: UInt32) {
+        _ = userPool.withLock { $0.inUse.remove(uid) }
+    }
+}
