@@ -15,6 +15,52 @@ public enum SolverDefinition: Sendable, Hashable, Codable {
     case chainOfThought(template: String?)
     /// Has the model (or the model in `role`) critique the answer, then answers again.
     case selfCritique(SelfCritiqueOptions)
+    /// A ReAct agent: the model calls tools in the sample's sandbox until it submits an answer.
+    case agent(AgentOptions)
+
+    public struct AgentOptions: Sendable, Hashable, Codable {
+        /// How tool calls travel: `native` (the API's tool calling), `text` (a written protocol, for
+        /// base models), or `auto` (text for completion-only APIs, native otherwise).
+        public enum ToolProtocol: String, Sendable, Hashable, Codable { case auto, native, text }
+
+        /// Tools offered, from bash, python, read_file, write_file, submit (submit is always offered).
+        public var tools: [String]
+        /// Model turns before the agent is stopped.
+        public var maxTurns: Int
+        public var toolProtocol: ToolProtocol
+        /// Replaces the default instructions given before the task.
+        public var instructions: String?
+
+        public init(tools: [String] = ["bash", "python", "read_file", "write_file", "submit"], maxTurns: Int = 30, toolProtocol: ToolProtocol = .auto, instructions: String? = nil) {
+            self.tools = tools
+            self.maxTurns = maxTurns
+            self.toolProtocol = toolProtocol
+            self.instructions = instructions
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case tools
+            case maxTurns = "max_turns"
+            case toolProtocol = "protocol"
+            case instructions
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let defaults = AgentOptions()
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            tools = try container.decodeIfPresent([String].self, forKey: .tools) ?? defaults.tools
+            maxTurns = try container.decodeIfPresent(Int.self, forKey: .maxTurns) ?? defaults.maxTurns
+            toolProtocol = try container.decodeIfPresent(ToolProtocol.self, forKey: .toolProtocol) ?? .auto
+            instructions = try container.decodeIfPresent(String.self, forKey: .instructions)
+            let known = Set(defaults.tools)
+            if let unknown = tools.first(where: { !known.contains($0) }) {
+                throw DecodingError.dataCorruptedError(forKey: .tools, in: container, debugDescription: "unknown tool '\(unknown)'; known: \(defaults.tools.joined(separator: ", "))")
+            }
+            if maxTurns < 1 {
+                throw DecodingError.dataCorruptedError(forKey: .maxTurns, in: container, debugDescription: "must be at least 1")
+            }
+        }
+    }
 
     public struct MultipleChoiceOptions: Sendable, Hashable, Codable {
         /// Placeholders: `{question}`, `{choices}` (lettered lines), `{letters}` (for example "A, B, C, D").
@@ -63,10 +109,11 @@ public enum SolverDefinition: Sendable, Hashable, Codable {
         case .multipleChoice: return "multiple_choice"
         case .chainOfThought: return "chain_of_thought"
         case .selfCritique: return "self_critique"
+        case .agent: return "agent"
         }
     }
 
-    public static let names = ["system_message", "prompt_template", "generate", "multiple_choice", "chain_of_thought", "self_critique"]
+    public static let names = ["system_message", "prompt_template", "generate", "multiple_choice", "chain_of_thought", "self_critique", "agent"]
 
     public init(from decoder: any Decoder) throws {
         let entry = try NamedEntry(from: decoder, allowed: Self.names, kind: "solver")
@@ -81,6 +128,8 @@ public enum SolverDefinition: Sendable, Hashable, Codable {
             self = .multipleChoice(try entry.options(MultipleChoiceOptions.self) ?? .init())
         case "chain_of_thought":
             self = .chainOfThought(template: try entry.optionalText(key: "template"))
+        case "agent":
+            self = .agent(try entry.options(AgentOptions.self) ?? .init())
         default:
             self = .selfCritique(try entry.options(SelfCritiqueOptions.self) ?? .init())
         }
@@ -99,6 +148,8 @@ public enum SolverDefinition: Sendable, Hashable, Codable {
         case .chainOfThought(let template):
             try container.encode(["template": template], forKey: key)
         case .selfCritique(let options):
+            try container.encode(options, forKey: key)
+        case .agent(let options):
             try container.encode(options, forKey: key)
         }
     }

@@ -13,6 +13,8 @@ public struct TaskDefinition: Sendable, Hashable, Codable {
     /// Default models for named roles (for example `grader`), overridable from the command line.
     public var modelRoles: [String: String]
     public var metrics: MetricsDefinition
+    /// A sandbox per attempt (per sample and epoch), for agents and their tools.
+    public var sandbox: SandboxDefinition?
 
     public init(
         name: String,
@@ -43,7 +45,7 @@ public struct TaskDefinition: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, description, version, dataset, solvers, scorers, epochs, limits, generation
         case modelRoles = "model_roles"
-        case metrics
+        case metrics, sandbox
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +62,7 @@ public struct TaskDefinition: Sendable, Hashable, Codable {
         generation = try container.decodeIfPresent(GenerationSettings.self, forKey: .generation) ?? .init()
         modelRoles = try container.decodeIfPresent([String: String].self, forKey: .modelRoles) ?? [:]
         metrics = try container.decodeIfPresent(MetricsDefinition.self, forKey: .metrics) ?? .init()
+        sandbox = try container.decodeIfPresent(SandboxDefinition.self, forKey: .sandbox)
     }
 }
 
@@ -204,5 +207,31 @@ public struct MetricsDefinition: Sendable, Hashable, Codable {
         case groupBy = "group_by"
         case clusterBy = "cluster_by"
         case bootstrapResamples = "bootstrap_resamples"
+    }
+}
+
+/// The sandbox each attempt of a task gets.
+public struct SandboxDefinition: Sendable, Hashable, Codable {
+    /// Seconds one command may run.
+    public var commandTimeout: Double?
+    public var memoryMB: Int?
+    public var processes: Int?
+    /// Files written into `/work` before the first step, by path.
+    public var files: [String: String]?
+    /// A shell command run inside before the first step (for example to unpack or start something).
+    public var setup: String?
+
+    public init(commandTimeout: Double? = nil, memoryMB: Int? = nil, processes: Int? = nil, files: [String: String]? = nil, setup: String? = nil) {
+        self.commandTimeout = commandTimeout
+        self.memoryMB = memoryMB
+        self.processes = processes
+        self.files = files
+        self.setup = setup
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case commandTimeout = "command_timeout"
+        case memoryMB = "memory_mb"
+        case processes, files, setup
     }
 }

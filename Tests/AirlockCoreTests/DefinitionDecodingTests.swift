@@ -94,7 +94,7 @@ private func debugDescription(of error: DecodingError) -> String {
     }
 
     @Test func namesMatchTheTaskFileNames() {
-        let all: [SolverDefinition] = [.systemMessage(template: ""), .promptTemplate(template: ""), .generate, .multipleChoice(.init()), .chainOfThought(template: nil), .selfCritique(.init())]
+        let all: [SolverDefinition] = [.systemMessage(template: ""), .promptTemplate(template: ""), .generate, .multipleChoice(.init()), .chainOfThought(template: nil), .selfCritique(.init()), .agent(.init())]
         #expect(all.map(\.name) == SolverDefinition.names)
     }
 

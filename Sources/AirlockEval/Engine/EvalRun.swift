@@ -199,7 +199,7 @@ public final class EvalRun: Sendable {
         let solver = SolverChain(definition.solvers)
         let scorers = zip(Scorers.names(definition.scorers), definition.scorers.map(Scorers.scorer(for:))).map { ($0, $1) }
         let writer = try SampleLogWriter(path: directory.samplesPath)
-        let attempt = SampleAttempt(solver: solver, scorers: scorers, model: model, roles: roleEndpoints, settings: header.settings, limits: definition.limits, seed: header.seed)
+        let attempt = SampleAttempt(solver: solver, scorers: scorers, model: model, roles: roleEndpoints, settings: header.settings, limits: definition.limits, seed: header.seed, sandbox: definition.sandbox, logger: logger)
         let inFlightLimit = max(1, options.maxSamples ?? maxConnections)
         var logger = logger
         logger[metadataKey: "run"] = "\(header.runID)"
@@ -272,6 +272,8 @@ struct SampleAttempt: Sendable {
     let settings: GenerationSettings
     let limits: SampleLimits
     let seed: UInt64
+    let sandbox: SandboxDefinition?
+    let logger: Logger
 
     /// The record of the attempt, or nil when it was cancelled.
     func run(sample: Sample, epoch: Int) async -> SampleRecord? {
@@ -279,18 +281,41 @@ struct SampleAttempt: Sendable {
         let start = clock.now
         let started = Date().timeIntervalSince1970
         let deadline = limits.time.map { start + .seconds($0) }
-        let context = SolverContext(model: model, roles: roles, settings: settings, limits: limits, seed: seed, deadline: deadline)
+        var context = SolverContext(model: model, roles: roles, settings: settings, limits: limits, seed: seed, deadline: deadline)
         var state = TaskState(sample: sample, epoch: epoch)
         var scores: [String: Score] = [:]
         var failure: SampleFailure?
         do {
-            do {
-                try await solver.solve(&state, context: context)
-            } catch is SampleTimeLimit {
-                state.limitReached = "time"
-            }
-            for (name, scorer) in scorers {
-                scores[name] = try await scorer.score(state, context: context)
+            if let sandbox {
+                // Solvers and scorers both run while the sandbox lives: a scorer may look inside it.
+                var sandboxLimits = SandboxLimits()
+                if let seconds = sandbox.commandTimeout { sandboxLimits.wallSeconds = seconds }
+                if let megabytes = sandbox.memoryMB { sandboxLimits.memoryBytes = megabytes << 20 }
+                if let processes = sandbox.processes { sandboxLimits.processes = processes }
+                let outcome = try await Sandbox.withSandbox(limits: sandboxLimits, logger: logger) { [state, context] box -> (TaskState, Result<[String: Score], any Error>) in
+                    var state = state
+                    var context = context
+                    context.sandbox = box
+                    context.commandTimeout = sandbox.commandTimeout.map { .milliseconds(Int64($0 * 1000)) }
+                    for (path, contents) in sandbox.files ?? [:] { try box.writeFile(path, Data(contents.utf8)) }
+                    if let setup = sandbox.setup {
+                        let result = try await box.exec(setup)
+                        guard result.status == 0 else {
+                            throw SampleFailure(cause: .infrastructure, message: "sandbox setup exited with status \(result.status): \(result.errorOutput.prefix(300))")
+                        }
+                    }
+                    // The transcript so far is kept even when the attempt fails.
+                    do {
+                        let scores = try await solveAndScore(&state, context: context)
+                        return (state, .success(scores))
+                    } catch {
+                        return (state, .failure(error))
+                    }
+                }
+                state = outcome.0
+                scores = try outcome.1.get()
+            } else {
+                scores = try await solveAndScore(&state, context: context)
             }
         } catch is CancellationError {
             return nil
@@ -298,6 +323,8 @@ struct SampleAttempt: Sendable {
             failure = error
         } catch let error as ModelCallError {
             failure = SampleFailure(cause: error.cause, message: error.description)
+        } catch let error as SandboxError {
+            failure = SampleFailure(cause: .infrastructure, message: error.description)
         } catch {
             if Task.isCancelled { return nil }
             failure = SampleFailure(cause: .infrastructure, message: "\(error)")
@@ -317,11 +344,29 @@ struct SampleAttempt: Sendable {
             calls: state.modelCalls.map { .init(seconds: $0.seconds, retries: $0.retries, cached: $0.cached, usage: $0.output.usage, stopReason: $0.output.stopReason) },
             metadata: sample.metadata,
             limitReached: state.limitReached,
+            stopReason: state.stopReason,
             failure: failure,
             started: started,
             totalSeconds: (clock.now - start).seconds,
             modelSeconds: state.modelCalls.reduce(0) { $0 + $1.seconds }
         )
+    }
+}
+
+extension SampleAttempt {
+    /// Runs the solver chain, then every scorer, returning the state and the scores.
+    func solveAndScore(_ state: inout TaskState, context: SolverContext) async throws -> [String: Score] {
+        do {
+            try await solver.solve(&state, context: context)
+        } catch is SampleTimeLimit {
+            state.limitReached = "time"
+            state.stopReason = "time"
+        }
+        var scores: [String: Score] = [:]
+        for (name, scorer) in scorers {
+            scores[name] = try await scorer.score(state, context: context)
+        }
+        return scores
     }
 }
 

@@ -16,6 +16,8 @@ public struct TaskState: Sendable {
     public var modelCalls: [ModelCallRecord] = []
     /// Set when a limit ended the attempt early: `tokens`, `messages` or `time`.
     public var limitReached: String?
+    /// Why an agent stopped: `submitted`, `answered`, `turns`, or the limit.
+    public var stopReason: String?
 
     public init(sample: Sample, epoch: Int) {
         self.sample = sample
@@ -44,14 +46,20 @@ public struct SolverContext: Sendable {
     public var seed: UInt64
     /// When the sample's time runs out.
     public var deadline: ContinuousClock.Instant?
+    /// The attempt's sandbox, when the task has one.
+    public var sandbox: Sandbox?
+    /// Time for one tool command in the sandbox.
+    public var commandTimeout: Duration?
 
-    public init(model: ModelEndpoint, roles: [String: ModelEndpoint], settings: GenerationSettings, limits: SampleLimits, seed: UInt64, deadline: ContinuousClock.Instant? = nil) {
+    public init(model: ModelEndpoint, roles: [String: ModelEndpoint], settings: GenerationSettings, limits: SampleLimits, seed: UInt64, deadline: ContinuousClock.Instant? = nil, sandbox: Sandbox? = nil, commandTimeout: Duration? = nil) {
         self.model = model
         self.roles = roles
         self.settings = settings
         self.limits = limits
         self.seed = seed
         self.deadline = deadline
+        self.sandbox = sandbox
+        self.commandTimeout = commandTimeout
     }
 
     /// The model bound to `role`; a missing binding is an infrastructure failure, never a silent

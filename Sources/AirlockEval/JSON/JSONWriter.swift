@@ -198,6 +198,7 @@ extension JSONWriter {
             writer.key("metadata")
             writer.value(.object(record.metadata))
             writer.field("limit_reached", ifPresent: record.limitReached)
+            writer.field("stop_reason", ifPresent: record.stopReason)
             if let failure = record.failure {
                 writer.key("failure")
                 writer.object { writer in

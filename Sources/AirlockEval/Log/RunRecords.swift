@@ -100,6 +100,8 @@ public struct SampleRecord: Sendable, Codable {
     public var calls: [Call]
     public var metadata: [String: JSONValue]
     public var limitReached: String?
+    /// Why an agent stopped (`submitted`, `answered`, `turns`, or a limit).
+    public var stopReason: String?
     public var failure: SampleFailure?
     /// Seconds since 1970.
     public var started: Double
@@ -110,6 +112,7 @@ public struct SampleRecord: Sendable, Codable {
         case sampleID = "sample_id"
         case epoch, status, input, target, choices, messages, completion, scores, usage, calls, metadata
         case limitReached = "limit_reached"
+        case stopReason = "stop_reason"
         case failure, started
         case totalSeconds = "total_seconds"
         case modelSeconds = "model_seconds"

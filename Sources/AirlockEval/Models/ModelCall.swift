@@ -111,4 +111,10 @@ public protocol ModelProvider: Sendable {
     /// Where requests go, part of the cache key.
     var baseURL: String { get }
     func generate(_ request: ModelRequest, timeout: Duration) async throws -> ModelOutput
+    /// Whether the API takes tool definitions and returns tool calls.
+    var supportsToolCalls: Bool { get }
+}
+
+extension ModelProvider {
+    public var supportsToolCalls: Bool { true }
 }

@@ -10,6 +10,7 @@ struct OpenAICompletionsProvider: ModelProvider {
     let transport: HTTPTransport
 
     var modelName: String { configuration.modelName }
+    var supportsToolCalls: Bool { false }
     var baseURL: String { configuration.baseURL }
 
     /// A base model has no chat format: messages are plain paragraphs, in order, and the prompt ends

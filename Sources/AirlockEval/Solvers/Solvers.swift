@@ -32,6 +32,7 @@ public struct SolverChain: Solver {
         case .multipleChoice(let options): return MultipleChoiceSolver(options: options)
         case .chainOfThought(let template): return ChainOfThoughtSolver(template: template ?? ChainOfThoughtSolver.defaultTemplate)
         case .selfCritique(let options): return SelfCritiqueSolver(options: options)
+        case .agent(let options): return AgentSolver(options: options)
         }
     }
 }
