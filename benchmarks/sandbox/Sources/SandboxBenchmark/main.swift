@@ -11,6 +11,10 @@ let inFlight = arguments.count > 2 ? Int(arguments[2]) ?? 16 : 16
 let logger = Logger(label: "sandbox-benchmark")
 let clock = ContinuousClock()
 
+struct CommandFailed: Error, CustomStringConvertible {
+    var description: String
+}
+
 struct Sample {
     var startup: Duration
     var exec: Duration
@@ -34,7 +38,7 @@ func measure() async throws -> Sample {
     try await Sandbox.withSandbox(logger: logger) { sandbox in
         started = clock.now
         let result = try await sandbox.exec(["/bin/true"])
-        guard result.status == 0 else { throw SandboxError(code: .exec, message: "status \(result.status): \(result.errorOutput)") }
+        guard result.status == 0 else { throw CommandFailed(description: "status \(result.status): \(result.errorOutput)") }
         executed = clock.now
     }
     return Sample(startup: started - begin, exec: executed - started, teardown: clock.now - executed)
@@ -76,10 +80,10 @@ let concurrentFailures = await withTaskGroup(of: String?.self) { group -> [Strin
 let concurrentSeconds = milliseconds(clock.now - concurrentStart) / 1000
 
 func row(_ name: String, _ values: [Double]) -> String {
-    String(format: "%-22@ %10.2f %10.2f %10.2f", name as NSString, percentile(values, 0.5), percentile(values, 0.99), values.max() ?? 0)
+    name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%10.2f %10.2f %10.2f", percentile(values, 0.5), percentile(values, 0.99), values.max() ?? 0)
 }
 print("")
-print(String(format: "%-22@ %10@ %10@ %10@", "one at a time (ms)" as NSString, "median" as NSString, "p99" as NSString, "max" as NSString))
+print("one at a time (ms)".padding(toLength: 22, withPad: " ", startingAt: 0) + "    median        p99        max")
 print(row("start-up", samples.map { milliseconds($0.startup) }))
 print(row("exec round trip", samples.map { milliseconds($0.exec) }))
 print(row("teardown", samples.map { milliseconds($0.teardown) }))
