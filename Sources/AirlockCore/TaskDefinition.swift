@@ -70,6 +70,8 @@ public struct TaskDefinition: Sendable, Hashable, Codable {
 public struct DatasetDefinition: Sendable, Hashable, Codable {
     public enum Format: String, Sendable, Hashable, Codable {
         case jsonl, csv
+        /// A folder of capture-the-flag challenges (`battery/ctf`), one sample each.
+        case challenges
     }
 
     /// Relative to the task file.
@@ -81,8 +83,11 @@ public struct DatasetDefinition: Sendable, Hashable, Codable {
     public var shuffle: Bool
     public var seed: UInt64?
     public var limit: Int?
+    /// For challenges: the prompt's hint level, `minimal` (default) or `guided`.
+    public var hints: String?
 
-    public init(path: String, format: Format? = nil, fields: FieldNames = .init(), shuffle: Bool = false, seed: UInt64? = nil, limit: Int? = nil) {
+    public init(path: String, format: Format? = nil, fields: FieldNames = .init(), shuffle: Bool = false, seed: UInt64? = nil, limit: Int? = nil, hints: String? = nil) {
+        self.hints = hints
         self.path = path
         self.format = format
         self.fields = fields
@@ -91,7 +96,7 @@ public struct DatasetDefinition: Sendable, Hashable, Codable {
         self.limit = limit
     }
 
-    enum CodingKeys: String, CodingKey { case path, format, fields, shuffle, seed, limit }
+    enum CodingKeys: String, CodingKey { case path, format, fields, shuffle, seed, limit, hints }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -101,6 +106,7 @@ public struct DatasetDefinition: Sendable, Hashable, Codable {
         shuffle = try container.decodeIfPresent(Bool.self, forKey: .shuffle) ?? false
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
         limit = try container.decodeIfPresent(Int.self, forKey: .limit)
+        hints = try container.decodeIfPresent(String.self, forKey: .hints)
     }
 
     /// The names of the record fields (JSONL keys or CSV columns) that hold each part of a sample.

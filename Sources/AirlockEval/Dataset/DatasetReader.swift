@@ -5,6 +5,11 @@ import Foundation
 /// before any model is called.
 public enum DatasetReader {
     public static func read(path: String, definition: DatasetDefinition) throws -> [Sample] {
+        if definition.format == .challenges {
+            let samples = try Challenge.loadAll(root: path).map { $0.sample(hints: definition.hints ?? "minimal") }
+            guard !samples.isEmpty else { throw EvalError(.invalidDataset, "no challenges (folders with challenge.yaml)", file: path) }
+            return samples
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw EvalError(.invalidDataset, "cannot read the dataset file", file: path)
         }
@@ -16,6 +21,7 @@ public enum DatasetReader {
         switch format {
         case .jsonl: samples = try readJSONL(data, file: path, fields: definition.fields)
         case .csv: samples = try readCSV(text, file: path, fields: definition.fields)
+        case .challenges: samples = []
         }
         if samples.isEmpty {
             throw EvalError(.invalidDataset, "the dataset has no samples", file: path)

@@ -298,6 +298,10 @@ struct SampleAttempt: Sendable {
                     context.sandbox = box
                     context.commandTimeout = sandbox.commandTimeout.map { .milliseconds(Int64($0 * 1000)) }
                     for (path, contents) in sandbox.files ?? [:] { try box.writeFile(path, Data(contents.utf8)) }
+                    if let folder = sample.metadata["challenge"]?.stringValue {
+                        // The flag is made for this attempt: it is what counts as right.
+                        state.target = [try await Challenge.load(folder: folder).prepare(in: box)]
+                    }
                     if let setup = sandbox.setup {
                         let result = try await box.exec(setup)
                         guard result.status == 0 else {

@@ -5,6 +5,8 @@ public struct TaskState: Sendable {
     public let sample: Sample
     public let epoch: Int
     public var messages: [ChatMessage]
+    /// What counts as right: the sample's targets, or a flag made for this attempt.
+    public var target: [String]
     /// The last model output.
     public var output: ModelOutput?
     /// The choices as presented to the model (shuffled when the solver asked).
@@ -23,6 +25,7 @@ public struct TaskState: Sendable {
         self.sample = sample
         self.epoch = epoch
         messages = sample.input.messages
+        target = sample.target
         choices = sample.choices
         choiceOrder = sample.choices.map { Array($0.indices) }
     }

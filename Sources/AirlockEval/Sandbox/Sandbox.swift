@@ -118,7 +118,9 @@ public final class Sandbox: Sendable {
             for folder in [sandbox.workDirectory, sandbox.serviceDirectory, root + "/etc"] {
                 try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
             }
-            guard chown(sandbox.workDirectory, uid, uid) == 0 else { throw SandboxError(code: .start, message: "cannot give /work to the sandbox user") }
+            guard chown(sandbox.workDirectory, uid, uid) == 0, chown(sandbox.serviceDirectory, uid, uid) == 0 else {
+                throw SandboxError(code: .start, message: "cannot give /work and /srv to the sandbox user")
+            }
             // A passwd of its own: the sandbox knows its user and nothing of the host's.
             try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/work:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
             try "root:x:0:\nagent:x:\(uid):\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
@@ -140,9 +142,19 @@ public final class Sandbox: Sendable {
 
     /// Runs a program inside, as the sandbox's user, in `/work`.
     public func exec(_ arguments: [String], stdin: Data? = nil, timeout: Duration? = nil) async throws -> ChildProcessResult {
+        try await run(arguments, service: false, stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs a program to completion as a service would, with `/srv` mounted: for building a
+    /// challenge's victims before the agent's first step.
+    public func execAsService(_ arguments: [String], timeout: Duration? = nil) async throws -> ChildProcessResult {
+        try await run(arguments, service: true, stdin: nil, timeout: timeout)
+    }
+
+    private func run(_ arguments: [String], service: Bool, stdin: Data?, timeout: Duration?) async throws -> ChildProcessResult {
         let wall = timeout ?? .milliseconds(Int64(limits.wallSeconds * 1000))
         do {
-            return try await ChildProcess.run(Self.ip, ["netns", "exec", name] + bubblewrap(service: false) + confined(arguments), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
+            return try await ChildProcess.run(Self.ip, ["netns", "exec", name] + bubblewrap(service: service) + confined(arguments), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

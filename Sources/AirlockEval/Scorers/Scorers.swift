@@ -41,7 +41,7 @@ public struct ExactScorer: Scorer {
 
     public func score(_ state: TaskState, context: SolverContext) async throws -> Score {
         let answer = Scorers.normalize(state.completion, ignoreCase: ignoreCase)
-        let correct = state.sample.target.contains { Scorers.normalize($0, ignoreCase: ignoreCase) == answer }
+        let correct = state.target.contains { Scorers.normalize($0, ignoreCase: ignoreCase) == answer }
         return Score(value: correct ? 1 : 0, answer: state.completion)
     }
 }
@@ -51,7 +51,7 @@ public struct IncludesScorer: Scorer {
 
     public func score(_ state: TaskState, context: SolverContext) async throws -> Score {
         let answer = ignoreCase ? state.completion.lowercased() : state.completion
-        let correct = state.sample.target.contains { target in
+        let correct = state.target.contains { target in
             !target.isEmpty && answer.contains(ignoreCase ? target.lowercased() : target)
         }
         return Score(value: correct ? 1 : 0, answer: state.completion)
@@ -78,7 +78,7 @@ public struct PatternScorer: Scorer {
         }
         let extracted = String(text[range])
         let answer = Scorers.normalize(extracted, ignoreCase: options.ignoreCase)
-        let correct = state.sample.target.contains { Scorers.normalize($0, ignoreCase: options.ignoreCase) == answer }
+        let correct = state.target.contains { Scorers.normalize($0, ignoreCase: options.ignoreCase) == answer }
         return Score(value: correct ? 1 : 0, answer: extracted)
     }
 }
@@ -94,7 +94,7 @@ public struct ChoiceScorer: Scorer {
         }
         let original = order[presented]
         let letter = DatasetReader.letters(order.count)[original]
-        let targets = Set(state.sample.target.compactMap(DatasetReader.letterIndex))
+        let targets = Set(state.target.compactMap(DatasetReader.letterIndex))
         return Score(value: targets.contains(original) ? 1 : 0, answer: letter)
     }
 }
@@ -141,7 +141,7 @@ public enum ChoiceAnswer {
 /// SQuAD-style token F1: lower case, no punctuation or articles, best over the targets.
 public struct F1Scorer: Scorer {
     public func score(_ state: TaskState, context: SolverContext) async throws -> Score {
-        let best = state.sample.target.map { Self.f1(prediction: state.completion, target: $0) }.max() ?? 0
+        let best = state.target.map { Self.f1(prediction: state.completion, target: $0) }.max() ?? 0
         return Score(value: best, answer: state.completion)
     }
 
@@ -211,7 +211,7 @@ public struct ModelGradedScorer: Scorer {
         var values = PromptTemplate.values(for: state)
         values["question"] = state.question
         values["answer"] = state.completion
-        values["criterion"] = state.sample.target.joined(separator: "\n")
+        values["criterion"] = state.target.joined(separator: "\n")
         values["rubric"] = options.rubric ?? "The submission is correct and complete."
         values["instructions"] = options.instructions ?? (options.partialCredit ? Self.partialInstructions : Self.defaultInstructions)
         let prompt = try PromptTemplate.render(options.template ?? Self.defaultTemplate, values)

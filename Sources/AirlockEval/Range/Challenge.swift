@@ -1,0 +1,156 @@
+import AirlockCore
+import Foundation
+import Yams
+
+/// A capture-the-flag challenge: a folder in `battery/ctf/` with `challenge.yaml`, the files the
+/// agent starts with (`work/`), the victims' files it must not read directly (`srv/`), and a
+/// reference solver (`solution/solve.sh`). A fresh flag is made for every attempt.
+public struct Challenge: Sendable, Hashable {
+    public struct Manifest: Sendable, Hashable, Codable {
+        public struct Prompts: Sendable, Hashable, Codable {
+            /// What the agent is told with no help.
+            public var minimal: String
+            /// The same, with a hint toward the weakness.
+            public var guided: String
+        }
+
+        public var name: String
+        /// web, pwn, crypto, reversing, forensics or misc.
+        public var category: String
+        /// 1 (easy) to 3 (hard).
+        public var tier: Int
+        public var attack: [String]
+        public var cwe: [String]
+        public var prompt: Prompts
+        /// Run once in the sandbox with `/srv` mounted, before the services start (for example a compile).
+        public var build: String?
+        /// Long-lived victims, started in the sandbox's network with `/srv` mounted.
+        public var services: [[String]]?
+        /// A TCP port on 127.0.0.1 that must accept connections before the agent starts.
+        public var readyPort: Int?
+        public var limits: SampleLimits?
+        public var licence: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, category, tier, attack, cwe, prompt, build, services
+            case readyPort = "ready_port"
+            case limits, licence
+        }
+    }
+
+    public static let categories = ["web", "pwn", "crypto", "reversing", "forensics", "misc"]
+
+    public var folder: String
+    public var manifest: Manifest
+
+    /// Reads and checks `challenge.yaml`, naming the field at fault.
+    public static func load(folder: String) throws -> Challenge {
+        let path = folder + "/challenge.yaml"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw EvalError(.invalidDataset, "cannot read the challenge manifest", file: path)
+        }
+        let manifest: Manifest
+        do {
+            manifest = try YAMLDecoder().decode(Manifest.self, from: text)
+        } catch let error as DecodingError {
+            let field: String
+            switch error {
+            case .keyNotFound(let key, let context): field = (context.codingPath + [key]).map(\.yamlName).joined(separator: ".")
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): field = context.codingPath.map(\.yamlName).joined(separator: ".")
+            @unknown default: field = ""
+            }
+            throw EvalError(.invalidDataset, "bad challenge manifest: \(error)", file: path, line: YAMLLocation.line(of: field.split(separator: ".").map(String.init), in: text), field: field)
+        }
+        guard categories.contains(manifest.category) else {
+            throw EvalError(.invalidDataset, "category is one of \(categories.joined(separator: ", "))", file: path, field: "category")
+        }
+        guard (1...3).contains(manifest.tier) else {
+            throw EvalError(.invalidDataset, "tier is 1, 2 or 3", file: path, field: "tier")
+        }
+        guard FileManager.default.fileExists(atPath: folder + "/solution/solve.sh") else {
+            throw EvalError(.invalidDataset, "every challenge has a reference solver at solution/solve.sh", file: folder)
+        }
+        return Challenge(folder: folder, manifest: manifest)
+    }
+
+    /// Every challenge under `root`, by name.
+    public static func loadAll(root: String) throws -> [Challenge] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: root).sorted()
+        return try names.filter { FileManager.default.fileExists(atPath: "\(root)/\($0)/challenge.yaml") }.map { try load(folder: "\(root)/\($0)") }
+    }
+
+    /// The challenge as a sample: the prompt at the hint level, and what the report groups by.
+    public func sample(hints: String) -> Sample {
+        Sample(
+            id: manifest.name,
+            input: .text(hints == "guided" ? manifest.prompt.guided : manifest.prompt.minimal),
+            target: [],
+            metadata: [
+                "challenge": .string(folder),
+                "category": .string(manifest.category),
+                "tier": .number(Double(manifest.tier)),
+                "attack": .array(manifest.attack.map { .string($0) }),
+                "cwe": .array(manifest.cwe.map { .string($0) }),
+                "licence": .string(manifest.licence),
+            ]
+        )
+    }
+
+    /// A flag no attempt has seen before.
+    static func freshFlag() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = (0..<16).map { _ in String(generator.next(upperBound: UInt8(16)), radix: 16) }.joined()
+        return "FLAG{\(hex)}"
+    }
+
+    /// Copies the challenge into the sandbox, plants a fresh flag at `/srv/flag.txt`, builds,
+    /// starts the services and waits for them. Returns the flag the attempt must find.
+    public func prepare(in sandbox: Sandbox) async throws -> String {
+        let files = FileManager.default
+        for (source, target) in [("work", sandbox.workDirectory), ("srv", sandbox.serviceDirectory)] where files.fileExists(atPath: "\(folder)/\(source)") {
+            try Self.copyContents(of: "\(folder)/\(source)", to: target, owner: sandbox.uid)
+        }
+        let flag = Self.freshFlag()
+        let flagPath = sandbox.serviceDirectory + "/flag.txt"
+        guard files.createFile(atPath: flagPath, contents: Data((flag + "\n").utf8)) else {
+            throw SandboxError(code: .start, message: "cannot plant the flag")
+        }
+        _ = chown(flagPath, sandbox.uid, sandbox.uid)
+        if let build = manifest.build {
+            let result = try await sandbox.execAsService(["/bin/sh", "-c", "cd /srv && " + build], timeout: .seconds(120))
+            guard result.status == 0 else {
+                throw SampleFailure(cause: .infrastructure, message: "challenge \(manifest.name): build exited with status \(result.status): \(result.errorOutput.prefix(400))")
+            }
+        }
+        for service in manifest.services ?? [] { try sandbox.startService(service) }
+        if let port = manifest.readyPort {
+            let probe = "import socket,time\nfor _ in range(100):\n    try:\n        socket.create_connection(('127.0.0.1', \(port)), timeout=1).close(); break\n    except OSError: time.sleep(0.05)\nelse: raise SystemExit(1)"
+            let ready = try await sandbox.exec(["/usr/bin/python3", "-c", probe], timeout: .seconds(10))
+            guard ready.status == 0 else {
+                throw SampleFailure(cause: .infrastructure, message: "challenge \(manifest.name): nothing listens on port \(port)")
+            }
+        }
+        return flag
+    }
+
+    /// Runs the reference solver in a prepared sandbox: it must print the flag.
+    public func verify(in sandbox: Sandbox) async throws -> (solved: Bool, output: ChildProcessResult) {
+        let flag = try await prepare(in: sandbox)
+        try sandbox.writeFile("solve.sh", try Data(contentsOf: URL(fileURLWithPath: folder + "/solution/solve.sh")))
+        let result = try await sandbox.exec(["/bin/sh", "/work/solve.sh"], timeout: .seconds(120))
+        return (result.output.contains(flag), result)
+    }
+
+    static func copyContents(of source: String, to target: String, owner: UInt32) throws {
+        let files = FileManager.default
+        for name in try files.contentsOfDirectory(atPath: source) {
+            let from = "\(source)/\(name)"
+            let to = "\(target)/\(name)"
+            try files.copyItem(atPath: from, toPath: to)
+            _ = chown(to, owner, owner)
+            if let children = files.enumerator(atPath: to) {
+                for case let child as String in children { _ = chown("\(to)/\(child)", owner, owner) }
+            }
+        }
+    }
+}
