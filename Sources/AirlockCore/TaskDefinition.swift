@@ -195,7 +195,8 @@ public struct SampleLimits: Sendable, Hashable, Codable {
 
 /// How results are broken down.
 public struct MetricsDefinition: Sendable, Hashable, Codable {
-    /// A metadata field whose values each get their own row in the results.
+    /// A metadata field whose values each get their own row in the results; several fields are
+    /// written as a list or separated by commas (`category, tier`).
     public var groupBy: String?
     /// A metadata field naming clusters of correlated samples: standard errors and intervals
     /// then account for the clustering.
@@ -209,10 +210,26 @@ public struct MetricsDefinition: Sendable, Hashable, Codable {
         self.bootstrapResamples = bootstrapResamples
     }
 
+    /// The fields of `groupBy`.
+    public var groupFields: [String] {
+        (groupBy ?? "").split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+    }
+
     enum CodingKeys: String, CodingKey {
         case groupBy = "group_by"
         case clusterBy = "cluster_by"
         case bootstrapResamples = "bootstrap_resamples"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let fields = try? container.decodeIfPresent([String].self, forKey: .groupBy) {
+            groupBy = fields.joined(separator: ", ")
+        } else {
+            groupBy = try container.decodeIfPresent(String.self, forKey: .groupBy)
+        }
+        clusterBy = try container.decodeIfPresent(String.self, forKey: .clusterBy)
+        bootstrapResamples = try container.decodeIfPresent(Int.self, forKey: .bootstrapResamples)
     }
 }
 

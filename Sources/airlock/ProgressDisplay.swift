@@ -79,7 +79,8 @@ enum ResultsTable {
                 for (index, epoch) in scorer.epochs.enumerated() { rows.append(row("  epoch \(index + 1)", epoch)) }
             }
             for (group, summary) in (scorer.groups ?? [:]).sorted(by: { $0.key < $1.key }) {
-                rows.append(row("  \(header.task.definition.metrics.groupBy ?? "group")=\(group)", summary))
+                let fields = header.task.definition.metrics.groupFields
+                rows.append(row(fields.count == 1 ? "  \(fields[0])=\(group)" : "  \(group)", summary))
             }
         }
         var text = "\n\(header.task.name) on \(header.model.name)  (epochs \(header.epochs), reducer \(results.reducer))\n\n"

@@ -75,3 +75,25 @@ struct ChallengeTests {
         }
     }
 }
+
+@Suite struct GroupedResultsTests {
+    @Test func severalGroupFieldsEachGetRows() throws {
+        let yaml = "name: g\ndataset: {path: data.jsonl}\nscorers: [exact]\nmetrics: {group_by: [category, tier]}\n"
+        let fixture = try TaskFixture(yaml: yaml, samples: [])
+        let task = try TaskFile.load(path: fixture.taskPath)
+        #expect(task.definition.metrics.groupFields == ["category", "tier"])
+        let header = RunHeader(runID: "r", created: 0, task: .init(name: "g", file: "", fileSHA256: "", datasetFile: "", datasetSHA256: "", definition: task.definition), model: .init(name: "m", baseURL: ""), roles: [:], settings: .init(), seed: 1, epochs: 1, sampleIDs: ["a", "b", "c"], maxConnections: 1, maxSamples: 1, cache: false, airlockVersion: "")
+        func attempt(_ value: Double) -> AttemptSummary {
+            AttemptSummary(SampleRecord(sampleID: "", epoch: 1, status: .scored, input: .text(""), target: [], messages: [], scores: ["exact": Score(value: value)], usage: .init(), calls: [], metadata: [:], started: 0, totalSeconds: 0, modelSeconds: 0))
+        }
+        let attempts: [SampleKey: AttemptSummary] = [SampleKey(sampleID: "a", epoch: 1): attempt(1), SampleKey(sampleID: "b", epoch: 1): attempt(0), SampleKey(sampleID: "c", epoch: 1): attempt(1)]
+        let metadata: [String: [String: JSONValue]] = ["a": ["category": .string("web"), "tier": .number(1)], "b": ["category": .string("web"), "tier": .number(2)], "c": ["category": .string("pwn"), "tier": .number(2)]]
+        let results = RunResultsCalculator.compute(header: header, attempts: attempts, metadata: metadata)
+        let groups = try #require(results.scorers.first?.groups)
+        #expect(groups["category=web"]?.value == 0.5)
+        #expect(groups["category=pwn"]?.value == 1)
+        #expect(groups["tier=1"]?.value == 1)
+        #expect(groups["tier=2"]?.value == 0.5)
+        #expect(groups["tier=2"]?.count == 2)
+    }
+}

@@ -66,9 +66,16 @@ public enum RunResultsCalculator {
                 return Statistics.summarize(values.map(\.1), clusters: clusters(values.map(\.0)), resamples: resamples, seed: header.seed)
             }
             var groups: [String: MetricSummary]?
-            if let field = definition.metrics.groupBy {
+            let fields = definition.metrics.groupFields
+            if !fields.isEmpty {
+                // One field: rows keyed by its values; several: by `field=value`.
                 var byGroup: [String: [(id: String, value: Double)]] = [:]
-                for entry in reduced { byGroup[metadata[entry.id]?[field]?.text ?? "", default: []].append(entry) }
+                for entry in reduced {
+                    for field in fields {
+                        let value = metadata[entry.id]?[field]?.text ?? ""
+                        byGroup[fields.count == 1 ? value : "\(field)=\(value)", default: []].append(entry)
+                    }
+                }
                 groups = byGroup.mapValues { Statistics.summarize($0.map(\.value), clusters: clusters($0.map(\.id)), resamples: resamples, seed: header.seed) }
             }
             results.append(.init(name: name, overall: overall, epochs: epochs, groups: groups))
