@@ -9,7 +9,7 @@ AIRLOCK    := .build/debug/airlock
 TEST_PYPI  := inspect-ai==0.3.285
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
 # bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests).
-DEBIAN     := g++ make unzip bubblewrap iproute2 procps python3
+DEBIAN     := g++ make unzip git bubblewrap iproute2 procps python3
 
 export AIRLOCK_VENV := $(VENV)
 

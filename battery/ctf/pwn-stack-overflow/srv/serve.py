@@ -3,7 +3,7 @@ import socketserver
 import subprocess
 
 
-class Badge(socketserver.BaseRequestHandler):
+class Connection(socketserver.BaseRequestHandler):
     def handle(self):
         self.request.settimeout(5)
         process = subprocess.Popen(["/srv/badge"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -18,4 +18,4 @@ class Badge(socketserver.BaseRequestHandler):
 
 
 socketserver.ThreadingTCPServer.allow_reuse_address = True
-socketserver.ThreadingTCPServer(("127.0.0.1", 9000), Badge).serve_forever()
+socketserver.ThreadingTCPServer(("127.0.0.1", 9000), Connection).serve_forever()
