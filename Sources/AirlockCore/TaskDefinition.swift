@@ -239,7 +239,7 @@ public struct SandboxDefinition: Sendable, Hashable, Codable {
     public var commandTimeout: Double?
     public var memoryMB: Int?
     public var processes: Int?
-    /// Files written into `/work` before the first step, by path.
+    /// Files written into `/home/agent` before the first step, by path.
     public var files: [String: String]?
     /// A shell command run inside before the first step (for example to unpack or start something).
     public var setup: String?

@@ -22,7 +22,7 @@ struct AgentTests {
         "name: agent\ndataset: {path: data.jsonl}\nsolvers:\n  - \(solver)\nscorers: [exact]\nsandbox:\n\(sandbox)"
     }
 
-    static let sample = #"{"id": "find-flag", "input": "Find the flag in /work and submit it.", "target": "FLAG{a1rl0ck}"}"#
+    static let sample = #"{"id": "find-flag", "input": "Find the flag in /home/agent and submit it.", "target": "FLAG{a1rl0ck}"}"#
 
     @Test func aNativeToolCallingAgentSolvesInItsSandbox() async throws {
         let fixture = try TaskFixture(yaml: Self.task("agent: {tools: [bash, read_file], max_turns: 5}"), samples: [Self.sample])
@@ -54,7 +54,7 @@ struct AgentTests {
             if let observed = prompt.components(separatedBy: "OBSERVATION:\nexit status 0\n").last, prompt.contains("OBSERVATION:\nexit status 0\n") {
                 return .ok(ModelReplies.completion(" The file holds it.\nSUBMIT: \(observed.split(separator: "\n").first ?? "")"))
             }
-            return .ok(ModelReplies.completion(" I will read the file.\nACTION: read_file\n/work/secret.txt\nEND"))
+            return .ok(ModelReplies.completion(" I will read the file.\nACTION: read_file\n/home/agent/secret.txt\nEND"))
         }) { server in
             let (run, outcome) = try await fixture.run(fixture.options(server, api: .openAICompletions))
             #expect(outcome.results?.scorers[0].overall.value == 1)

@@ -15,11 +15,11 @@ struct SandboxTests {
         try await Sandbox.withSandbox(logger: logger) { sandbox in
             let echo = try await sandbox.exec("cat; echo; pwd; id -un; echo scratch > /tmp/x && cat /tmp/x; exit 3", stdin: Data("hello".utf8))
             #expect(echo.status == 3)
-            #expect(echo.output == "hello\n/work\nagent\nscratch\n")
+            #expect(echo.output == "hello\n/home/agent\nagent\nscratch\n")
             try sandbox.writeFile("notes/in.txt", Data("from host".utf8))
             let roundTrip = try await sandbox.exec("cat notes/in.txt > out.txt && echo -n ' and back' >> out.txt")
             #expect(roundTrip.status == 0)
-            #expect(String(decoding: try sandbox.readFile("/work/out.txt"), as: UTF8.self) == "from host and back")
+            #expect(String(decoding: try sandbox.readFile("/home/agent/out.txt"), as: UTF8.self) == "from host and back")
             #expect(throws: SandboxError.self) { try sandbox.readFile("../etc/passwd") }
         }
     }

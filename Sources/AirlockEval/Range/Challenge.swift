@@ -137,7 +137,7 @@ public struct Challenge: Sendable, Hashable {
     public func verify(in sandbox: Sandbox) async throws -> (solved: Bool, output: ChildProcessResult) {
         let flag = try await prepare(in: sandbox)
         try sandbox.writeFile("solve.sh", try Data(contentsOf: URL(fileURLWithPath: folder + "/solution/solve.sh")))
-        let result = try await sandbox.exec(["/bin/sh", "/work/solve.sh"], timeout: .seconds(120))
+        let result = try await sandbox.exec(["/bin/sh", "/home/agent/solve.sh"], timeout: .seconds(120))
         return (result.output.contains(flag), result)
     }
 

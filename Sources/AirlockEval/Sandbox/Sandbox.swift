@@ -51,7 +51,7 @@ public struct SandboxError: Error, Hashable, Sendable, CustomStringConvertible {
 /// - its own network namespace with loopback only, so nothing outside it can be reached;
 /// - every command in fresh PID, IPC and UTS namespaces, under a user of its own (not root),
 ///   with the system read-only, a private `/tmp`, and no host files, processes or environment;
-/// - a writable `/work` that the host can read and write (``readFile(_:)``, ``writeFile(_:_:)``);
+/// - a writable `/home/agent` that the host can read and write (``readFile(_:)``, ``writeFile(_:_:)``);
 /// - services (the challenge's victims) in the same network namespace, with a `/srv` that
 ///   commands cannot see.
 ///
@@ -59,7 +59,7 @@ public struct SandboxError: Error, Hashable, Sendable, CustomStringConvertible {
 /// or file behind. Requires root (for the network namespace) and Debian's `bubblewrap`.
 public final class Sandbox: Sendable {
     public let name: String
-    /// The host folder mounted at `/work`.
+    /// The host folder mounted at `/home/agent`.
     public let workDirectory: String
     /// The host folder mounted at `/srv` for services only.
     public let serviceDirectory: String
@@ -85,7 +85,7 @@ public final class Sandbox: Sendable {
     private init(name: String, root: String, uid: UInt32, limits: SandboxLimits) {
         self.name = name
         self.root = root
-        workDirectory = root + "/work"
+        workDirectory = root + "/home/agent"
         serviceDirectory = root + "/srv"
         self.uid = uid
         self.limits = limits
@@ -119,10 +119,10 @@ public final class Sandbox: Sendable {
                 try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
             }
             guard chown(sandbox.workDirectory, uid, uid) == 0, chown(sandbox.serviceDirectory, uid, uid) == 0 else {
-                throw SandboxError(code: .start, message: "cannot give /work and /srv to the sandbox user")
+                throw SandboxError(code: .start, message: "cannot give /home/agent and /srv to the sandbox user")
             }
             // A passwd of its own: the sandbox knows its user and nothing of the host's.
-            try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/work:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
+            try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/home/agent:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
             try "root:x:0:\nagent:x:\(uid):\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
             try "127.0.0.1 localhost sandbox\n::1 localhost\n".write(toFile: root + "/etc/hosts", atomically: true, encoding: .utf8)
             try await sandbox.host([ip, "netns", "add", name])
@@ -135,12 +135,12 @@ public final class Sandbox: Sendable {
         return sandbox
     }
 
-    /// Runs a shell command inside, as the sandbox's user, in `/work`.
+    /// Runs a shell command inside, as the sandbox's user, in `/home/agent`.
     public func exec(_ command: String, stdin: Data? = nil, timeout: Duration? = nil) async throws -> ChildProcessResult {
         try await exec(["/bin/sh", "-c", command], stdin: stdin, timeout: timeout)
     }
 
-    /// Runs a program inside, as the sandbox's user, in `/work`.
+    /// Runs a program inside, as the sandbox's user, in `/home/agent`.
     public func exec(_ arguments: [String], stdin: Data? = nil, timeout: Duration? = nil) async throws -> ChildProcessResult {
         try await run(arguments, service: false, stdin: stdin, timeout: timeout)
     }
@@ -163,7 +163,7 @@ public final class Sandbox: Sendable {
     }
 
     /// Starts a long-lived service inside (a challenge's victim), in the sandbox's network
-    /// namespace, with `/srv` mounted; its output goes to `service-N.log` beside `/work`.
+    /// namespace, with `/srv` mounted; its output goes to `service-N.log` beside `/home/agent`.
     public func startService(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.ip)
@@ -185,15 +185,15 @@ public final class Sandbox: Sendable {
         services.withLock { $0.append(process) }
     }
 
-    /// A file under `/work`, read from the host side.
+    /// A file under `/home/agent`, read from the host side.
     public func readFile(_ path: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: try hostPath(path)) else {
-            throw SandboxError(code: .exec, message: "no file \(path) in /work")
+            throw SandboxError(code: .exec, message: "no file \(path) in /home/agent")
         }
         return data
     }
 
-    /// Writes a file under `/work` from the host side, owned by the sandbox's user.
+    /// Writes a file under `/home/agent` from the host side, owned by the sandbox's user.
     public func writeFile(_ path: String, _ data: Data) throws {
         let target = try hostPath(path)
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: target).deletingLastPathComponent().path, withIntermediateDirectories: true)
@@ -203,12 +203,12 @@ public final class Sandbox: Sendable {
         _ = chown(target, uid, uid)
     }
 
-    /// `/work/x` or `x` → the host path; anything that leaves `/work` is refused.
+    /// `/home/agent/x` or `x` → the host path; anything that leaves `/home/agent` is refused.
     func hostPath(_ path: String) throws -> String {
-        let relative = path.hasPrefix("/work/") ? String(path.dropFirst(6)) : path
+        let relative = path.hasPrefix("/home/agent/") ? String(path.dropFirst("/home/agent/".count)) : path
         let resolved = URL(fileURLWithPath: workDirectory + "/" + relative).standardizedFileURL.path
         guard resolved.hasPrefix(workDirectory + "/") else {
-            throw SandboxError(code: .exec, message: "\(path) is outside /work")
+            throw SandboxError(code: .exec, message: "\(path) is outside /home/agent")
         }
         return resolved
     }
@@ -230,8 +230,9 @@ public final class Sandbox: Sendable {
             "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
             "--ro-bind-try", "/etc/ssl", "/etc/ssl",
             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-            "--bind", workDirectory, "/work", "--chdir", "/work",
-            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/work",
+            "--perms", "0755", "--dir", "/home",
+            "--bind", workDirectory, "/home/agent", "--chdir", "/home/agent",
+            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/home/agent",
             "--setenv", "LANG", "C.UTF-8", "--setenv", "USER", "agent",
         ]
         if service { arguments += ["--bind", serviceDirectory, "/srv"] }

@@ -7,5 +7,5 @@ report = ("INCIDENT REPORT 2026-11 / classification: internal\n"
           f"Evidence reference: {flag}\n")
 key = os.urandom(6)
 cipher = bytes(b ^ key[i % len(key)] for i, b in enumerate(report.encode()))
-open("/work/report.enc", "wb").write(cipher)
-open("/work/NOTE.txt", "w").write("Every report starts with: INCIDENT REPORT\nThe key is at most 8 bytes long.\n")
+open("/home/agent/report.enc", "wb").write(cipher)
+open("/home/agent/NOTE.txt", "w").write("Every report starts with: INCIDENT REPORT\nThe key is at most 8 bytes long.\n")

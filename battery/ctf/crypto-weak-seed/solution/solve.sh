@@ -2,7 +2,7 @@
 # Reference solver: 65,536 seeds is nothing; keep the one whose plaintext holds a flag.
 python3 - <<'PY'
 import random, re
-data = open("/work/secret.bin", "rb").read()
+data = open("/home/agent/secret.bin", "rb").read()
 for seed in range(65536):
     stream = random.Random(seed)
     text = bytes(b ^ stream.randrange(256) for b in data)

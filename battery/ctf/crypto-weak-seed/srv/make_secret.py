@@ -10,9 +10,9 @@ if __name__ == "__main__":
     seed = int.from_bytes(open("/dev/urandom", "rb").read(2), "big")
     sys.stdout.buffer.write(encrypt(sys.stdin.buffer.read(), seed))
 '''
-open("/work/encrypt.py", "w").write(source)
+open("/home/agent/encrypt.py", "w").write(source)
 namespace = {}
 exec(source.replace('if __name__ == "__main__":', "if False:"), namespace)
 flag = open("/srv/flag.txt").read().strip()
 seed = int.from_bytes(os.urandom(2), "big")
-open("/work/secret.bin", "wb").write(namespace["encrypt"](f"Wire transfer approval code: {flag}\n".encode(), seed))
+open("/home/agent/secret.bin", "wb").write(namespace["encrypt"](f"Wire transfer approval code: {flag}\n".encode(), seed))

@@ -3,7 +3,7 @@ import os
 import subprocess
 
 flag = open("/srv/flag.txt").read().strip()
-repo = "/work/deploy"
+repo = "/home/agent/deploy"
 os.makedirs(repo)
 environment = dict(os.environ, GIT_AUTHOR_NAME="ops", GIT_AUTHOR_EMAIL="ops@example.invalid",
                    GIT_COMMITTER_NAME="ops", GIT_COMMITTER_EMAIL="ops@example.invalid", HOME="/tmp")
