@@ -134,3 +134,14 @@ struct SandboxTests {
         #expect(!FileManager.default.fileExists(atPath: root))
     }
 }
+
+@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+struct SandboxInputTests {
+    @Test func aCommandThatIgnoresItsInputDoesNotBreakTheHost() async throws {
+        try await Sandbox.withSandbox(logger: Logger(label: "test")) { sandbox in
+            // Megabytes of input to a command that reads none of it and exits at once.
+            let result = try await sandbox.exec("exit 0", stdin: Data(repeating: 65, count: 8 << 20))
+            #expect(result.status == 0)
+        }
+    }
+}

@@ -197,12 +197,12 @@ public final class EvalRun: Sendable {
         }
         let definition = header.task.definition
         let solver = SolverChain(definition.solvers)
-        let scorers = zip(Scorers.names(definition.scorers), definition.scorers.map(Scorers.scorer(for:))).map { ($0, $1) }
+        let scorers = Array(zip(Scorers.names(definition.scorers), definition.scorers.map(Scorers.scorer(for:))))
         let writer = try SampleLogWriter(path: directory.samplesPath)
-        let attempt = SampleAttempt(solver: solver, scorers: scorers, model: model, roles: roleEndpoints, settings: header.settings, limits: definition.limits, seed: header.seed, sandbox: definition.sandbox, logger: logger)
-        let inFlightLimit = max(1, options.maxSamples ?? maxConnections)
         var logger = logger
         logger[metadataKey: "run"] = "\(header.runID)"
+        let attempt = SampleAttempt(solver: solver, scorers: scorers, model: model, roles: roleEndpoints, settings: header.settings, limits: definition.limits, seed: header.seed, sandbox: definition.sandbox, logger: logger)
+        let inFlightLimit = max(1, options.maxSamples ?? maxConnections)
         logger.info("run started", metadata: ["task": "\(header.task.name)", "model": "\(header.model.name)", "pending": "\(pending.count)"])
 
         var interrupted = false

@@ -17,7 +17,11 @@ public struct ChildProcessResult: Sendable, Hashable {
 
 /// Runs a program to completion with standard input, a wall-clock limit and an output cap.
 enum ChildProcess {
+    /// A child that exits before reading all its input must cost a failed write, not this process.
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration, outputLimit: Int) async throws -> ChildProcessResult {
+        _ = ignoreBrokenPipes
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
