@@ -93,7 +93,7 @@ func word(_ request: ScriptedModelServer.Request) -> String {
     }
 
     @Test func helpIsEverywhere() async throws {
-        for command in [["--help"], ["eval", "--help"], ["runs", "--help"], ["runs", "show", "--help"], ["export", "--help"], ["local-model", "--help"]] {
+        for command in [["--help"], ["eval", "--help"], ["runs", "--help"], ["runs", "show", "--help"], ["export", "--help"], ["range", "verify", "--help"], ["local-model", "--help"]] {
             let result = try await Airlock.run(command)
             #expect(result.status == 0, "\(command)")
             #expect(result.output.contains("USAGE"), "\(command)")
@@ -254,4 +254,16 @@ func llamaServers() -> Set<String> {
         guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
         return String(decoding: data, as: UTF8.self).contains("llama_cpp.server")
     })
+}
+
+@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+struct RangeCommandTests {
+    @Test func verifyReplaysAReferenceSolverAndRefusesUnknownNames() async throws {
+        let solved = try await Airlock.run(["range", "verify", "crypto-weak-seed"])
+        #expect(solved.status == 0, "\(solved.error)")
+        #expect(solved.output.contains("PASS  crypto-weak-seed"))
+        let unknown = try await Airlock.run(["range", "verify", "no-such-challenge"])
+        #expect(unknown.status != 0)
+        #expect(unknown.error.contains("no-such-challenge"))
+    }
 }
