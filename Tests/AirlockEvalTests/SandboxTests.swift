@@ -145,3 +145,27 @@ struct SandboxInputTests {
         }
     }
 }
+
+@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+struct SandboxOrphanTests {
+    @Test func sandboxesOfADeadProcessAreRemoved() async throws {
+        // A process that has exited: its pid names the orphan.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let name = "airlock-\(gone.processIdentifier)-829999-1"
+        let folder = NSTemporaryDirectory() + name
+        try FileManager.default.createDirectory(atPath: folder + "/home/agent", withIntermediateDirectories: true)
+        _ = try await ChildProcess.run("/usr/sbin/ip", ["netns", "add", name], timeout: .seconds(10), outputLimit: 4096)
+        // And one of a live process (this one), which must be left alone.
+        let alive = "airlock-\(getpid())-829998-1"
+        _ = try await ChildProcess.run("/usr/sbin/ip", ["netns", "add", alive], timeout: .seconds(10), outputLimit: 4096)
+        await Sandbox.removeOrphans()
+        let list = try await ChildProcess.run("/usr/sbin/ip", ["netns", "list"], timeout: .seconds(10), outputLimit: 1 << 16).output
+        #expect(!list.contains(name))
+        #expect(!FileManager.default.fileExists(atPath: folder))
+        #expect(list.contains(alive))
+        _ = try await ChildProcess.run("/usr/sbin/ip", ["netns", "delete", alive], timeout: .seconds(10), outputLimit: 4096)
+    }
+}

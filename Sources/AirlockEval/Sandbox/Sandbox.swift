@@ -109,8 +109,11 @@ public final class Sandbox: Sendable {
         guard isAvailable else {
             throw SandboxError(code: .unavailable, message: "sandboxes need root and Debian's bubblewrap (\(bwrap)) and iproute2 (\(ip))")
         }
+        await sweepOnce.value
         let uid = try allocateUser()
-        let name = "airlock-\(uid)-\(UInt32.random(in: 0...UInt32.max))"
+        // The creator's pid is in the name, so that a later process can tell a sandbox whose
+        // owner died (kill -9, a crash) and remove it.
+        let name = "airlock-\(getpid())-\(uid)-\(UInt32.random(in: 0...UInt32.max))"
         let root = NSTemporaryDirectory() + name
         let sandbox = Sandbox(name: name, root: root, uid: uid, limits: limits)
         do {
@@ -276,6 +279,28 @@ public final class Sandbox: Sendable {
         }
         Self.releaseUser(uid)
         if !problems.isEmpty { throw SandboxError(code: .teardown, message: problems.joined(separator: "; ")) }
+    }
+
+    /// Runs ``removeOrphans()`` once per process, before its first sandbox.
+    private static let sweepOnce = Task { await removeOrphans() }
+
+    /// Removes sandboxes whose creating process is gone: their processes, namespace and files.
+    /// Teardown cannot run in a process that was killed; this is where its work gets done.
+    static func removeOrphans() async {
+        guard let list = try? await ChildProcess.run(ip, ["netns", "list"], timeout: .seconds(10), outputLimit: 1 << 20) else { return }
+        for line in list.output.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0] == "airlock", let owner = Int32(parts[1]), let uid = UInt32(parts[2]) else { continue }
+            // Signal 0 checks that the owner is alive without touching it.
+            guard kill(owner, 0) != 0, errno == ESRCH else { continue }
+            if let pids = try? await ChildProcess.run(ip, ["netns", "pids", name], timeout: .seconds(10), outputLimit: 1 << 20) {
+                for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+            }
+            _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", String(uid)], timeout: .seconds(10), outputLimit: 1 << 16)
+            _ = try? await ChildProcess.run(ip, ["netns", "delete", name], timeout: .seconds(10), outputLimit: 1 << 16)
+            try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + name)
+        }
     }
 
     private func host(_ arguments: [String]) async throws {
