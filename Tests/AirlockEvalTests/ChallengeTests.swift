@@ -50,6 +50,23 @@ struct ChallengeTests {
         #expect(missing.field == "prompt")
     }
 
+    @Test func aChallengesOwnLimitsOverrideTheTasks() async throws {
+        let root = NSTemporaryDirectory() + "airlock-challenges-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: batteryCTF + "/misc-encoding-layers", toPath: root + "/limited")
+        let manifest = root + "/limited/challenge.yaml"
+        try (try String(contentsOfFile: manifest, encoding: .utf8) + "limits: {messages: 4}\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let yaml = "name: limited\ndataset: {path: \(root), format: challenges}\nsolvers:\n  - agent: {max_turns: 10}\nscorers: [exact]\nsandbox: {}\nlimits: {messages: 50}\n"
+        let fixture = try TaskFixture(yaml: yaml, samples: [])
+        try await ScriptedModelServer.withServer({ _ in .ok(toolCallReply("bash", ["command": "ls"])) }) { server in
+            let (run, _) = try await fixture.run(fixture.options(server))
+            let record = try #require(try run.directory.readRecords().first)
+            // system, user, then one call and its result fill the challenge's four messages.
+            #expect(record.limitReached == "messages")
+            #expect(server.requests.count == 1)
+        }
+    }
+
     @Test func anAgentIsScoredAgainstItsOwnAttemptsFlag() async throws {
         // The task runs the original suite through the engine; a scripted agent reads the flag the
         // way the reference solver does, and a second one submits a stale flag.

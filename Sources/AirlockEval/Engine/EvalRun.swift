@@ -299,8 +299,14 @@ struct SampleAttempt: Sendable {
                     context.commandTimeout = sandbox.commandTimeout.map { .milliseconds(Int64($0 * 1000)) }
                     for (path, contents) in sandbox.files ?? [:] { try box.writeFile(path, Data(contents.utf8)) }
                     if let folder = sample.metadata["challenge"]?.stringValue {
+                        let challenge = try Challenge.load(folder: folder)
+                        // A challenge's own limits override the task's, each one it sets.
+                        if let limits = challenge.manifest.limits {
+                            context.limits = SampleLimits(tokens: limits.tokens ?? context.limits.tokens, messages: limits.messages ?? context.limits.messages, time: limits.time ?? context.limits.time)
+                            if let seconds = limits.time { context.deadline = start + .milliseconds(Int64(seconds * 1000)) }
+                        }
                         // The flag is made for this attempt: it is what counts as right.
-                        state.target = [try await Challenge.load(folder: folder).prepare(in: box)]
+                        state.target = [try await challenge.prepare(in: box)]
                     }
                     if let setup = sandbox.setup {
                         let result = try await box.exec(setup)
