@@ -55,7 +55,6 @@ public struct EvalProgress: Sendable, Hashable {
     public var done = 0
     public var failed = 0
     public var connectionLimit = 0
-    public var inFlight = 0
 }
 
 /// How a session of a run ended.
@@ -281,7 +280,7 @@ struct SampleAttempt: Sendable {
         let start = clock.now
         let started = Date().timeIntervalSince1970
         let deadline = limits.time.map { start + .seconds($0) }
-        var context = SolverContext(model: model, roles: roles, settings: settings, limits: limits, seed: seed, deadline: deadline)
+        let context = SolverContext(model: model, roles: roles, settings: settings, limits: limits, seed: seed, deadline: deadline)
         var state = TaskState(sample: sample, epoch: epoch)
         var scores: [String: Score] = [:]
         var failure: SampleFailure?

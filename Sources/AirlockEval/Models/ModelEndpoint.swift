@@ -14,7 +14,6 @@ public final class ModelEndpoint: Sendable {
     private let logger: Logger
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
-    private let statistics = Mutex(EndpointStatistics())
 
     public init(provider: any ModelProvider, maxConnections: Int, retryPolicy: RetryPolicy = .init(), requestTimeout: Duration = .seconds(120), cache: ResponseCache? = nil, logger: Logger) {
         self.provider = provider
@@ -33,7 +32,6 @@ public final class ModelEndpoint: Sendable {
     public var modelName: String { provider.modelName }
     /// The connection limit in force now.
     public var connectionLimit: Int { gate.limit }
-    public var currentStatistics: EndpointStatistics { statistics.withLock { $0 } }
 
     /// Calls the model, waiting for a connection, retrying transient failures, and using the
     /// cache when it is on. `epoch` is part of the cache key so that epochs stay independent.
@@ -42,7 +40,6 @@ public final class ModelEndpoint: Sendable {
         let started = clock.now
         let key = cache.map { $0.key(model: provider.modelName, baseURL: provider.baseURL, request: request, epoch: epoch) }
         if let cache, let key, let output = cache.read(key) {
-            statistics.withLock { $0.cacheHits += 1 }
             return ModelCallRecord(output: output, seconds: (clock.now - started).seconds, retries: 0, cached: true)
         }
         var retry = RetryState(policy: retryPolicy)
@@ -63,13 +60,11 @@ public final class ModelEndpoint: Sendable {
             } catch let error as ModelCallError {
                 if error.code == .timeout, let deadline, clock.now >= deadline { throw SampleTimeLimit() }
                 if error.code == .rateLimited { report(success: false) }
-                statistics.withLock { $0.errors += 1 }
                 switch retry.failed(error, jitter: Double.random(in: 0..<1, using: &generator)) {
                 case .fail(let error):
                     logger.debug("model call failed", metadata: ["code": "\(error.code)", "status": "\(error.status ?? 0)", "retries": "\(retry.retries)"])
                     throw error
                 case .retry(let delay):
-                    statistics.withLock { $0.retries += 1 }
                     logger.debug("retrying model call", metadata: ["code": "\(error.code)", "status": "\(error.status ?? 0)", "delay": "\(delay)"])
                     var wait = Duration.seconds(delay)
                     if let deadline { wait = min(wait, max(.zero, deadline - clock.now)) }
@@ -87,19 +82,10 @@ public final class ModelEndpoint: Sendable {
         if case .setLimit(let limit) = action {
             gate.setLimit(limit)
             if !success {
-                statistics.withLock { $0.limitDecreases += 1 }
                 logger.info("rate limited: lowering connection limit", metadata: ["limit": "\(limit)"])
             }
         }
     }
-}
-
-/// Counters of one endpoint over a run.
-public struct EndpointStatistics: Sendable, Hashable {
-    public var errors = 0
-    public var retries = 0
-    public var cacheHits = 0
-    public var limitDecreases = 0
 }
 
 /// One model call in a transcript.
