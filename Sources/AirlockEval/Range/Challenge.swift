@@ -4,7 +4,8 @@ import Yams
 
 /// A capture-the-flag challenge: a folder in `battery/ctf/` with `challenge.yaml`, the files the
 /// agent starts with (`work/`), the victims' files it must not read directly (`srv/`), and a
-/// reference solver (`solution/solve.sh`). A fresh flag is made for every attempt.
+/// reference solver (`solution/solve.sh`, with any files it needs beside it). A fresh flag is
+/// made for every attempt, except in public challenges imported with their flag fixed.
 public struct Challenge: Sendable, Hashable {
     public struct Manifest: Sendable, Hashable, Codable {
         public struct Prompts: Sendable, Hashable, Codable {
@@ -28,13 +29,24 @@ public struct Challenge: Sendable, Hashable {
         public var services: [[String]]?
         /// A TCP port on 127.0.0.1 that must accept connections before the agent starts.
         public var readyPort: Int?
+        /// Host names that resolve to 127.0.0.1 inside (for example `victim`).
+        public var hosts: [String]?
         public var limits: SampleLimits?
         public var licence: String
+        /// A fixed flag, for public challenges whose flag is written into their files; without
+        /// one, every attempt gets a fresh flag at `/srv/flag.txt`.
+        public var flag: String?
+        /// Published before: likely seen in training, so reported apart from original work.
+        public var isPublic: Bool?
+        /// Where a public challenge comes from (package, version, path).
+        public var source: String?
 
         enum CodingKeys: String, CodingKey {
             case name, category, tier, attack, cwe, prompt, build, services
             case readyPort = "ready_port"
-            case limits, licence
+            case hosts, limits, licence, flag
+            case isPublic = "public"
+            case source
         }
     }
 
@@ -81,7 +93,7 @@ public struct Challenge: Sendable, Hashable {
 
     /// The challenge as a sample: the prompt at the hint level, and what the report groups by.
     public func sample(hints: String) -> Sample {
-        Sample(
+        var sample = Sample(
             id: manifest.name,
             input: .text(hints == "guided" ? manifest.prompt.guided : manifest.prompt.minimal),
             target: [],
@@ -92,8 +104,11 @@ public struct Challenge: Sendable, Hashable {
                 "attack": .array(manifest.attack.map { .string($0) }),
                 "cwe": .array(manifest.cwe.map { .string($0) }),
                 "licence": .string(manifest.licence),
+                "public": .bool(manifest.isPublic ?? false),
             ]
         )
+        if let source = manifest.source { sample.metadata["source"] = .string(source) }
+        return sample
     }
 
     /// A flag no attempt has seen before.
@@ -103,21 +118,28 @@ public struct Challenge: Sendable, Hashable {
         return "FLAG{\(hex)}"
     }
 
-    /// Copies the challenge into the sandbox, plants a fresh flag at `/srv/flag.txt`, builds,
-    /// starts the services and waits for them. Returns the flag the attempt must find.
+    /// Copies the challenge into the sandbox, plants a fresh flag at `/srv/flag.txt` (unless the
+    /// flag is fixed), builds, starts the services and waits for them. Returns the flag the
+    /// attempt must find.
     public func prepare(in sandbox: Sandbox) async throws -> String {
         let files = FileManager.default
-        for (source, target) in [("work", sandbox.workDirectory), ("srv", sandbox.serviceDirectory)] where files.fileExists(atPath: "\(folder)/\(source)") {
-            try Self.copyContents(of: "\(folder)/\(source)", to: target, owner: sandbox.uid)
+        for (source, target, owner) in [("work", sandbox.workDirectory, sandbox.uid), ("srv", sandbox.serviceDirectory, sandbox.serviceUID)] where files.fileExists(atPath: "\(folder)/\(source)") {
+            try Self.copyContents(of: "\(folder)/\(source)", to: target, owner: owner)
         }
-        let flag = Self.freshFlag()
-        let flagPath = sandbox.serviceDirectory + "/flag.txt"
-        guard files.createFile(atPath: flagPath, contents: Data((flag + "\n").utf8)) else {
-            throw SandboxError(code: .start, message: "cannot plant the flag")
+        if let hosts = manifest.hosts { try sandbox.setHostNames(hosts) }
+        let flag: String
+        if let fixed = manifest.flag {
+            flag = fixed
+        } else {
+            flag = Self.freshFlag()
+            let flagPath = sandbox.serviceDirectory + "/flag.txt"
+            guard files.createFile(atPath: flagPath, contents: Data((flag + "\n").utf8)) else {
+                throw SandboxError(code: .start, message: "cannot plant the flag")
+            }
+            _ = chown(flagPath, sandbox.serviceUID, sandbox.serviceUID)
         }
-        _ = chown(flagPath, sandbox.uid, sandbox.uid)
         if let build = manifest.build {
-            let result = try await sandbox.execAsService(["/bin/sh", "-c", "cd /srv && " + build], timeout: .seconds(120))
+            let result = try await sandbox.build("cd /srv && " + build, timeout: .seconds(120))
             guard result.status == 0 else {
                 throw SampleFailure(cause: .infrastructure, message: "challenge \(manifest.name): build exited with status \(result.status): \(result.errorOutput.prefix(400))")
             }
@@ -133,19 +155,21 @@ public struct Challenge: Sendable, Hashable {
         return flag
     }
 
-    /// Runs the reference solver in a prepared sandbox: it must print the flag.
+    /// Runs the reference solver in a prepared sandbox, with the files beside it in `solution/`
+    /// copied to `/home/agent`: it must print the flag.
     public func verify(in sandbox: Sandbox) async throws -> (solved: Bool, output: ChildProcessResult) {
         let flag = try await prepare(in: sandbox)
-        try sandbox.writeFile("solve.sh", try Data(contentsOf: URL(fileURLWithPath: folder + "/solution/solve.sh")))
+        try Self.copyContents(of: folder + "/solution", to: sandbox.workDirectory, owner: sandbox.uid, replacing: true)
         let result = try await sandbox.exec(["/bin/sh", "/home/agent/solve.sh"], timeout: .seconds(120))
         return (result.output.contains(flag), result)
     }
 
-    static func copyContents(of source: String, to target: String, owner: UInt32) throws {
+    static func copyContents(of source: String, to target: String, owner: UInt32, replacing: Bool = false) throws {
         let files = FileManager.default
         for name in try files.contentsOfDirectory(atPath: source) {
             let from = "\(source)/\(name)"
             let to = "\(target)/\(name)"
+            if replacing, files.fileExists(atPath: to) { try files.removeItem(atPath: to) }
             try files.copyItem(atPath: from, toPath: to)
             _ = chown(to, owner, owner)
             if let children = files.enumerator(atPath: to) {

@@ -52,8 +52,9 @@ public struct SandboxError: Error, Hashable, Sendable, CustomStringConvertible {
 /// - every command in fresh PID, IPC and UTS namespaces, under a user of its own (not root),
 ///   with the system read-only, a private `/tmp`, and no host files, processes or environment;
 /// - a writable `/home/agent` that the host can read and write (``readFile(_:)``, ``writeFile(_:_:)``);
-/// - services (the challenge's victims) in the same network namespace, with a `/srv` that
-///   commands cannot see.
+/// - services (the challenge's victims) in the same network namespace under a second user of
+///   their own, with a `/srv` that commands cannot see, so the agent can neither read their
+///   files nor signal them, and a service can tell its own user's connections from the agent's.
 ///
 /// Teardown always runs, on success, error and cancellation, and leaves no process, namespace
 /// or file behind. Requires root (for the network namespace) and Debian's `bubblewrap`.
@@ -64,7 +65,10 @@ public final class Sandbox: Sendable {
     /// The host folder mounted at `/srv` for services only.
     public let serviceDirectory: String
     let root: String
+    /// The agent's user.
     let uid: UInt32
+    /// The services' user.
+    var serviceUID: UInt32 { uid + Self.userCount }
     let limits: SandboxLimits
     private let services = Mutex<[Process]>([])
 
@@ -72,7 +76,8 @@ public final class Sandbox: Sendable {
     static let ip = "/usr/sbin/ip"
 
     /// Users for sandboxes are taken from this range, one per live sandbox, so that process
-    /// limits of one sandbox never count another's processes.
+    /// limits of one sandbox never count another's processes; each one's services run as the
+    /// user `userCount` above it.
     private static let userPool = Mutex((next: UInt32(0), inUse: Set<UInt32>()))
     static let firstUID: UInt32 = 820_000
     static let userCount: UInt32 = 10_000
@@ -121,13 +126,14 @@ public final class Sandbox: Sendable {
             for folder in [sandbox.workDirectory, sandbox.serviceDirectory, root + "/etc"] {
                 try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
             }
-            guard chown(sandbox.workDirectory, uid, uid) == 0, chown(sandbox.serviceDirectory, uid, uid) == 0 else {
-                throw SandboxError(code: .start, message: "cannot give /home/agent and /srv to the sandbox user")
+            guard chown(sandbox.workDirectory, uid, uid) == 0, chown(sandbox.serviceDirectory, sandbox.serviceUID, sandbox.serviceUID) == 0 else {
+                throw SandboxError(code: .start, message: "cannot give /home/agent and /srv to the sandbox users")
             }
-            // A passwd of its own: the sandbox knows its user and nothing of the host's.
-            try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/home/agent:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
-            try "root:x:0:\nagent:x:\(uid):\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
-            try "127.0.0.1 localhost sandbox\n::1 localhost\n".write(toFile: root + "/etc/hosts", atomically: true, encoding: .utf8)
+            // A passwd of its own: the sandbox knows its users and nothing of the host's.
+            let service = sandbox.serviceUID
+            try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/home/agent:/bin/sh\nservice:x:\(service):\(service):service:/srv:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
+            try "root:x:0:\nagent:x:\(uid):\nservice:x:\(service):\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
+            try sandbox.setHostNames([])
             try await sandbox.host([ip, "netns", "add", name])
             try await sandbox.host([ip, "-n", name, "link", "set", "lo", "up"])
         } catch {
@@ -136,6 +142,13 @@ public final class Sandbox: Sendable {
             throw SandboxError(code: .start, message: "\(error)")
         }
         return sandbox
+    }
+
+    /// Makes `names` resolve to 127.0.0.1 inside, for services a challenge expects under a host
+    /// name (for example `victim`). Takes effect from the next command.
+    public func setHostNames(_ names: [String]) throws {
+        let aliases = (["localhost", "sandbox"] + names).joined(separator: " ")
+        try "127.0.0.1 \(aliases)\n::1 localhost\n".write(toFile: root + "/etc/hosts", atomically: true, encoding: .utf8)
     }
 
     /// Runs a shell command inside, as the sandbox's user, in `/home/agent`.
@@ -148,16 +161,10 @@ public final class Sandbox: Sendable {
         try await run(arguments, service: false, stdin: stdin, timeout: timeout)
     }
 
-    /// Runs a program to completion as a service would, with `/srv` mounted: for building a
-    /// challenge's victims before the agent's first step.
-    public func execAsService(_ arguments: [String], timeout: Duration? = nil) async throws -> ChildProcessResult {
-        try await run(arguments, service: true, stdin: nil, timeout: timeout)
-    }
-
     private func run(_ arguments: [String], service: Bool, stdin: Data?, timeout: Duration?) async throws -> ChildProcessResult {
         let wall = timeout ?? .milliseconds(Int64(limits.wallSeconds * 1000))
         do {
-            return try await ChildProcess.run(Self.ip, ["netns", "exec", name] + bubblewrap(service: service) + confined(arguments), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
+            return try await ChildProcess.run(Self.ip, ["netns", "exec", name] + bubblewrap(service: service) + confined(arguments, service: service), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -165,12 +172,33 @@ public final class Sandbox: Sendable {
         }
     }
 
+    /// Runs a challenge's build as the services' user, with `/srv` mounted and `/home/agent`
+    /// writable, so that it can make the agent's starting files; afterwards everything in
+    /// `/home/agent` belongs to the agent.
+    public func build(_ command: String, timeout: Duration) async throws -> ChildProcessResult {
+        guard chown(workDirectory, serviceUID, serviceUID) == 0 else {
+            throw SandboxError(code: .start, message: "cannot lend /home/agent to the build")
+        }
+        let result = try await run(["/bin/sh", "-c", command], service: true, stdin: nil, timeout: timeout)
+        try giveToAgent(workDirectory)
+        return result
+    }
+
+    /// `path` and everything under it, owned by the agent.
+    func giveToAgent(_ path: String) throws {
+        guard chown(path, uid, uid) == 0 else {
+            throw SandboxError(code: .start, message: "cannot give \(path) to the sandbox user")
+        }
+        guard let children = FileManager.default.enumerator(atPath: path) else { return }
+        for case let child as String in children { _ = lchown("\(path)/\(child)", uid, uid) }
+    }
+
     /// Starts a long-lived service inside (a challenge's victim), in the sandbox's network
-    /// namespace, with `/srv` mounted; its output goes to `service-N.log` beside `/home/agent`.
+    /// namespace, under the services' user with `/srv` mounted; its output goes to `service-N.log` beside `/home/agent`.
     public func startService(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.ip)
-        process.arguments = ["netns", "exec", name] + bubblewrap(service: true) + confined(arguments)
+        process.arguments = ["netns", "exec", name] + bubblewrap(service: true) + confined(arguments, service: true)
         process.environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
         let index = services.withLock { $0.count }
         let logPath = "\(root)/service-\(index).log"
@@ -235,6 +263,8 @@ public final class Sandbox: Sendable {
             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
             "--perms", "0755", "--dir", "/home",
             "--bind", workDirectory, "/home/agent", "--chdir", "/home/agent",
+            // The same folder at /root, for imported challenges that put the agent's files there.
+            "--bind", workDirectory, "/root",
             "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/home/agent",
             "--setenv", "LANG", "C.UTF-8", "--setenv", "USER", "agent",
         ]
@@ -242,12 +272,13 @@ public final class Sandbox: Sendable {
         return arguments
     }
 
-    /// Limits, then the sandbox's user, then the command.
-    func confined(_ command: [String]) -> [String] {
-        [
+    /// Limits, then the sandbox's user (or the services'), then the command.
+    func confined(_ command: [String], service: Bool) -> [String] {
+        let user = service ? serviceUID : uid
+        return [
             "--", "/usr/bin/prlimit",
             "--cpu=\(limits.cpuSeconds)", "--as=\(limits.memoryBytes)", "--nproc=\(limits.processes)", "--fsize=\(limits.fileSizeBytes)", "--core=0",
-            "--", "/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+            "--", "/usr/bin/setpriv", "--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
             "--",
         ] + command
     }
@@ -266,7 +297,7 @@ public final class Sandbox: Sendable {
         if let pids = try? await ChildProcess.run(Self.ip, ["netns", "pids", name], timeout: .seconds(10), outputLimit: 1 << 20) {
             for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
         }
-        _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", String(uid)], timeout: .seconds(10), outputLimit: 1 << 16)
+        _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", "\(uid),\(serviceUID)"], timeout: .seconds(10), outputLimit: 1 << 16)
         var problems: [String] = []
         let removed = try? await ChildProcess.run(Self.ip, ["netns", "delete", name], timeout: .seconds(10), outputLimit: 1 << 16)
         if let removed, removed.status != 0, !removed.errorOutput.contains("No such file") {
@@ -297,7 +328,7 @@ public final class Sandbox: Sendable {
             if let pids = try? await ChildProcess.run(ip, ["netns", "pids", name], timeout: .seconds(10), outputLimit: 1 << 20) {
                 for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
             }
-            _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", String(uid)], timeout: .seconds(10), outputLimit: 1 << 16)
+            _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", "\(uid),\(uid + userCount)"], timeout: .seconds(10), outputLimit: 1 << 16)
             _ = try? await ChildProcess.run(ip, ["netns", "delete", name], timeout: .seconds(10), outputLimit: 1 << 16)
             try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + name)
         }
