@@ -51,7 +51,7 @@ demo: local-model
 	$(AIRLOCK) eval battery/demo/security-basics.yaml --model local --log-dir logs
 
 test: local-model python-tools data
-	AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 $(SWIFT) test
+	AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 AIRLOCK_REQUIRE_DATA=1 AIRLOCK_DATA=$(DATA) $(SWIFT) test
 
 clean-runs:
 	rm -rf logs

@@ -74,7 +74,7 @@ public struct DatasetDefinition: Sendable, Hashable, Codable {
         case challenges
     }
 
-    /// Relative to the task file.
+    /// Relative to the task file; `data:items/x.jsonl` is under the data folder instead.
     public var path: String
     /// Taken from the file's extension when absent.
     public var format: Format?

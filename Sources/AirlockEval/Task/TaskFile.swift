@@ -11,6 +11,10 @@ public struct TaskFile: Sendable {
     public var datasetPath: String
 
     /// Reads and checks a task file. Every problem names the file, line and field.
+    /// A dataset path that starts with this is under the data folder (`AIRLOCK_DATA`, default
+    /// `.airlock/data`), where `airlock data import` writes.
+    public static let dataFolderPrefix = "data:"
+
     public static func load(path: String) throws -> TaskFile {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw EvalError(.invalidTask, "cannot read the task file", file: path)
@@ -18,7 +22,14 @@ public struct TaskFile: Sendable {
         let definition = try decode(text, file: path)
         try validate(definition, text: text, file: path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        let datasetPath = definition.dataset.path.hasPrefix("/") ? definition.dataset.path : folder.appendingPathComponent(definition.dataset.path).path
+        let datasetPath: String
+        if definition.dataset.path.hasPrefix(dataFolderPrefix) {
+            // Imported data lives in the data folder, not beside the task (docs/battery.md).
+            let root = ProcessInfo.processInfo.environment["AIRLOCK_DATA"] ?? ".airlock/data"
+            datasetPath = root + "/" + definition.dataset.path.dropFirst(dataFolderPrefix.count)
+        } else {
+            datasetPath = definition.dataset.path.hasPrefix("/") ? definition.dataset.path : folder.appendingPathComponent(definition.dataset.path).path
+        }
         return TaskFile(definition: definition, path: path, datasetPath: datasetPath)
     }
 
