@@ -5,7 +5,7 @@ public struct EvalError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidTask, invalidDataset, invalidModel, invalidArguments
-            case runNotFound, runMismatch, logCorrupt, localModelUnavailable, io
+            case runNotFound, runMismatch, logCorrupt, localModelUnavailable, io, invalidPolicy
         }
 
         private let base: Base
@@ -29,6 +29,8 @@ public struct EvalError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let localModelUnavailable = Code(.localModelUnavailable)
         /// Reading or writing a file failed.
         public static let io = Code(.io)
+        /// An assessment policy file is malformed.
+        public static let invalidPolicy = Code(.invalidPolicy)
 
         public var description: String { base.rawValue }
     }

@@ -122,11 +122,7 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func options(model: ModelConfiguration, environment: [String: String], isLocal: Bool) throws -> EvalOptions {
-        var roles: [String: ModelConfiguration] = [:]
-        for binding in modelRoles {
-            let parts = binding.split(separator: "=", maxSplits: 1).map(String.init)
-            roles[parts[0]] = parts[1] == "local" && isLocal ? model : try ModelConfiguration.resolve(parts[1], environment: environment)
-        }
+        let roles = try resolveRoles(modelRoles, model: model, isLocal: isLocal, environment: environment)
         // llama.cpp's server answers one request at a time; more connections only queue there.
         let connections = maxConnections ?? (isLocal ? 2 : 32)
         return EvalOptions(
@@ -148,7 +144,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     /// Runs (or resumes) and returns the exit code: 0 when every attempt is scored.
     func execute(model: ModelConfiguration, environment: [String: String], logger: Logger) async throws -> ExitCode {
-        let isLocal = model.name == LocalModel.modelName && model.baseURL.hasPrefix("http://127.0.0.1")
+        let isLocal = isLocalModel(model)
         let options = try options(model: model, environment: environment, isLocal: isLocal)
         let run: EvalRun
         if let resume {
@@ -182,6 +178,21 @@ struct EvalCommand: AsyncParsableCommand {
             return ExitCode(130)
         }
     }
+}
+
+/// `ROLE=provider/name` bindings; `ROLE=local` reuses the local server the model under test runs on.
+func resolveRoles(_ bindings: [String], model: ModelConfiguration, isLocal: Bool, environment: [String: String]) throws -> [String: ModelConfiguration] {
+    var roles: [String: ModelConfiguration] = [:]
+    for binding in bindings {
+        let parts = binding.split(separator: "=", maxSplits: 1).map(String.init)
+        roles[parts[0]] = parts[1] == "local" && isLocal ? model : try ModelConfiguration.resolve(parts[1], environment: environment)
+    }
+    return roles
+}
+
+/// Whether `model` is the bundled local model on its loopback server.
+func isLocalModel(_ model: ModelConfiguration) -> Bool {
+    model.name == LocalModel.modelName && model.baseURL.hasPrefix("http://127.0.0.1")
 }
 
 /// Runs `body`, cancelling it on SIGINT or SIGTERM so that it stops cleanly (samples in flight

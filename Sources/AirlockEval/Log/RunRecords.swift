@@ -25,6 +25,12 @@ public struct RunHeader: Sendable, Codable {
         /// `provider/name`.
         public var name: String
         public var baseURL: String
+
+        public init(name: String, baseURL: String) {
+            self.name = name
+            self.baseURL = baseURL
+        }
+
         enum CodingKeys: String, CodingKey {
             case name
             case baseURL = "base_url"

@@ -34,19 +34,7 @@ public struct TaskFile: Sendable {
     }
 
     static func decode(_ text: String, file: String) throws -> TaskDefinition {
-        do {
-            return try YAMLDecoder().decode(TaskDefinition.self, from: text)
-        } catch DecodingError.dataCorrupted(let context) where context.underlyingError is YamlError {
-            let error = context.underlyingError as! YamlError
-            throw EvalError(.invalidTask, "not valid YAML: \(Self.describe(error))", file: file, line: Self.line(of: error))
-        } catch let error as DecodingError {
-            let (path, message) = Self.describe(error)
-            throw EvalError(.invalidTask, message, file: file, line: YAMLLocation.line(of: path, in: text), field: YAMLLocation.dotted(path))
-        } catch let error as YamlError {
-            throw EvalError(.invalidTask, "not valid YAML: \(Self.describe(error))", file: file, line: Self.line(of: error))
-        } catch {
-            throw EvalError(.invalidTask, "\(error)", file: file)
-        }
+        try YAMLLocation.decode(TaskDefinition.self, from: text, file: file, code: .invalidTask)
     }
 
     static func validate(_ task: TaskDefinition, text: String, file: String) throws {
@@ -89,7 +77,7 @@ public struct TaskFile: Sendable {
         return Array(Set(roles)).sorted()
     }
 
-    private static func describe(_ error: DecodingError) -> ([String], String) {
+    fileprivate static func describe(_ error: DecodingError) -> ([String], String) {
         switch error {
         case .keyNotFound(let key, let context):
             return (context.codingPath.map(\.yamlName) + [key.stringValue], "missing required field '\(key.stringValue)'")
@@ -118,7 +106,7 @@ public struct TaskFile: Sendable {
         }
     }
 
-    private static func describe(_ error: YamlError) -> String {
+    fileprivate static func describe(_ error: YamlError) -> String {
         switch error {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
             return problem
@@ -127,7 +115,7 @@ public struct TaskFile: Sendable {
         }
     }
 
-    private static func line(of error: YamlError) -> Int? {
+    fileprivate static func line(of error: YamlError) -> Int? {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
             return mark.line
@@ -143,9 +131,32 @@ extension CodingKey {
 }
 
 /// Finds where a field is written in a YAML text, so that errors point at a line.
-enum YAMLLocation {
+public enum YAMLLocation {
+    /// Decodes a YAML document; a syntax or decoding error becomes an `EvalError` with `code`
+    /// that names the file, the line and the field.
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String, file: String, code: EvalError.Code) throws -> T {
+        do {
+            return try YAMLDecoder().decode(T.self, from: text)
+        } catch DecodingError.dataCorrupted(let context) where context.underlyingError is YamlError {
+            let error = context.underlyingError as! YamlError
+            throw EvalError(code, "not valid YAML: \(TaskFile.describe(error))", file: file, line: TaskFile.line(of: error))
+        } catch let error as DecodingError {
+            let (path, message) = TaskFile.describe(error)
+            throw EvalError(code, message, file: file, line: line(of: path, in: text), field: dotted(path))
+        } catch let error as YamlError {
+            throw EvalError(code, "not valid YAML: \(TaskFile.describe(error))", file: file, line: TaskFile.line(of: error))
+        } catch {
+            throw EvalError(code, "\(error)", file: file)
+        }
+    }
+
+    /// An error about the field at `path` of a YAML document, pointing at its line.
+    public static func error(_ code: EvalError.Code, _ message: String, file: String, text: String, path: [String]) -> EvalError {
+        EvalError(code, message, file: file, line: line(of: path, in: text), field: dotted(path))
+    }
+
     /// The line of the deepest node on `path` that exists (1-based).
-    static func line(of path: [String], in text: String) -> Int? {
+    public static func line(of path: [String], in text: String) -> Int? {
         guard let root = try? Yams.compose(yaml: text) else { return nil }
         var node = root
         var line = root.mark?.line
@@ -168,7 +179,7 @@ enum YAMLLocation {
     }
 
     /// `solvers[1].multiple_choice.shuffle` from a coding path.
-    static func dotted(_ path: [String]) -> String {
+    public static func dotted(_ path: [String]) -> String {
         var result = ""
         for component in path {
             if Int(component) != nil {
