@@ -75,16 +75,19 @@ struct AssessCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         do {
             var modelName = model ?? ""
+            var baseURL = modelBaseURL
             if let resume, model == nil {
+                // A resumed assessment keeps its model and, unless told otherwise, its base URL.
                 let previous = try AssessmentFolder.find(resume, in: logDir).read()
-                modelName = previous.model.name == "openai-completions/\(LocalModel.modelName)" ? "local" : previous.model.name
+                modelName = previous.model.name == "openai-completions/\(LocalModel.modelName)" && modelBaseURL == nil ? "local" : previous.model.name
+                baseURL = baseURL ?? previous.model.baseURL
             }
             if modelName == "local" {
                 throw try await LocalModel.withServer(LocalModel.Configuration(environment: environment), logger: logger) { local in
                     try await assess(model: local, environment: environment, logger: logger)
                 }
             }
-            let configuration = try ModelConfiguration.resolve(modelName, baseURL: modelBaseURL, apiKey: modelAPIKey, environment: environment)
+            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, apiKey: modelAPIKey, environment: environment)
             throw try await assess(model: configuration, environment: environment, logger: logger)
         } catch let code as ExitCode {
             throw code

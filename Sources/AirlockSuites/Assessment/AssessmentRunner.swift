@@ -95,7 +95,7 @@ public struct AssessmentRunner: Sendable {
         let quick = options.quick ? suite.quick : nil
         var outcome = Assessment.SuiteOutcome(
             id: suite.id, title: suite.title, domain: suite.domain, higherMeans: suite.higherMeans, isPublic: suite.isPublic ?? false,
-            status: .planned, task: policy.taskPath(suite),
+            status: .planned, task: policy.taskPath(suite, quick: options.quick),
             limit: quick?.limit ?? suite.limit, epochs: quick?.epochs ?? suite.epochs,
             scorer: suite.measure?.scorer, group: suite.measure?.group,
             groups: [:], attempts: 0, failed: 0, evidence: []
@@ -114,7 +114,7 @@ public struct AssessmentRunner: Sendable {
             return notRun("model-graded: bind a grader with --model-role grader=MODEL")
         }
         do {
-            let task = try TaskFile.load(path: policy.taskPath(suite))
+            let task = try TaskFile.load(path: policy.taskPath(suite, quick: options.quick))
             guard FileManager.default.fileExists(atPath: task.datasetPath) else {
                 let hint = task.definition.dataset.path.hasPrefix(TaskFile.dataFolderPrefix) ? " (`make data` installs and imports it)" : ""
                 return notRun("its data is missing: \(task.datasetPath)\(hint)")

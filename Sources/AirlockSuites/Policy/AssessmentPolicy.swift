@@ -42,6 +42,8 @@ public struct AssessmentPolicy: Sendable, Hashable, Codable {
     public struct QuickRun: Sendable, Hashable, Codable {
         public var limit: Int?
         public var epochs: Int?
+        /// A smaller task to run instead (fewer turns, a shorter time limit), relative to the policy.
+        public var task: String?
     }
 
     public struct Suite: Sendable, Hashable, Codable {
@@ -162,8 +164,10 @@ public struct PolicyFile: Sendable, Hashable {
     /// The folder task paths are relative to.
     public var folder: String { URL(fileURLWithPath: path).deletingLastPathComponent().path }
 
-    public func taskPath(_ suite: AssessmentPolicy.Suite) -> String {
-        suite.task.hasPrefix("/") ? suite.task : folder + "/" + suite.task
+    /// The suite's task file, or its quick task's under `--quick`.
+    public func taskPath(_ suite: AssessmentPolicy.Suite, quick: Bool = false) -> String {
+        let task = (quick ? suite.quick?.task : nil) ?? suite.task
+        return task.hasPrefix("/") ? task : folder + "/" + task
     }
 
     /// Reads and checks a policy; an error names the file, line and field at fault.
@@ -175,8 +179,10 @@ public struct PolicyFile: Sendable, Hashable {
         try validate(policy, text: text, file: path)
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         let file = PolicyFile(policy: policy, path: URL(fileURLWithPath: path).standardizedFileURL.path, sha256: digest)
-        for (index, suite) in policy.suites.enumerated() where !FileManager.default.fileExists(atPath: file.taskPath(suite)) {
-            throw YAMLLocation.error(.invalidPolicy, "no task file at \(file.taskPath(suite))", file: path, text: text, path: ["suites", "\(index)", "task"])
+        for (index, suite) in policy.suites.enumerated() {
+            for (quick, field) in [(false, ["task"]), (true, ["quick", "task"])] where !FileManager.default.fileExists(atPath: file.taskPath(suite, quick: quick)) {
+                throw YAMLLocation.error(.invalidPolicy, "no task file at \(file.taskPath(suite, quick: quick))", file: path, text: text, path: ["suites", "\(index)"] + field)
+            }
         }
         return file
     }
