@@ -120,6 +120,19 @@ struct SandboxTests {
         #expect(!namespaces.output.contains(name))
     }
 
+    @Test func servicesRunAsTheirOwnUserInSrvAndCommandsOutliveTheThreadThatStartedThem() async throws {
+        try await Sandbox.withSandbox(logger: logger) { sandbox in
+            try sandbox.startService(["/bin/sh", "-c", "echo \"$(id -u) $HOME $(pwd)\" > /srv/who; exec python3 -m http.server 8081 --bind 127.0.0.1 --directory /srv"])
+            // Long enough for the threads that started the service and the command to go idle
+            // and exit: bubblewrap's --die-with-parent must not take them down with it.
+            let slow = try await sandbox.exec("sleep 7; echo still-here")
+            #expect(slow.output.contains("still-here"), "status \(slow.status)")
+            let who = try await sandbox.exec(["/usr/bin/python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8081/who', timeout=2).read().decode())"])
+            #expect(who.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(sandbox.serviceUID) /srv /srv")
+            #expect(try await sandbox.exec("id -u").output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(sandbox.uid)")
+        }
+    }
+
     @Test func teardownRunsWhenTheBodyThrows() async throws {
         struct Boom: Error {}
         var root = ""

@@ -34,7 +34,7 @@ enum ChildProcess {
         process.standardError = error
         let exited = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in exited.continuation.finish() }
-        try process.run()
+        try await SpawningThread.shared.start(process)
         // Readers run on their own threads: a full pipe must never block the child.
         let stdoutReader = CappedReader(output.fileHandleForReading, limit: outputLimit)
         let stderrReader = CappedReader(error.fileHandleForReading, limit: outputLimit)

@@ -208,7 +208,7 @@ public final class Sandbox: Sendable {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         do {
-            try process.run()
+            try SpawningThread.shared.start(process)
         } catch {
             throw SandboxError(code: .start, message: "cannot start a service: \(error)")
         }
@@ -262,13 +262,18 @@ public final class Sandbox: Sendable {
             "--ro-bind-try", "/etc/ssl", "/etc/ssl",
             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
             "--perms", "0755", "--dir", "/home",
-            "--bind", workDirectory, "/home/agent", "--chdir", "/home/agent",
+            "--bind", workDirectory, "/home/agent",
             // The same folder at /root, for imported challenges that put the agent's files there.
             "--bind", workDirectory, "/root",
-            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/home/agent",
-            "--setenv", "LANG", "C.UTF-8", "--setenv", "USER", "agent",
+            "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
         ]
-        if service { arguments += ["--bind", serviceDirectory, "/srv"] }
+        if service {
+            // Services start in /srv with it as their home: nothing the agent writes (a .pth file
+            // in a user site folder, a module in the working folder) is loaded by a service.
+            arguments += ["--bind", serviceDirectory, "/srv", "--chdir", "/srv", "--setenv", "HOME", "/srv", "--setenv", "USER", "service", "--setenv", "PYTHONNOUSERSITE", "1"]
+        } else {
+            arguments += ["--chdir", "/home/agent", "--setenv", "HOME", "/home/agent", "--setenv", "USER", "agent"]
+        }
         return arguments
     }
 
