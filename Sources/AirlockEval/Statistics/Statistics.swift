@@ -122,21 +122,25 @@ public enum Statistics {
 
     /// Summarises per-sample values: a proportion with a Wilson interval when all are 0 or 1,
     /// a mean with a t interval otherwise, and a cluster bootstrap when clusters are given.
+    ///
+    /// A cluster bootstrap is never allowed to be narrower than the independent interval: with
+    /// few clusters, or every value alike (4 of 4 solved), it collapses to a point and would claim
+    /// a certainty the data cannot give. Clustering can only widen an interval.
     public static func summarize(_ values: [Double], clusters: [String]? = nil, confidence: Double = 0.95, resamples: Int = 2000, seed: UInt64 = 0) -> MetricSummary {
         let binary = values.allSatisfy { $0 == 0 || $0 == 1 }
         let name = binary ? "accuracy" : "mean"
         let m = mean(values)
+        let independent: (lower: Double, upper: Double)
+        if binary {
+            independent = wilsonInterval(successes: values.filter { $0 == 1 }.count, n: values.count, confidence: confidence)
+        } else {
+            independent = tInterval(values, confidence: confidence)
+        }
         if let clusters, Set(clusters).count > 1 {
             let interval = clusterBootstrapInterval(values, clusters: clusters, resamples: resamples, confidence: confidence, seed: seed)
-            return MetricSummary(name: name, value: m, standardError: clusteredStandardError(values, clusters: clusters), lower: interval.lower, upper: interval.upper, count: values.count, method: .clusterBootstrap)
+            return MetricSummary(name: name, value: m, standardError: clusteredStandardError(values, clusters: clusters), lower: min(interval.lower, independent.lower), upper: max(interval.upper, independent.upper), count: values.count, method: .clusterBootstrap)
         }
-        if binary {
-            let successes = values.filter { $0 == 1 }.count
-            let interval = wilsonInterval(successes: successes, n: values.count, confidence: confidence)
-            return MetricSummary(name: name, value: m, standardError: standardError(values), lower: interval.lower, upper: interval.upper, count: values.count, method: .wilson)
-        }
-        let interval = tInterval(values, confidence: confidence)
-        return MetricSummary(name: name, value: m, standardError: standardError(values), lower: interval.lower, upper: interval.upper, count: values.count, method: .t)
+        return MetricSummary(name: name, value: m, standardError: standardError(values), lower: independent.lower, upper: independent.upper, count: values.count, method: binary ? .wilson : .t)
     }
 
     // MARK: Distributions

@@ -228,8 +228,19 @@ private func isClose(_ actual: Double, _ expected: Double, relative: Double = 1e
         #expect(isClose(summary.standardError, 0.12834014732591612))
         #expect(summary.lower < summary.value && summary.value < summary.upper)
         // Cluster means range from 0.3 to 0.8, so no resampled mean leaves that range.
-        #expect(summary.lower >= 0.3 && summary.upper <= 0.8)
-        #expect(summary.upper - summary.lower > 0.1)
+        let bootstrap = Statistics.clusterBootstrapInterval(values, clusters: clusters, resamples: 2000, seed: 42)
+        #expect(bootstrap.lower >= 0.3 && bootstrap.upper <= 0.8)
+        #expect(bootstrap.upper - bootstrap.lower > 0.1)
+        // The reported interval is the wider of the bootstrap and the t interval.
+        let t = Statistics.tInterval(values)
+        #expect(summary.lower == min(bootstrap.lower, t.lower) && summary.upper == max(bootstrap.upper, t.upper))
+    }
+
+    @Test func aClusterBootstrapIsNeverNarrowerThanWilson() {
+        // 4 of 4 in 4 clusters: every resample is 1, but four successes cannot prove a rate of 1.
+        let summary = Statistics.summarize([1, 1, 1, 1], clusters: ["a", "b", "c", "d"], resamples: 500, seed: 3)
+        #expect(summary.method == .clusterBootstrap)
+        #expect(abs(summary.lower - 0.5101091635454027) < 1e-6 && summary.upper == 1)
     }
 
     @Test func bootstrapIsDeterministicForASeed() {
