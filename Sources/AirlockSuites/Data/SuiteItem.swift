@@ -23,20 +23,25 @@ public struct ItemSource: Sendable, Hashable, Codable {
 /// One item of a suite, as the engine's JSONL dataset reader takes it.
 public struct SuiteItem: Sendable, Hashable {
     public var id: String
+    /// The prompt; with `messages`, the text of the last user message.
     public var input: String
     public var target: [String]
     public var choices: [String]?
     public var source: ItemSource
     /// Anything the scorer or the report groups by (tactic, CWE, family, ...).
     public var metadata: [String: JSONValue]
+    /// A conversation to send instead of `input` alone (a system prompt, then the user's
+    /// message), for items whose setting is part of the test.
+    public var messages: [ChatMessage]?
 
-    public init(id: String, input: String, target: [String], choices: [String]? = nil, source: ItemSource, metadata: [String: JSONValue] = [:]) {
+    public init(id: String, input: String, target: [String], choices: [String]? = nil, source: ItemSource, metadata: [String: JSONValue] = [:], messages: [ChatMessage]? = nil) {
         self.id = id
         self.input = input
         self.target = target
         self.choices = choices
         self.source = source
         self.metadata = metadata
+        self.messages = messages
     }
 
     /// The JSONL record: the source goes into metadata so it travels with the sample.
@@ -48,7 +53,9 @@ public struct SuiteItem: Sendable, Hashable {
         metadata["licence"] = .string(source.licence)
         var record: [String: JSONValue] = [
             "id": .string(id),
-            "input": .string(input),
+            "input": messages.map { messages in
+                .array(messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) })
+            } ?? .string(input),
             "target": .array(target.map { .string($0) }),
             "metadata": .object(metadata),
         ]

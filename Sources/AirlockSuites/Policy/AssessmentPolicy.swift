@@ -44,6 +44,13 @@ public struct AssessmentPolicy: Sendable, Hashable, Codable {
         public var epochs: Int?
         /// A smaller task to run instead (fewer turns, a shorter time limit), relative to the policy.
         public var task: String?
+        /// A cap on tokens per generation.
+        public var maxTokens: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case limit, epochs, task
+            case maxTokens = "max_tokens"
+        }
     }
 
     public struct Suite: Sendable, Hashable, Codable {
@@ -202,7 +209,7 @@ public struct PolicyFile: Sendable, Hashable {
             if !domainIDs.contains(suite.domain) {
                 throw fail(["suites", "\(index)", "domain"], "no domain '\(suite.domain)'; the policy's domains are: \(policy.domains.map(\.id).joined(separator: ", "))")
             }
-            for (key, value) in [("limit", suite.limit), ("epochs", suite.epochs), ("limit", suite.quick?.limit), ("epochs", suite.quick?.epochs)] {
+            for (key, value) in [("limit", suite.limit), ("epochs", suite.epochs), ("limit", suite.quick?.limit), ("epochs", suite.quick?.epochs), ("max_tokens", suite.quick?.maxTokens)] {
                 if let value, value < 1 { throw fail(["suites", "\(index)", key], "must be at least 1") }
             }
         }

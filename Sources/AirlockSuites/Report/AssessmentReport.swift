@@ -20,6 +20,8 @@ public enum AssessmentReport {
 
     // MARK: Words shared by both renderings
 
+    static let quickNote = "Quick pass: a few items per suite, to check the setup end to end. The intervals are wide and the levels rest on very few samples; run without --quick for a decision."
+
     static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
 
     static func interval(_ m: SuiteMeasurement) -> String {
@@ -68,6 +70,7 @@ public enum AssessmentReport {
         lines.append("Assessment `\(a.id)`\(a.quick ? " (quick)" : ""), policy **\(a.policy.name)** version \(a.policy.version) (sha256 `\(a.policy.sha256.prefix(12))`), \(Int(a.policy.confidence * 100))% intervals, Airlock \(a.airlockVersion). Started \(date(a.started)), finished \(date(a.finished)).")
         lines.append("")
         lines.append("The outcome is advisory: it states what the evidence supports, not an approval.")
+        if a.quick { lines.append(""); lines.append(quickNote) }
         lines.append("")
         lines.append("## Levels")
         lines.append("")
@@ -184,6 +187,7 @@ public enum AssessmentReport {
         var body = ""
         body += "<h1>Airlock assessment of \(escape(a.model.name))</h1>"
         body += "<p class=\"meta\">Assessment <code>\(escape(a.id))</code>\(a.quick ? " (quick)" : ""), policy <b>\(escape(a.policy.name))</b> version \(escape(a.policy.version)), \(Int(a.policy.confidence * 100))% intervals, Airlock \(escape(a.airlockVersion)). Started \(date(a.started)), finished \(date(a.finished)). The outcome is advisory.</p>"
+        if a.quick { body += "<p class=\"meta\"><b>\(escape(quickNote))</b></p>" }
         body += "<h2>Levels</h2><table><tr><th>domain</th><th>level</th><th>how sure</th></tr>"
         for domain in a.domains {
             body += "<tr><td>\(escape(domain.title))</td><td class=\"level\">\(escape(domain.level))\(domain.settled ? "" : " <span class=\"open\">open</span>")</td><td>\(escape(domain.statement))</td></tr>"
