@@ -19,17 +19,7 @@ struct AssessCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The model under test: provider/name, or local.")
-    var model: String?
-
-    @Option(help: "The model's API base URL.")
-    var modelBaseURL: String?
-
-    @Option(name: .customLong("model-api-key"), help: "The model's API key. Prefer OPENAI_API_KEY or ANTHROPIC_API_KEY.")
-    var modelAPIKey: String?
-
-    @Option(name: .customLong("model-role"), help: "Bind a role to a model: ROLE=provider/name (repeatable); grader=... judges the model-graded suites.")
-    var modelRoles: [String] = []
+    @OptionGroup var models: ModelOptions
 
     @Option(help: "The policy file: suites, sizes and level thresholds.")
     var policy: String = "battery/standard.yaml"
@@ -52,34 +42,26 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(help: "Seed for sampling, shuffles and bootstrap resamples.")
     var seed: UInt64 = 42
 
-    @Option(help: "Seconds before one model request times out.")
-    var timeout: Double = 120
-
-    @Option(help: "Retries for a transient model error.")
-    var maxRetries: Int = 5
-
     @Flag(help: "No live progress line.")
     var noProgress = false
 
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if resume == nil && model == nil { throw ValidationError("--model is required (provider/name, or local)") }
-        for binding in modelRoles where !binding.contains("=") {
-            throw ValidationError("--model-role takes ROLE=provider/name, got '\(binding)'")
-        }
+        if resume == nil && models.model == nil { throw ValidationError("--model is required (provider/name, or local)") }
+        try models.validate()
     }
 
     func run() async throws {
         let logger = logging.makeLogger("airlock.assess")
         let environment = ProcessInfo.processInfo.environment
         do {
-            var modelName = model ?? ""
-            var baseURL = modelBaseURL
-            if let resume, model == nil {
+            var modelName = models.model ?? ""
+            var baseURL = models.modelBaseURL
+            if let resume, models.model == nil {
                 // A resumed assessment keeps its model and, unless told otherwise, its base URL.
                 let previous = try AssessmentFolder.find(resume, in: logDir).read()
-                modelName = previous.model.name == "openai-completions/\(LocalModel.modelName)" && modelBaseURL == nil ? "local" : previous.model.name
+                modelName = previous.model.name == "openai-completions/\(LocalModel.modelName)" && models.modelBaseURL == nil ? "local" : previous.model.name
                 baseURL = baseURL ?? previous.model.baseURL
             }
             if modelName == "local" {
@@ -87,7 +69,7 @@ struct AssessCommand: AsyncParsableCommand {
                     try await assess(model: local, environment: environment, logger: logger)
                 }
             }
-            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, apiKey: modelAPIKey, environment: environment)
+            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, apiKey: models.modelAPIKey, environment: environment)
             throw try await assess(model: configuration, environment: environment, logger: logger)
         } catch let code as ExitCode {
             throw code
@@ -100,13 +82,13 @@ struct AssessCommand: AsyncParsableCommand {
         let isLocal = isLocalModel(model)
         let options = AssessmentOptions(
             model: model,
-            roles: try resolveRoles(modelRoles, model: model, isLocal: isLocal, environment: environment),
+            roles: try models.roles(model: model, isLocal: isLocal, environment: environment),
             quick: quick,
             logDirectory: logDir,
             seed: seed,
             maxConnections: maxConnections ?? (isLocal ? 2 : 32),
-            requestTimeout: .milliseconds(Int64(timeout * 1000)),
-            retryPolicy: RetryPolicy(maxRetries: maxRetries)
+            requestTimeout: models.requestTimeout,
+            retryPolicy: RetryPolicy(maxRetries: models.maxRetries)
         )
         let baselineRecord = try baseline.map { try AssessmentFolder.find($0, in: logDir).read() }
         let (runner, planned) = try resume.map { try AssessmentRunner.resume(folder: AssessmentFolder.find($0, in: logDir), options: options, environment: environment) }

@@ -22,17 +22,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Argument(help: "The task file (YAML). Not needed with --resume.")
     var task: String?
 
-    @Option(help: "The model under test: provider/name, or local.")
-    var model: String?
-
-    @Option(help: "The model's API base URL (default: OPENAI_BASE_URL or ANTHROPIC_BASE_URL, then the provider's).")
-    var modelBaseURL: String?
-
-    @Option(name: .customLong("model-api-key"), help: "The model's API key. Prefer OPENAI_API_KEY or ANTHROPIC_API_KEY: a flag shows in the process list.")
-    var modelAPIKey: String?
-
-    @Option(name: .customLong("model-role"), help: "Bind a role to a model: ROLE=provider/name (repeatable), e.g. grader=openai/gpt-4o.")
-    var modelRoles: [String] = []
+    @OptionGroup var models: ModelOptions
 
     @Option(help: "Run only the first N samples.")
     var limit: Int?
@@ -58,12 +48,6 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Most tokens per generation (overrides the task).")
     var maxTokens: Int?
 
-    @Option(help: "Seconds before one model request times out.")
-    var timeout: Double = 120
-
-    @Option(help: "Retries for a transient model error (rate limits are retried apart).")
-    var maxRetries: Int = 5
-
     @Flag(help: "Cache model responses on disk (keyed by model, messages, tools, settings and epoch).")
     var cache = false
 
@@ -84,27 +68,25 @@ struct EvalCommand: AsyncParsableCommand {
     func validate() throws {
         if resume == nil && task == nil { throw ValidationError("give a task file, or --resume RUN") }
         if resume != nil && task != nil { throw ValidationError("--resume continues a run with its own task; give one or the other") }
-        if resume == nil && model == nil { throw ValidationError("--model is required (provider/name, or local)") }
+        if resume == nil && models.model == nil { throw ValidationError("--model is required (provider/name, or local)") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if let maxSamples, maxSamples < 1 { throw ValidationError("--max-samples must be at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        for binding in modelRoles where !binding.contains("=") {
-            throw ValidationError("--model-role takes ROLE=provider/name, got '\(binding)'")
-        }
+        try models.validate()
     }
 
     func run() async throws {
         let logger = logging.makeLogger("airlock.eval")
         let environment = ProcessInfo.processInfo.environment
         do {
-            var modelName = model ?? ""
-            var baseURL = modelBaseURL
+            var modelName = models.model ?? ""
+            var baseURL = models.modelBaseURL
             if let resume {
                 // A resumed run keeps its model and, unless told otherwise, its base URL.
                 let header = try RunDirectory.find(resume, in: logDir).readHeader()
                 modelName = header.model.name
                 baseURL = baseURL ?? header.model.baseURL
-                if modelName == "openai-completions/\(LocalModel.modelName)" && modelBaseURL == nil { modelName = "local" }
+                if modelName == "openai-completions/\(LocalModel.modelName)" && models.modelBaseURL == nil { modelName = "local" }
             }
             if modelName == "local" {
                 let code = try await LocalModel.withServer(LocalModel.Configuration(environment: environment), logger: logger) { local in
@@ -112,7 +94,7 @@ struct EvalCommand: AsyncParsableCommand {
                 }
                 throw code
             }
-            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, apiKey: modelAPIKey, environment: environment)
+            let configuration = try ModelConfiguration.resolve(modelName, baseURL: baseURL, apiKey: models.modelAPIKey, environment: environment)
             throw try await execute(model: configuration, environment: environment, logger: logger)
         } catch let code as ExitCode {
             throw code
@@ -122,7 +104,7 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func options(model: ModelConfiguration, environment: [String: String], isLocal: Bool) throws -> EvalOptions {
-        let roles = try resolveRoles(modelRoles, model: model, isLocal: isLocal, environment: environment)
+        let roles = try models.roles(model: model, isLocal: isLocal, environment: environment)
         // llama.cpp's server answers one request at a time; more connections only queue there.
         let connections = maxConnections ?? (isLocal ? 2 : 32)
         return EvalOptions(
@@ -136,8 +118,8 @@ struct EvalCommand: AsyncParsableCommand {
             seed: seed,
             cacheDirectory: cache ? cacheDir : nil,
             logDirectory: logDir,
-            requestTimeout: .milliseconds(Int64(timeout * 1000)),
-            retryPolicy: RetryPolicy(maxRetries: maxRetries),
+            requestTimeout: models.requestTimeout,
+            retryPolicy: RetryPolicy(maxRetries: models.maxRetries),
             settings: GenerationSettings(temperature: temperature, maxTokens: maxTokens)
         )
     }
@@ -178,21 +160,6 @@ struct EvalCommand: AsyncParsableCommand {
             return ExitCode(130)
         }
     }
-}
-
-/// `ROLE=provider/name` bindings; `ROLE=local` reuses the local server the model under test runs on.
-func resolveRoles(_ bindings: [String], model: ModelConfiguration, isLocal: Bool, environment: [String: String]) throws -> [String: ModelConfiguration] {
-    var roles: [String: ModelConfiguration] = [:]
-    for binding in bindings {
-        let parts = binding.split(separator: "=", maxSplits: 1).map(String.init)
-        roles[parts[0]] = parts[1] == "local" && isLocal ? model : try ModelConfiguration.resolve(parts[1], environment: environment)
-    }
-    return roles
-}
-
-/// Whether `model` is the bundled local model on its loopback server.
-func isLocalModel(_ model: ModelConfiguration) -> Bool {
-    model.name == LocalModel.modelName && model.baseURL.hasPrefix("http://127.0.0.1")
 }
 
 /// Runs `body`, cancelling it on SIGINT or SIGTERM so that it stops cleanly (samples in flight

@@ -84,23 +84,31 @@ import Testing
         let folder = try Airlock.temporaryFolder()
         let policy = try Self.policy(in: folder, count: 40)
         let logs = folder + "/logs"
-        try await ScriptedModelServer.withServer({ .delayed(0.2, .ok(ModelReplies.chat(word($0)))) }) { server in
+        // The first server answers 5 requests and then never again: the assessment is killed
+        // with those 5 on disk and the rest in flight.
+        let id = try await ScriptedModelServer.withServer({ $0.index < 5 ? .ok(ModelReplies.chat(word($0))) : .stall }) { server in
             let (process, _, _) = try Airlock.start(["assess", "--policy", policy, "--model", "openai/m", "--model-base-url", server.baseURL, "--log-dir", logs, "--max-connections", "2", "--no-progress"], environment: ["OPENAI_API_KEY": "k"])
-            try await Task.sleep(for: .seconds(2))
+            for _ in 0..<600 where RunDirectory.list(in: logs).first.map({ (try? $0.readRecords().count) ?? 0 < 5 }) ?? true {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let id = try #require(try FileManager.default.contentsOfDirectory(atPath: logs + "/assessments").first)
-            let interrupted = try AssessmentFolder.find(id, in: logs).read()
-            #expect(interrupted.finished == nil)
-            let run = try RunDirectory(path: try #require(interrupted.suites[0].run)).readRecords()
-            #expect(run.count > 0 && run.count < 40)
+            return try #require(try FileManager.default.contentsOfDirectory(atPath: logs + "/assessments").first)
+        }
+        let interrupted = try AssessmentFolder.find(id, in: logs).read()
+        #expect(interrupted.finished == nil)
+        let done = try RunDirectory(path: try #require(interrupted.suites[0].run)).readRecords()
+        #expect(done.count == 5)
+        try await ScriptedModelServer.withServer({ .ok(ModelReplies.chat(word($0))) }) { server in
             let resumed = try await Airlock.run(["assess", "--resume", id, "--model-base-url", server.baseURL, "--log-dir", logs, "--no-progress"], environment: ["OPENAI_API_KEY": "k"])
             #expect(resumed.status == 0, "\(resumed.error)")
-            let finished = try AssessmentFolder.find(id, in: logs).read()
-            #expect(finished.suites[0].measurement?.count == 40)
-            #expect(finished.suites[0].run == interrupted.suites[0].run)
-            #expect(server.requests.count < 40 + run.count)
+            // Only the 35 attempts not yet scored are asked again.
+            #expect(server.requests.count == 35)
         }
+        let finished = try AssessmentFolder.find(id, in: logs).read()
+        #expect(finished.suites[0].measurement?.count == 40)
+        #expect(finished.suites[0].run == interrupted.suites[0].run)
+        #expect(finished.finished != nil)
     }
 }
 

@@ -133,6 +133,10 @@ public enum Statistics {
         let independent: (lower: Double, upper: Double)
         if binary {
             independent = wilsonInterval(successes: values.filter { $0 == 1 }.count, n: values.count, confidence: confidence)
+        } else if values.allSatisfy({ (0...1).contains($0) }) {
+            // Scores with partial credit live in [0, 1]; a t interval must not leave it.
+            let t = tInterval(values, confidence: confidence)
+            independent = (max(0, t.lower), min(1, t.upper))
         } else {
             independent = tInterval(values, confidence: confidence)
         }
