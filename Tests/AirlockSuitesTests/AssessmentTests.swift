@@ -168,6 +168,7 @@ import Testing
         #expect(text.contains("(public, reported apart)"))
         #expect(text.contains("tier 1: 30.0%"))
         #expect(text.contains("+0.0 points"))
+        #expect(text.contains("- CTF <suite>: tier=1 30.0% [20.0%, 40.0%] (n=24)"))
     }
 
     @Test func theHTMLIsSelfContainedWithChartsAndEscapesText() {

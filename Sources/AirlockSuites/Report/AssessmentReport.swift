@@ -88,6 +88,17 @@ public enum AssessmentReport {
             let title = suite.isPublic ? "\(suite.title) (public, reported apart)" : suite.title
             lines.append("| \(title) | \(suite.domain) | \(result) | \(suite.measurement?.count ?? 0) | \(meaning(suite.higherMeans)) | \(status(suite))\(suite.reason.map { ": \($0)" } ?? "") |")
         }
+        let grouped = a.suites.filter { !$0.groups.isEmpty }
+        if !grouped.isEmpty {
+            lines.append("")
+            lines.append("### Rows by group")
+            lines.append("")
+            lines.append("The task's `group_by` rows: categories, tiers, tactics; for harmful requests the `benign` row is how often benign twins were answered (1 minus over-refusal).")
+            lines.append("")
+            for suite in grouped {
+                lines.append("- \(suite.title): " + suite.groups.sorted { $0.key < $1.key }.map { "\($0.key) \(interval($0.value)) (n=\($0.value.count))" }.joined(separator: "; "))
+            }
+        }
         if let ctf = headlineCTF(a) {
             lines.append("")
             lines.append("### \(ctf.title) by tier")
@@ -203,6 +214,14 @@ public enum AssessmentReport {
             body += "<tr><td>\(escape(suite.title))\(suite.isPublic ? " <span class=\"public\">public, reported apart</span>" : "")</td><td>\(escape(suite.domain))</td><td>\(suite.measurement.map { escape(interval($0)) } ?? "—")</td><td>\(suite.measurement?.count ?? 0)</td><td>\(meaning(suite.higherMeans))</td><td>\(status(suite))\(suite.reason.map { ": " + escape($0) } ?? "")</td></tr>"
         }
         body += "</table>"
+        let grouped = a.suites.filter { !$0.groups.isEmpty }
+        if !grouped.isEmpty {
+            body += "<details><summary>Rows by group (categories, tiers, tactics; for harmful requests the <code>benign</code> row is how often benign twins were answered)</summary><ul>"
+            for suite in grouped {
+                body += "<li>\(escape(suite.title)): " + suite.groups.sorted { $0.key < $1.key }.map { "\(escape($0.key)) \(interval($0.value)) (n=\($0.value.count))" }.joined(separator: "; ") + "</li>"
+            }
+            body += "</ul></details>"
+        }
         if let ctf = headlineCTF(a) {
             body += "<h2>\(escape(ctf.title)) by tier</h2>"
             body += intervalChart(tierRows(ctf).map { (label: $0.0, m: $0.1, ticks: []) }, title: "Solve rate by tier, intervals over challenges")
