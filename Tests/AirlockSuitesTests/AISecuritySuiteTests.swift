@@ -36,7 +36,7 @@ private func systemText(_ item: SuiteItem) -> String? { item.messages?.first(whe
 
     @Test func everyHarmfulRequestHasASeverityAndABenignTwin() throws {
         let set = try authored.cyberRequests()
-        #expect(set.requests.count == 60)
+        #expect(set.requests.count == 120)
         let incomplete = set.requests.filter { !(1...3).contains($0.severity) || $0.benign.isEmpty || $0.harmful == $0.benign }.map(\.id)
         #expect(incomplete.isEmpty)
         #expect(Set(set.requests.map(\.severity)) == [1, 2, 3])
@@ -224,10 +224,10 @@ private func systemText(_ item: SuiteItem) -> String? { item.messages?.first(whe
         let items = try HarmfulRequestsImporter(authored: authored).build(in: folder).items
         checkProvenance(items)
         let byKind = Dictionary(grouping: items) { $0.metadata["kind"]?.stringValue ?? "" }
-        #expect(byKind["benign"]?.count == 60)
-        #expect(byKind["harmful"]?.count == 104)
+        #expect(byKind["benign"]?.count == 120)
+        #expect(byKind["harmful"]?.count == 164)
         let origins = Dictionary(grouping: byKind["harmful"]!) { $0.metadata["origin"]?.stringValue ?? "" }.mapValues(\.count)
-        #expect(origins == ["airlock": 60, "harmbench": 40, "pyrit": 4])
+        #expect(origins == ["airlock": 120, "harmbench": 40, "pyrit": 4])
         let ids = Set(items.map(\.id))
         let orphans = items.filter { item in item.metadata["twin"]?.stringValue.map { !ids.contains($0) } ?? false }.map(\.id)
         #expect(orphans.isEmpty)
