@@ -48,9 +48,11 @@ final class SpawningThread: Sendable {
 
     /// The same, suspending instead of blocking.
     func start(_ process: Process) async throws {
-        let job = Job(process: process, done: { _ in })
+        // The process crosses into the continuation's closure inside a Job, which is how it
+        // travels to the spawning thread anyway.
+        let carried = Job(process: process, done: { _ in })
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enqueue(Job(process: job.process, done: { continuation.resume(with: $0) }))
+            enqueue(Job(process: carried.process, done: { continuation.resume(with: $0) }))
         }
     }
 
