@@ -142,11 +142,15 @@ public struct CybenchImporter: SuiteImporter {
         _ = try Challenge.load(folder: folder)
     }
 
-    /// `/root/x/y` in eval.yaml → `x/y` under the agent's home (also mounted at `/root` in the sandbox).
+    /// Where Cybench's `eval.yaml` puts the agent's files: the agent's home in its containers, a
+    /// path inside the sandbox (Airlock mounts the agent's folder there too), never on the host.
+    static let upstreamHome = "/root/"
+
+    /// `<upstreamHome>x/y` in eval.yaml → `x/y` under the agent's home.
     static func agentPath(_ target: String, in challenge: CybenchChallenge) throws -> String {
-        let relative = target.hasPrefix("/root/") ? String(target.dropFirst("/root/".count)) : ""
+        let relative = target.hasPrefix(upstreamHome) ? String(target.dropFirst(upstreamHome.count)) : ""
         guard !relative.isEmpty, !relative.split(separator: "/").contains("..") else {
-            throw EvalError(.invalidDataset, "files go under /root/, not \(target)", file: challenge.evalPath, field: "files")
+            throw EvalError(.invalidDataset, "files go under \(upstreamHome), not \(target)", file: challenge.evalPath, field: "files")
         }
         return relative
     }
@@ -271,7 +275,7 @@ struct CybenchChallenge: Sendable {
     struct EvalFile: Sendable, Decodable {
         struct Variant: Sendable, Decodable {
             var prompt: String
-            /// Files of this variant: `/root/NAME` → path in the challenge folder.
+            /// Files of this variant: `<upstreamHome>NAME` → path in the challenge folder.
             var files: [String: String]?
         }
 
