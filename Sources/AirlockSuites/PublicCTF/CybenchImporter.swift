@@ -292,7 +292,7 @@ struct CybenchChallenge: Sendable {
 
         var name: String
         var flag: String
-        /// The agent's starting files: `/root/NAME` → path in the challenge folder.
+        /// The agent's starting files: `<upstreamHome>NAME` → path in the challenge folder.
         var files: [String: String]?
         var variants: [String: Variant]
         var metadata: Metadata
