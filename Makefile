@@ -12,7 +12,8 @@ TEST_PYPI  := inspect-ai==0.3.285
 # chromium to render the assessment report in tests.
 # Public Cybench challenges (ctf-public): socat runs the victims; their code and solvers use
 # pycryptodome, pwntools, Flask, requests and tqdm, and call nc, jq and wget.
-DEBIAN     := g++ make unzip git bubblewrap iproute2 procps python3 chromium socat python3-pycryptodome python3-pwntools python3-flask python3-requests python3-tqdm netcat-openbsd jq wget
+# PostgreSQL for the store's multi-machine tests (scripts/test-postgres.sh).
+DEBIAN     := g++ make unzip git bubblewrap iproute2 procps python3 chromium socat python3-pycryptodome python3-pwntools python3-flask python3-requests python3-tqdm netcat-openbsd jq wget postgresql
 
 export AIRLOCK_VENV := $(VENV)
 
@@ -54,8 +55,12 @@ data: build $(DATA)/packages/.installed
 demo: local-model data
 	AIRLOCK_DATA=$(DATA) $(AIRLOCK) assess --model local --model-role grader=local --quick --log-dir logs
 
+# The tests get a throwaway PostgreSQL server on loopback, stopped afterwards whatever happens.
+PG_TEST    ?= .airlock/pg-test
 test: local-model python-tools data
-	AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 AIRLOCK_REQUIRE_DATA=1 AIRLOCK_DATA=$(DATA) $(SWIFT) test
+	url=$$(scripts/test-postgres.sh start $(PG_TEST)) || exit 1; \
+	trap 'scripts/test-postgres.sh stop $(PG_TEST)' EXIT; trap 'exit 130' INT TERM; \
+	AIRLOCK_TEST_POSTGRES_URL=$$url AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 AIRLOCK_REQUIRE_DATA=1 AIRLOCK_DATA=$(DATA) $(SWIFT) test
 
 clean-runs:
 	rm -rf logs

@@ -9,7 +9,10 @@ struct Airlock: AsyncParsableCommand {
         commandName: "airlock",
         abstract: "Pre-release security review of frontier AI models.",
         version: AirlockVersion.current,
-        subcommands: [EvalCommand.self, AssessCommand.self, RunsCommand.self, ExportCommand.self, RangeCommand.self, DataCommand.self, LocalModelCommand.self]
+        subcommands: [
+            EvalCommand.self, AssessCommand.self, RunsCommand.self, ExportCommand.self, RangeCommand.self, DataCommand.self,
+            LocalModelCommand.self, ServeCommand.self, DatabaseCommand.self, AuditCommand.self, LoginCommand.self, OrganisationCommand.self, CommitmentCommand.self, ModelCommand.self, GrantCommand.self,
+        ]
     )
 }
 

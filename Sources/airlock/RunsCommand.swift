@@ -8,7 +8,7 @@ struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
         abstract: "List runs, or show one.",
-        subcommands: [List.self, Show.self],
+        subcommands: [List.self, Show.self, Import.self],
         defaultSubcommand: List.self
     )
 

@@ -1,0 +1,89 @@
+import AirlockCore
+import AirlockStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Prometheus
+
+/// Turns every error into problem details: rule refusals into 422, conflicts into 409, bad
+/// bodies into 400 naming the field, and anything unexpected into a bare 500 that is logged.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = ProgramRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as ProblemDetails {
+            throw problem
+        } catch let error as ProgramRuleError {
+            throw ProblemDetails(
+                .unprocessableContent, code: ProgramAPI.snakeCase(error.code.description).replacingOccurrences(of: "_", with: "-"),
+                detail: error.reason, field: error.field)
+        } catch let error as StoreError {
+            switch error.code {
+            case .conflict: throw ProblemDetails(.conflict, code: "conflict", detail: error.message)
+            case .notFound: throw ProblemDetails(.notFound, code: "not-found", detail: error.message)
+            default:
+                context.logger.error("store error", metadata: ["error": "\(error)"])
+                throw ProblemDetails(.internalServerError, code: "internal", detail: "the server could not complete the request")
+            }
+        } catch let error as HTTPError {
+            throw ProblemDetails(error.status, code: error.status == .notFound ? "not-found" : "http", detail: error.body ?? error.status.reasonPhrase)
+        } catch let error as any HTTPResponseError {
+            throw ProblemDetails(error.status, code: "http", detail: error.status.reasonPhrase)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw ProblemDetails(.internalServerError, code: "internal", detail: "the server could not complete the request")
+        }
+    }
+}
+
+/// Reads `Authorization: Bearer TOKEN` and sets the actor. A request without one goes on as
+/// anonymous (each handler decides); a bad, expired or revoked token is 401 at once.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = ProgramRequestContext
+    let api: ProgramAPI
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard header.lowercased().hasPrefix("bearer "), case let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces),
+            !token.isEmpty
+        else { throw ProblemDetails.unauthenticated }
+        var context = context
+        context.actor = try await api.authenticate(token: token)
+        if let actor = context.actor {
+            context.logger[metadataKey: "user"] = "\(actor.user.id)"
+            context.logger[metadataKey: "organisation"] = "\(actor.organisation.id)"
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Counts requests and times them, by method, route and status, into the Prometheus registry.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let registry: PrometheusCollectorRegistry
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var status = 500
+        defer {
+            // Routes, not raw paths, so ids do not explode the label set.
+            let labels = [("method", request.method.rawValue), ("route", context.endpointPath ?? "unmatched"), ("status", "\(status)")]
+            registry.makeCounter(name: "airlock_http_requests_total", labels: labels, help: "HTTP requests answered").increment()
+            registry.makeDurationHistogram(
+                name: "airlock_http_request_duration_seconds", labels: Array(labels.prefix(2)),
+                buckets: [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)],
+                help: "time to answer HTTP requests"
+            ).record(ContinuousClock.now - start)
+        }
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as any HTTPResponseError {
+            status = error.status.code
+            throw error
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import AirlockStore
+import Foundation
+import Hummingbird
+
+/// Who is making a request: the user, their organisation, and the key or session they used.
+public struct Actor: Sendable {
+    public var user: User
+    public var organisation: Organisation
+    public var keyId: String
+}
+
+/// The request context of the program API: the core context and the authenticated actor.
+public struct ProgramRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by ``AuthenticationMiddleware`` when the request carries a valid key or session.
+    public var actor: Actor?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    public var requestDecoder: JSONDecoder { APICoding.decoder }
+    public var responseEncoder: JSONEncoder { APICoding.encoder }
+
+    /// The actor, or 401.
+    func requireActor() throws -> Actor {
+        guard let actor else { throw ProblemDetails.unauthenticated }
+        return actor
+    }
+}

@@ -1,0 +1,181 @@
+import AirlockCore
+import AirlockStore
+import Foundation
+import Hummingbird
+
+extension ProgramAPI {
+    struct NewGrant: Decodable {
+        var versionId: String
+        var granteeId: String
+        var purpose: GrantPurpose
+        var startsAt: Date
+        var endsAt: Date
+        var tokenQuota: Int64
+        var requestsPerMinute: Int
+    }
+
+    struct GrantDecision: Decodable {
+        var reason: String?
+    }
+
+    /// A grant as the API shows it: its fields, its decisions and its status now.
+    struct GrantView: Encodable, Sendable {
+        var id: String
+        var versionId: String
+        var granteeId: String
+        var purpose: GrantPurpose
+        var startsAt: Date
+        var endsAt: Date
+        var tokenQuota: Int64
+        var requestsPerMinute: Int
+        var status: GrantStatus
+        var approvedAt: Date?
+        var consentedAt: Date?
+        var revokedAt: Date?
+        var createdBy: String
+        var createdAt: Date
+
+        init(_ grant: AccessGrant, now: Date) {
+            id = grant.id
+            versionId = grant.versionId
+            granteeId = grant.granteeId
+            purpose = grant.purpose
+            startsAt = grant.startsAt
+            endsAt = grant.endsAt
+            tokenQuota = grant.tokenQuota
+            requestsPerMinute = grant.requestsPerMinute
+            status = grant.status(at: now)
+            approvedAt = grant.decisions.approvedAt
+            consentedAt = grant.decisions.consentedAt
+            revokedAt = grant.decisions.revokedAt
+            createdBy = grant.createdBy
+            createdAt = grant.createdAt
+        }
+    }
+
+    func listGrants(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let query = try ListQuery(request)
+        let versionId = request.uri.queryParameters["version_id"].map(String.init)
+        let page = try await store.transaction { records in
+            let page = try await records.grants(
+                versionId: versionId, visibleTo: visibility(of: actor), after: query.cursor, limit: query.limit)
+            try await audit(records, actor, "grant.list", "grant", nil, ["count": "\(page.items.count)"])
+            return page
+        }
+        let now = now()
+        return try json(ListResponse(page) { GrantView($0, now: now) })
+    }
+
+    func createGrant(_ request: Request, _ context: Context) async throws -> Response {
+        try await create(request, context, NewGrant.self) { records, actor, body in
+            let version = try await loadVersion(body.versionId, .grantCreate, actor, records)
+            guard [.notified, .inReview, .assessed].contains(version.state) else {
+                throw ProgramRuleError(.invalidGrantState, "version is \(version.state.rawValue); no new grants", field: "version_id")
+            }
+            guard let grantee = try await records.organisation(id: body.granteeId) else {
+                throw ProgramRuleError(.invalidField, "no organisation with that id", field: "grantee_id")
+            }
+            guard grantee.id != version.developerId else {
+                throw ProgramRuleError(.invalidField, "the developer needs no grant to its own model", field: "grantee_id")
+            }
+            guard body.tokenQuota > 0 else { throw ProgramRuleError(.invalidField, "must be at least 1", field: "token_quota") }
+            guard (1...100_000).contains(body.requestsPerMinute) else {
+                throw ProgramRuleError(.invalidField, "must be 1 to 100000", field: "requests_per_minute")
+            }
+            let window = ReviewWindow(
+                opensAt: version.windowOpensAt, plannedRelease: version.plannedReleaseAt, accessEndsBy: version.accessEndsBy,
+                isLate: version.lateNotice)
+            try window.checkGrant(start: body.startsAt, end: body.endsAt)
+            let grant = AccessGrant(
+                id: Identifier.make("grt"), versionId: version.id, granteeId: grantee.id, purpose: body.purpose,
+                startsAt: body.startsAt, endsAt: body.endsAt, tokenQuota: body.tokenQuota, requestsPerMinute: body.requestsPerMinute,
+                decisions: GrantDecisions(), createdBy: actor.user.id, createdAt: now())
+            try await records.insert(grant)
+            try await audit(
+                records, actor, "grant.create", "grant", grant.id,
+                ["version": version.id, "grantee": grantee.id, "purpose": body.purpose.rawValue])
+            return (GrantView(grant, now: now()), "/api/v1/grants/\(grant.id)")
+        }
+    }
+
+    func loadGrant(_ id: String, _ action: ProgramAction, _ actor: Actor, _ records: ProgramRecords) async throws -> AccessGrant {
+        guard let grant = try await records.grant(id: id), let version = try await records.version(id: grant.versionId) else {
+            throw ProblemDetails.notFound("grant")
+        }
+        try authorize(action, actor, relation(of: actor, toGrant: grant, version: version), hiding: "grant")
+        return grant
+    }
+
+    func readGrant(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("grant_id")
+        let grant = try await store.transaction { records in
+            let grant = try await loadGrant(id, .grantRead, actor, records)
+            try await audit(records, actor, "grant.read", "grant", id)
+            return grant
+        }
+        return try json(GrantView(grant, now: now()))
+    }
+
+    /// Approval, consent or revocation: one event on the grant's decisions, audited.
+    func decideGrant(_ action: ProgramAction, _ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("grant_id")
+        let (body, _) = try await decode(GrantDecision.self, from: request)
+        let grant = try await store.transaction { records in
+            var grant = try await loadGrant(id, action, actor, records)
+            let now = now()
+            let name: String
+            switch action {
+            case .grantApprove:
+                try grant.decisions.approve(at: now)
+                name = "grant.approve"
+            case .grantConsent:
+                try grant.decisions.consent(at: now)
+                name = "grant.consent"
+            default:
+                try grant.decisions.revoke(at: now)
+                name = "grant.revoke"
+                // Revocation is at once: the grant's gateway keys stop working with it.
+                for key in try await records.keys(grantId: id) { try await records.revokeKey(id: key.id, at: now) }
+            }
+            try await records.updateDecisions(grantId: id, grant.decisions)
+            try await audit(records, actor, name, "grant", id, ["reason": body.reason ?? "", "status": grant.status(at: now).rawValue])
+            return grant
+        }
+        return try json(GrantView(grant, now: now()))
+    }
+
+    func listGrantKeys(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("grant_id")
+        let keys = try await store.transaction { records in
+            _ = try await loadGrant(id, .grantKeyList, actor, records)
+            try await audit(records, actor, "grant.keys.list", "grant", id)
+            return try await records.keys(grantId: id)
+        }
+        return try json(ListResponse<APIKey>(items: keys, nextCursor: nil))
+    }
+
+    func createGrantKey(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try context.parameters.require("grant_id")
+        return try await create(request, context, NewKey.self, revealsSecret: true) { records, actor, body in
+            let grant = try await loadGrant(id, .grantKeyCreate, actor, records)
+            let now = now()
+            guard grant.status(at: now) == .active else {
+                throw ProgramRuleError(
+                    .invalidGrantState,
+                    "the grant is \(grant.status(at: now).rawValue); keys are issued once it is approved and consented")
+            }
+            let expiresAt = min(body.expiresAt ?? grant.endsAt, grant.endsAt)
+            let secret = Identifier.secret("alg")
+            let key = APIKey(
+                id: Identifier.make("key"), kind: .grant, userId: actor.user.id, grantId: id, organisationId: actor.organisation.id,
+                name: try Validate.name(body.name, field: "name"), createdAt: now, expiresAt: expiresAt, revokedAt: nil)
+            try await records.insert(key, secret: secret)
+            try await audit(records, actor, "grant.key.create", "grant", id, ["key": key.id])
+            return (IssuedKey(key: key, secret: secret), "/api/v1/grants/\(id)/keys")
+        }
+    }
+}

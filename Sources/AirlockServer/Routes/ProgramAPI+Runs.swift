@@ -1,0 +1,90 @@
+import AirlockCore
+import AirlockStore
+import Foundation
+import Hummingbird
+
+extension ProgramAPI {
+    struct NewRun: Decodable {
+        /// `eval` or `assessment`.
+        var kind: String
+        var name: String
+        var sourceId: String?
+        var levels: [String: String]?
+        var summary: JSONValue?
+    }
+
+    func listRuns(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("version_id")
+        let query = try ListQuery(request)
+        let page = try await store.transaction { records in
+            let version = try await loadVersion(id, .versionRead, actor, records)
+            // A grantee sees its own runs, not other grantees'.
+            let own = try await relation(of: actor, toVersion: version, records) == .grantee ? actor.organisation.id : nil
+            let page = try await records.runs(versionId: id, organisationId: own, after: query.cursor, limit: query.limit)
+            try await audit(records, actor, "run.list", "model_version", id, ["count": "\(page.items.count)"])
+            return page
+        }
+        return try json(ListResponse(page) { $0 })
+    }
+
+    func createRun(_ request: Request, _ context: Context) async throws -> Response {
+        let versionId = try context.parameters.require("version_id")
+        return try await create(request, context, NewRun.self) { records, actor, body in
+            let version = try await loadVersion(versionId, .runCreate, actor, records)
+            guard version.state != .withdrawn else {
+                throw ProgramRuleError(.invalidGrantState, "the version was withdrawn", field: "version_id")
+            }
+            guard ["eval", "assessment"].contains(body.kind) else {
+                throw ProgramRuleError(.invalidField, "must be eval or assessment", field: "kind")
+            }
+            let run = StoredRun(
+                id: Identifier.make("run"), versionId: versionId, organisationId: actor.organisation.id, kind: body.kind,
+                name: try Validate.name(body.name, field: "name"), sourceId: body.sourceId, levels: body.levels ?? [:],
+                summary: body.summary ?? .object([:]), createdAt: now())
+            try await records.insert(run)
+            try await audit(records, actor, "run.create", "run", run.id, ["version": versionId, "kind": body.kind])
+            return (run, "/api/v1/runs/\(run.id)")
+        }
+    }
+
+    func readRun(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let run = try await store.transaction { records in
+            guard let run = try await records.run(id: id) else { throw ProblemDetails.notFound("run") }
+            guard let version = try await records.version(id: run.versionId) else { throw ProblemDetails.notFound("run") }
+            var relation = try await relation(of: actor, toVersion: version, records)
+            // A grantee sees its own runs, not other grantees'.
+            if relation == .grantee, run.organisationId != actor.organisation.id { relation = .none }
+            try authorize(.runRead, actor, relation, hiding: "run")
+            try await audit(records, actor, "run.read", "run", id)
+            return run
+        }
+        return try json(run)
+    }
+
+    func readAudit(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        try authorize(.auditRead, actor, actor.organisation.kind == .programOffice ? .programOffice : .none, hiding: "audit log")
+        let query = try ListQuery(request)
+        var after: Int64 = 0
+        if let text = request.uri.queryParameters["after"] {
+            guard let value = Int64(String(text)), value >= 0 else {
+                throw ProblemDetails.badRequest("after must be a non-negative integer", field: "after")
+            }
+            after = value
+        }
+        let entries = try await store.transaction { records in
+            let entries = try await records.auditEntries(after: after, limit: query.limit)
+            try await audit(records, actor, "audit.read", "audit_log", nil, ["after": "\(after)"])
+            return entries
+        }
+        return try json(AuditPage(entries: entries, nextAfter: entries.count == query.limit ? entries.last?.sequence : nil))
+    }
+
+    struct AuditPage: Encodable, Sendable {
+        var entries: [AuditEntry]
+        var nextAfter: Int64?
+    }
+}

@@ -1,0 +1,119 @@
+import AirlockCore
+import AirlockStore
+import Foundation
+import Hummingbird
+import HummingbirdBcrypt
+
+extension ProgramAPI {
+    struct SignIn: Decodable {
+        var email: String
+        var password: String
+    }
+
+    struct NewKey: Decodable {
+        var name: String
+        var expiresAt: Date?
+    }
+
+    struct SessionResponse: Encodable, Sendable {
+        var token: String
+        var expiresAt: Date
+        var user: User
+        var organisation: Organisation
+    }
+
+    /// A key together with its secret, which is shown this once and never again.
+    struct IssuedKey: Encodable, Sendable {
+        var key: APIKey
+        var secret: String
+    }
+
+    struct Me: Encodable, Sendable {
+        var user: User
+        var organisation: Organisation
+    }
+
+    func signIn(_ request: Request, _ context: Context) async throws -> Response {
+        let (body, _) = try await decode(SignIn.self, from: request)
+        let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let found = try await store.transaction { try await $0.user(email: email) }
+        // Verify against a fixed hash when the user is missing, so timing does not tell who exists.
+        let hash = found?.passwordHash ?? Self.decoyHash
+        guard try await Passwords.verify(body.password, hash: hash), let user = found?.user, found?.passwordHash != nil else {
+            try await store.transaction { records in
+                try await audit(records, nil, "session.refused", "user", found?.user.id, ["email": email])
+            }
+            throw ProblemDetails(.unauthorized, code: "sign-in-failed", detail: "the email or password is wrong")
+        }
+        let now = now()
+        let token = Identifier.secret("als")
+        let session = try await store.transaction { records -> SessionResponse in
+            guard let organisation = try await records.organisation(id: user.organisationId) else {
+                throw StoreError(.corruptRecord, "user \(user.id) has no organisation")
+            }
+            let key = APIKey(
+                id: Identifier.make("key"), kind: .session, userId: user.id, grantId: nil, organisationId: organisation.id,
+                name: "session", createdAt: now, expiresAt: now.addingTimeInterval(configuration.sessionLifetime), revokedAt: nil)
+            try await records.insert(key, secret: token)
+            try await records.appendAudit(
+                at: now, actorUserId: user.id, actorOrganisationId: organisation.id, action: "session.create",
+                objectType: "session", objectId: key.id)
+            return SessionResponse(token: token, expiresAt: key.expiresAt!, user: user, organisation: organisation)
+        }
+        return try json(session, status: .created)
+    }
+
+    /// Bcrypt of a random string nobody knows, made once.
+    static let decoyHash = Bcrypt.hash(Identifier.secret("decoy"), cost: 11)
+
+    func signOut(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        try await store.transaction { records in
+            guard let key = try await records.key(id: actor.keyId), key.kind == .session else {
+                throw ProgramRuleError(.invalidField, "this request was made with an API key, not a session", field: "Authorization")
+            }
+            try await records.revokeKey(id: key.id, at: now())
+            try await audit(records, actor, "session.end", "session", key.id)
+        }
+        return Response(status: .noContent)
+    }
+
+    func me(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        return try json(Me(user: actor.user, organisation: actor.organisation))
+    }
+
+    func listMyKeys(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let keys = try await store.transaction { try await $0.keys(userId: actor.user.id, kind: .user) }
+        return try json(ListResponse<APIKey>(items: keys, nextCursor: nil))
+    }
+
+    func createMyKey(_ request: Request, _ context: Context) async throws -> Response {
+        try await create(request, context, NewKey.self, revealsSecret: true) { records, actor, body in
+            if let expiresAt = body.expiresAt, expiresAt <= now() {
+                throw ProgramRuleError(.invalidField, "must be in the future", field: "expires_at")
+            }
+            let secret = Identifier.secret("alk")
+            let key = APIKey(
+                id: Identifier.make("key"), kind: .user, userId: actor.user.id, grantId: nil, organisationId: actor.organisation.id,
+                name: try Validate.name(body.name, field: "name"), createdAt: now(), expiresAt: body.expiresAt, revokedAt: nil)
+            try await records.insert(key, secret: secret)
+            try await audit(records, actor, "key.create", "api_key", key.id, ["name": key.name])
+            return (IssuedKey(key: key, secret: secret), "/api/v1/me/keys")
+        }
+    }
+
+    func revokeMyKey(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("key_id")
+        try await store.transaction { records in
+            guard let key = try await records.key(id: id), key.userId == actor.user.id, key.kind == .user else {
+                throw ProblemDetails.notFound("key")
+            }
+            try await records.revokeKey(id: id, at: now())
+            try await audit(records, actor, "key.revoke", "api_key", id)
+        }
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,96 @@
+import AirlockCore
+import AirlockStore
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+
+/// Builds the program server: the API under `/api/v1`, its OpenAPI document, `/healthz` and `/metrics`.
+public enum ProgramApplication {
+    /// The router alone, for in-process tests and for listing the routes.
+    public static func router(api: ProgramAPI, registry: PrometheusCollectorRegistry) -> Router<ProgramRequestContext> {
+        let router = Router(context: ProgramRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(registry: registry))
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: AuthenticationMiddleware(api: api))
+
+        router.get("healthz") { _, _ in
+            try await api.store.database.ping()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
+        router.get("metrics") { _, _ in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+
+        let v1 = router.group("api/v1")
+        v1.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
+        }
+        v1.post("sessions", use: api.signIn)
+        v1.delete("sessions/current", use: api.signOut)
+        v1.get("me", use: api.me)
+        v1.get("me/keys", use: api.listMyKeys)
+        v1.post("me/keys", use: api.createMyKey)
+        v1.delete("me/keys/{key_id}", use: api.revokeMyKey)
+
+        v1.get("organisations", use: api.listOrganisations)
+        v1.post("organisations", use: api.createOrganisation)
+        v1.get("organisations/{organisation_id}", use: api.readOrganisation)
+        v1.get("organisations/{organisation_id}/users", use: api.listUsers)
+        v1.post("organisations/{organisation_id}/users", use: api.createUser)
+
+        v1.get("commitments", use: api.listCommitments)
+        v1.post("commitments", use: api.createCommitment)
+        v1.get("commitments/{commitment_id}", use: api.readCommitment)
+
+        v1.get("models", use: api.listModels)
+        v1.post("models", use: api.createModel)
+        v1.get("models/{model_id}", use: api.readModel)
+        v1.get("models/{model_id}/versions", use: api.listVersions)
+        v1.post("models/{model_id}/versions", use: api.fileNotice)
+
+        v1.get("versions/{version_id}", use: api.readVersion)
+        v1.put("versions/{version_id}/endpoint", use: api.updateEndpoint)
+        v1.post("versions/{version_id}/transitions", use: api.transitionVersion)
+        v1.get("versions/{version_id}/runs", use: api.listRuns)
+        v1.post("versions/{version_id}/runs", use: api.createRun)
+        v1.get("runs/{run_id}", use: api.readRun)
+
+        v1.get("grants", use: api.listGrants)
+        v1.post("grants", use: api.createGrant)
+        v1.get("grants/{grant_id}", use: api.readGrant)
+        v1.post("grants/{grant_id}/approval") { try await api.decideGrant(.grantApprove, $0, $1) }
+        v1.post("grants/{grant_id}/consent") { try await api.decideGrant(.grantConsent, $0, $1) }
+        v1.post("grants/{grant_id}/revocation") { try await api.decideGrant(.grantRevoke, $0, $1) }
+        v1.get("grants/{grant_id}/keys", use: api.listGrantKeys)
+        v1.post("grants/{grant_id}/keys", use: api.createGrantKey)
+
+        v1.get("audit", use: api.readAudit)
+        return router
+    }
+
+    /// The whole application, ready to run as a service.
+    public static func application(
+        api: ProgramAPI, registry: PrometheusCollectorRegistry, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(api: api, registry: registry),
+            configuration: .init(address: .hostname(api.configuration.host, port: api.configuration.port), serverName: "airlock"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+}
+
+/// The OpenAPI 3.1 document of the API, as shipped in the module's resources.
+public enum OpenAPIDocument {
+    public static let data: Data = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = try? Data(contentsOf: url) else {
+            preconditionFailure("the module's openapi.json resource is missing")
+        }
+        return data
+    }()
+}

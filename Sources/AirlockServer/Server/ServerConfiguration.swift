@@ -1,0 +1,75 @@
+import AirlockCore
+import AirlockStore
+import Configuration
+import Foundation
+
+/// Everything `airlock serve` reads from configuration.
+///
+/// Keys are read from flags, then the environment (`AIRLOCK_` and the key in capitals with
+/// `_` for `.`, so `database.url` is `AIRLOCK_DATABASE_URL`), then the YAML file, then defaults.
+public struct ServerConfiguration: Sendable {
+    /// `http.host` (string, default `127.0.0.1`): the address to listen on.
+    public var host: String
+    /// `http.port` (int, default `8470`; 0 picks a free port): the port to listen on.
+    public var port: Int
+    /// `database.url` (string, default `airlock.db`): a SQLite file, or `postgres://user:password@host:port/db`.
+    /// Secret: it may carry a password.
+    public var store: ProgramStore.Configuration
+    /// `program.notice_period_days` (int, default 90) and `program.grant_grace_days` (int, default 14).
+    public var notice: NoticePolicy
+    /// `sessions.lifetime_hours` (int, default 12): how long a sign-in session lasts.
+    public var sessionLifetime: TimeInterval
+    /// `log.level` (string, default `info`): trace, debug, info, notice, warning, error or critical.
+    public var logLevel: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8470, store: ProgramStore.Configuration = .init(),
+        notice: NoticePolicy = .init(), sessionLifetime: TimeInterval = 12 * 3600, logLevel: String = "info"
+    ) {
+        self.host = host
+        self.port = port
+        self.store = store
+        self.notice = notice
+        self.sessionLifetime = sessionLifetime
+        self.logLevel = logLevel
+    }
+
+    /// Reads every key from `config`, naming the key in any error.
+    public init(config: ConfigReader) throws {
+        host = config.string(forKey: "http.host", default: "127.0.0.1")
+        port = config.int(forKey: "http.port", default: 8470)
+        guard (0...65_535).contains(port) else { throw ConfigurationError("http.port", "must be 0 to 65535, not \(port)") }
+        let url = config.string(forKey: "database.url", isSecret: true, default: "airlock.db")
+        let key = config.string(forKey: "credentials.key", isSecret: true)
+        do {
+            store = .init(location: try DatabaseLocation(parsing: url), credentialsKey: key)
+        } catch {
+            throw ConfigurationError("database.url", error.message)
+        }
+        if let key {
+            do { _ = try CredentialSealer(base64Key: key) } catch { throw ConfigurationError("credentials.key", error.message) }
+        }
+        let period = config.int(forKey: "program.notice_period_days", default: 90)
+        let grace = config.int(forKey: "program.grant_grace_days", default: 14)
+        guard period >= 0 else { throw ConfigurationError("program.notice_period_days", "must not be negative") }
+        guard grace >= 0 else { throw ConfigurationError("program.grant_grace_days", "must not be negative") }
+        notice = NoticePolicy(noticePeriodDays: period, grantGraceDays: grace)
+        let hours = config.int(forKey: "sessions.lifetime_hours", default: 12)
+        guard hours > 0 else { throw ConfigurationError("sessions.lifetime_hours", "must be at least 1") }
+        sessionLifetime = TimeInterval(hours) * 3600
+        logLevel = config.string(forKey: "log.level", default: "info")
+    }
+}
+
+/// A configuration key with an unusable value.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var key: String
+    public var reason: String
+
+    public init(_ key: String, _ reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String { "configuration key \(key): \(reason)" }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// One versioned change to the schema, written to run on SQLite and PostgreSQL alike.
+struct Migration: Sendable {
+    var version: Int
+    var name: String
+    var statements: @Sendable (ProgramDatabase.Flavour) -> [String]
+}
+
+/// The schema's history, applied in order at start and by `airlock db migrate`.
+///
+/// Times are milliseconds since 1970 in BIGINT columns and booleans are 0/1, so one set of
+/// statements serves both databases.
+public enum Migrations {
+    static let all: [Migration] = [
+        Migration(version: 1, name: "program records and audit log") { flavour in
+            [
+                """
+                CREATE TABLE organisations (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, sector TEXT,
+                    created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL REFERENCES organisations(id),
+                    email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT,
+                    created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE commitments (
+                    id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL REFERENCES organisations(id),
+                    terms TEXT NOT NULL, signed_by TEXT NOT NULL REFERENCES users(id),
+                    effective_from BIGINT NOT NULL, effective_until BIGINT, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE models (
+                    id TEXT PRIMARY KEY, developer_id TEXT NOT NULL REFERENCES organisations(id),
+                    name TEXT NOT NULL, description TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    UNIQUE (developer_id, name))
+                """,
+                """
+                CREATE TABLE model_versions (
+                    id TEXT PRIMARY KEY, model_id TEXT NOT NULL REFERENCES models(id),
+                    developer_id TEXT NOT NULL REFERENCES organisations(id), version TEXT NOT NULL,
+                    state TEXT NOT NULL, noticed_at BIGINT NOT NULL, planned_release_at BIGINT NOT NULL,
+                    window_opens_at BIGINT NOT NULL, access_ends_by BIGINT NOT NULL, late_notice INTEGER NOT NULL,
+                    capabilities TEXT NOT NULL, model_card TEXT NOT NULL, endpoint_url TEXT, endpoint_model TEXT,
+                    endpoint_credentials TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                    UNIQUE (model_id, version))
+                """,
+                """
+                CREATE TABLE grants (
+                    id TEXT PRIMARY KEY, version_id TEXT NOT NULL REFERENCES model_versions(id),
+                    grantee_id TEXT NOT NULL REFERENCES organisations(id), purpose TEXT NOT NULL,
+                    starts_at BIGINT NOT NULL, ends_at BIGINT NOT NULL, token_quota BIGINT NOT NULL,
+                    requests_per_minute INTEGER NOT NULL, approved_at BIGINT, consented_at BIGINT, revoked_at BIGINT,
+                    created_by TEXT NOT NULL REFERENCES users(id), created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX grants_by_grantee ON grants (grantee_id)",
+                "CREATE INDEX grants_by_version ON grants (version_id)",
+                """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY, kind TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE,
+                    user_id TEXT REFERENCES users(id), grant_id TEXT REFERENCES grants(id),
+                    organisation_id TEXT NOT NULL REFERENCES organisations(id), name TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, expires_at BIGINT, revoked_at BIGINT)
+                """,
+                """
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY, version_id TEXT NOT NULL REFERENCES model_versions(id),
+                    organisation_id TEXT NOT NULL REFERENCES organisations(id), kind TEXT NOT NULL,
+                    name TEXT NOT NULL, source_id TEXT, levels TEXT NOT NULL, summary TEXT NOT NULL,
+                    created_at BIGINT NOT NULL)
+                """,
+                "CREATE UNIQUE INDEX runs_by_source ON runs (version_id, source_id)",
+                """
+                CREATE TABLE idempotency_keys (
+                    user_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+                    status INTEGER NOT NULL, body TEXT NOT NULL, location TEXT, created_at BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, key))
+                """,
+                """
+                CREATE TABLE audit_log (
+                    sequence BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor_user_id TEXT, actor_organisation_id TEXT,
+                    action TEXT NOT NULL, object_type TEXT NOT NULL, object_id TEXT, detail TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL, hash TEXT NOT NULL)
+                """,
+                // The chain's head: one row, locked by each append so that appends are serial.
+                "CREATE TABLE audit_head (id INTEGER PRIMARY KEY, sequence BIGINT NOT NULL, hash TEXT NOT NULL)",
+                "INSERT INTO audit_head (id, sequence, hash) VALUES (1, 0, '\(AuditChain.genesis)')",
+            ] + appendOnlyTriggers(flavour)
+        }
+    ]
+
+    /// The database refuses to change or delete audit entries; `airlock audit verify` catches
+    /// whoever goes around that.
+    private static func appendOnlyTriggers(_ flavour: ProgramDatabase.Flavour) -> [String] {
+        switch flavour {
+        case .sqlite:
+            [
+                "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+                "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+            ]
+        case .postgres:
+            [
+                """
+                CREATE FUNCTION airlock_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$
+                """,
+                """
+                CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION airlock_audit_append_only()
+                """,
+            ]
+        }
+    }
+
+    /// The newest schema version this program knows.
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+
+    /// Applies every migration the database lacks, each in its own transaction, and returns
+    /// the versions applied. Safe to run from several servers at once on PostgreSQL.
+    @discardableResult
+    public static func apply(to database: ProgramDatabase, logger: Logger) async throws -> [Int] {
+        try await database.withSession { sql in
+            try await sql.raw(
+                "CREATE TABLE IF NOT EXISTS airlock_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            ).run()
+        }
+        let newest = try await database.withSession { sql in
+            try await sql.raw("SELECT MAX(version) AS version FROM airlock_schema").first()?.decode(column: "version", as: Int?.self)
+        }
+        if let newest, newest > latestVersion {
+            throw StoreError(
+                .migrationFailed,
+                "the database has schema version \(newest), newer than this program's \(latestVersion): upgrade airlock")
+        }
+        var applied: [Int] = []
+        for migration in all {
+            let didApply = try await database.transaction { sql in
+                if database.flavour == .postgres {
+                    // Servers starting together take turns.
+                    try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: 7_021_001))").run()
+                }
+                let present = try await sql.raw("SELECT version FROM airlock_schema WHERE version = \(bind: migration.version)").first()
+                guard present == nil else { return false }
+                for statement in migration.statements(database.flavour) {
+                    try await sql.raw(SQLQueryString(statement)).run()
+                }
+                try await sql.raw(
+                    "INSERT INTO airlock_schema (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Date().storedMilliseconds))"
+                ).run()
+                return true
+            }
+            if didApply {
+                logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                applied.append(migration.version)
+            }
+        }
+        return applied
+    }
+}
+
+extension Date {
+    /// How times are stored: whole milliseconds since 1970.
+    var storedMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    init(storedMilliseconds: Int64) { self.init(timeIntervalSince1970: Double(storedMilliseconds) / 1000) }
+}

@@ -1,0 +1,466 @@
+import AirlockCore
+import Foundation
+import SQLKit
+
+/// One page of a list, and the cursor for the next one (nil on the last page).
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}
+
+/// Which records a list may return: all of them (the program office), or those an organisation
+/// stands in relation to.
+public enum Visibility: Sendable, Hashable {
+    case all
+    case organisation(String)
+}
+
+/// The program's records, read and written on one database session (usually a transaction).
+///
+/// Queries bind every value; none is interpolated into SQL text.
+public struct ProgramRecords: Sendable {
+    public let sql: any SQLDatabase
+    public let flavour: ProgramDatabase.Flavour
+
+    public init(sql: any SQLDatabase, flavour: ProgramDatabase.Flavour) {
+        self.sql = sql
+        self.flavour = flavour
+    }
+
+    // MARK: Organisations and users
+
+    public func insert(_ organisation: Organisation) async throws {
+        try await unique("an organisation named '\(organisation.name)'") {
+            try await sql.raw("""
+                INSERT INTO organisations (id, name, kind, sector, created_at) VALUES (\(bind: organisation.id), \
+                \(bind: organisation.name), \(bind: organisation.kind.rawValue), \(bind: organisation.sector?.rawValue), \
+                \(bind: organisation.createdAt.storedMilliseconds))
+                """).run()
+        }
+    }
+
+    public func organisation(id: String) async throws -> Organisation? {
+        try await sql.raw("SELECT * FROM organisations WHERE id = \(bind: id)").first().map(Organisation.init(row:))
+    }
+
+    public func organisations(after cursor: String?, limit: Int) async throws -> Page<Organisation> {
+        try await page(SQLQueryString("SELECT * FROM organisations WHERE 1 = 1"), after: cursor, limit: limit, Organisation.init(row:))
+    }
+
+    public func insert(_ user: User, passwordHash: String?) async throws {
+        try await unique("a user with email '\(user.email)'") {
+            try await sql.raw("""
+                INSERT INTO users (id, organisation_id, email, name, role, password_hash, created_at) VALUES (\(bind: user.id), \
+                \(bind: user.organisationId), \(bind: user.email), \(bind: user.name), \(bind: user.role.rawValue), \
+                \(bind: passwordHash), \(bind: user.createdAt.storedMilliseconds))
+                """).run()
+        }
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await sql.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map(User.init(row:))
+    }
+
+    /// A user and their password hash, for signing in.
+    public func user(email: String) async throws -> (user: User, passwordHash: String?)? {
+        guard let row = try await sql.raw("SELECT * FROM users WHERE email = \(bind: email)").first() else { return nil }
+        return (try User(row: row), try row.decode(column: "password_hash", as: String?.self))
+    }
+
+    public func users(organisationId: String, after cursor: String?, limit: Int) async throws -> Page<User> {
+        try await page(
+            "SELECT * FROM users WHERE organisation_id = \(bind: organisationId)", after: cursor, limit: limit, User.init(row:))
+    }
+
+    // MARK: Commitments
+
+    public func insert(_ commitment: Commitment) async throws {
+        try await sql.raw("""
+            INSERT INTO commitments (id, organisation_id, terms, signed_by, effective_from, effective_until, created_at) \
+            VALUES (\(bind: commitment.id), \(bind: commitment.organisationId), \(bind: commitment.terms), \
+            \(bind: commitment.signedBy), \(bind: commitment.effectiveFrom.storedMilliseconds), \
+            \(bind: commitment.effectiveUntil?.storedMilliseconds), \(bind: commitment.createdAt.storedMilliseconds))
+            """).run()
+    }
+
+    public func commitment(id: String) async throws -> Commitment? {
+        try await sql.raw("SELECT * FROM commitments WHERE id = \(bind: id)").first().map(Commitment.init(row:))
+    }
+
+    public func commitments(visibleTo visibility: Visibility, after cursor: String?, limit: Int) async throws -> Page<Commitment> {
+        let query: SQLQueryString = switch visibility {
+        case .all: "SELECT * FROM commitments WHERE 1 = 1"
+        case .organisation(let id): "SELECT * FROM commitments WHERE organisation_id = \(bind: id)"
+        }
+        return try await page(query, after: cursor, limit: limit, Commitment.init(row:))
+    }
+
+    /// Whether the developer has a commitment in force at `date`.
+    public func hasCommitment(organisationId: String, at date: Date) async throws -> Bool {
+        let millis = date.storedMilliseconds
+        return try await sql.raw("""
+            SELECT id FROM commitments WHERE organisation_id = \(bind: organisationId) AND effective_from <= \(bind: millis) \
+            AND (effective_until IS NULL OR effective_until > \(bind: millis))
+            """).first() != nil
+    }
+
+    // MARK: Models and versions
+
+    public func insert(_ model: CoveredModel) async throws {
+        try await unique("a model named '\(model.name)'") {
+            try await sql.raw("""
+                INSERT INTO models (id, developer_id, name, description, created_at) VALUES (\(bind: model.id), \
+                \(bind: model.developerId), \(bind: model.name), \(bind: model.description), \
+                \(bind: model.createdAt.storedMilliseconds))
+                """).run()
+        }
+    }
+
+    public func model(id: String) async throws -> CoveredModel? {
+        try await sql.raw("SELECT * FROM models WHERE id = \(bind: id)").first().map(CoveredModel.init(row:))
+    }
+
+    public func models(visibleTo visibility: Visibility, after cursor: String?, limit: Int) async throws -> Page<CoveredModel> {
+        let query: SQLQueryString = switch visibility {
+        case .all: "SELECT * FROM models WHERE 1 = 1"
+        case .organisation(let id):
+            """
+            SELECT * FROM models WHERE (developer_id = \(bind: id) OR id IN (SELECT v.model_id FROM model_versions v \
+            JOIN grants g ON g.version_id = v.id WHERE g.grantee_id = \(bind: id) AND \(unsafeRaw: Self.decided("g."))))
+            """
+        }
+        return try await page(query, after: cursor, limit: limit, CoveredModel.init(row:))
+    }
+
+    public func insert(_ version: ModelVersion, sealedCredentials: String?) async throws {
+        try await unique("version '\(version.version)' of this model") {
+            try await sql.raw("""
+                INSERT INTO model_versions (id, model_id, developer_id, version, state, noticed_at, planned_release_at, \
+                window_opens_at, access_ends_by, late_notice, capabilities, model_card, endpoint_url, endpoint_model, \
+                endpoint_credentials, created_at, updated_at) VALUES (\(bind: version.id), \(bind: version.modelId), \
+                \(bind: version.developerId), \(bind: version.version), \(bind: version.state.rawValue), \
+                \(bind: version.noticedAt.storedMilliseconds), \(bind: version.plannedReleaseAt.storedMilliseconds), \
+                \(bind: version.windowOpensAt.storedMilliseconds), \(bind: version.accessEndsBy.storedMilliseconds), \
+                \(bind: version.lateNotice ? 1 : 0), \(bind: try encodeJSON(version.capabilities)), \(bind: version.modelCard), \
+                \(bind: version.endpointUrl), \(bind: version.endpointModel), \(bind: sealedCredentials), \
+                \(bind: version.createdAt.storedMilliseconds), \(bind: version.updatedAt.storedMilliseconds))
+                """).run()
+        }
+    }
+
+    public func version(id: String) async throws -> ModelVersion? {
+        try await sql.raw("SELECT * FROM model_versions WHERE id = \(bind: id)").first().map(ModelVersion.init(row:))
+    }
+
+    public func versions(
+        modelId: String?, visibleTo visibility: Visibility, after cursor: String?, limit: Int
+    ) async throws -> Page<ModelVersion> {
+        var query: SQLQueryString = "SELECT * FROM model_versions WHERE 1 = 1"
+        if let modelId { query = query + " AND model_id = \(bind: modelId)" }
+        if case .organisation(let id) = visibility {
+            query = query + """
+                 AND (developer_id = \(bind: id) OR id IN (SELECT version_id FROM grants WHERE grantee_id = \(bind: id) \
+                AND \(unsafeRaw: Self.decided(""))))
+                """
+        }
+        return try await page(query, after: cursor, limit: limit, ModelVersion.init(row:))
+    }
+
+    public func updateState(versionId: String, to state: ModelVersionState, at date: Date) async throws {
+        try await sql.raw("""
+            UPDATE model_versions SET state = \(bind: state.rawValue), updated_at = \(bind: date.storedMilliseconds) \
+            WHERE id = \(bind: versionId)
+            """).run()
+    }
+
+    public func updateEndpoint(
+        versionId: String, url: String?, model: String?, sealedCredentials: String?, at date: Date
+    ) async throws {
+        try await sql.raw("""
+            UPDATE model_versions SET endpoint_url = \(bind: url), endpoint_model = \(bind: model), \
+            endpoint_credentials = \(bind: sealedCredentials), updated_at = \(bind: date.storedMilliseconds) \
+            WHERE id = \(bind: versionId)
+            """).run()
+    }
+
+    /// The sealed endpoint credentials of a version, for the gateway; never returned by the API.
+    public func sealedCredentials(versionId: String) async throws -> String? {
+        try await sql.raw("SELECT endpoint_credentials FROM model_versions WHERE id = \(bind: versionId)").first()?
+            .decode(column: "endpoint_credentials", as: String?.self)
+    }
+
+    // MARK: Grants
+
+    public func insert(_ grant: AccessGrant) async throws {
+        try await sql.raw("""
+            INSERT INTO grants (id, version_id, grantee_id, purpose, starts_at, ends_at, token_quota, requests_per_minute, \
+            approved_at, consented_at, revoked_at, created_by, created_at) VALUES (\(bind: grant.id), \
+            \(bind: grant.versionId), \(bind: grant.granteeId), \(bind: grant.purpose.rawValue), \
+            \(bind: grant.startsAt.storedMilliseconds), \(bind: grant.endsAt.storedMilliseconds), \(bind: grant.tokenQuota), \
+            \(bind: grant.requestsPerMinute), \(bind: grant.decisions.approvedAt?.storedMilliseconds), \
+            \(bind: grant.decisions.consentedAt?.storedMilliseconds), \(bind: grant.decisions.revokedAt?.storedMilliseconds), \
+            \(bind: grant.createdBy), \(bind: grant.createdAt.storedMilliseconds))
+            """).run()
+    }
+
+    public func grant(id: String) async throws -> AccessGrant? {
+        try await sql.raw("SELECT * FROM grants WHERE id = \(bind: id)").first().map(AccessGrant.init(row:))
+    }
+
+    /// Grants the organisation may see: those it holds and those to its own models.
+    public func grants(
+        versionId: String?, visibleTo visibility: Visibility, after cursor: String?, limit: Int
+    ) async throws -> Page<AccessGrant> {
+        var query: SQLQueryString = "SELECT * FROM grants WHERE 1 = 1"
+        if let versionId { query = query + " AND version_id = \(bind: versionId)" }
+        if case .organisation(let id) = visibility {
+            query = query + """
+                 AND (grantee_id = \(bind: id) OR version_id IN (SELECT id FROM model_versions WHERE developer_id = \(bind: id)))
+                """
+        }
+        return try await page(query, after: cursor, limit: limit, AccessGrant.init(row:))
+    }
+
+    /// Whether the organisation holds a decided grant to the version: approved by the office,
+    /// consented by the developer, not revoked. Until the developer consents, the version's
+    /// existence stays hidden from the proposed grantee.
+    public func holdsGrant(organisationId: String, versionId: String) async throws -> Bool {
+        try await sql.raw("""
+            SELECT id FROM grants WHERE grantee_id = \(bind: organisationId) AND version_id = \(bind: versionId) \
+            AND \(unsafeRaw: Self.decided(""))
+            """).first() != nil
+    }
+
+    /// Whether the organisation holds a decided grant to any version of the model.
+    public func holdsGrant(organisationId: String, modelId: String) async throws -> Bool {
+        try await sql.raw("""
+            SELECT g.id FROM grants g JOIN model_versions v ON v.id = g.version_id WHERE g.grantee_id = \(bind: organisationId) \
+            AND v.model_id = \(bind: modelId) AND \(unsafeRaw: Self.decided("g."))
+            """).first() != nil
+    }
+
+    public func updateDecisions(grantId: String, _ decisions: GrantDecisions) async throws {
+        try await sql.raw("""
+            UPDATE grants SET approved_at = \(bind: decisions.approvedAt?.storedMilliseconds), \
+            consented_at = \(bind: decisions.consentedAt?.storedMilliseconds), \
+            revoked_at = \(bind: decisions.revokedAt?.storedMilliseconds) WHERE id = \(bind: grantId)
+            """).run()
+    }
+
+    // MARK: Keys and sessions
+
+    /// Stores a key by the digest of its secret; the secret itself is never stored.
+    public func insert(_ key: APIKey, secret: String) async throws {
+        try await sql.raw("""
+            INSERT INTO api_keys (id, kind, secret_hash, user_id, grant_id, organisation_id, name, created_at, expires_at, \
+            revoked_at) VALUES (\(bind: key.id), \(bind: key.kind.rawValue), \(bind: SecretDigest.of(secret)), \
+            \(bind: key.userId), \(bind: key.grantId), \(bind: key.organisationId), \(bind: key.name), \
+            \(bind: key.createdAt.storedMilliseconds), \(bind: key.expiresAt?.storedMilliseconds), \
+            \(bind: key.revokedAt?.storedMilliseconds))
+            """).run()
+    }
+
+    /// The key whose secret is `secret`, if any (revoked and expired keys included: the caller decides).
+    public func key(secret: String) async throws -> APIKey? {
+        try await sql.raw("SELECT * FROM api_keys WHERE secret_hash = \(bind: SecretDigest.of(secret))").first()
+            .map(APIKey.init(row:))
+    }
+
+    public func key(id: String) async throws -> APIKey? {
+        try await sql.raw("SELECT * FROM api_keys WHERE id = \(bind: id)").first().map(APIKey.init(row:))
+    }
+
+    public func keys(grantId: String) async throws -> [APIKey] {
+        try await sql.raw("SELECT * FROM api_keys WHERE grant_id = \(bind: grantId) ORDER BY id").all().map(APIKey.init(row:))
+    }
+
+    public func keys(userId: String, kind: APIKey.Kind) async throws -> [APIKey] {
+        try await sql.raw("SELECT * FROM api_keys WHERE user_id = \(bind: userId) AND kind = \(bind: kind.rawValue) ORDER BY id")
+            .all().map(APIKey.init(row:))
+    }
+
+    public func revokeKey(id: String, at date: Date) async throws {
+        try await sql.raw("""
+            UPDATE api_keys SET revoked_at = \(bind: date.storedMilliseconds) WHERE id = \(bind: id) AND revoked_at IS NULL
+            """).run()
+    }
+
+    // MARK: Runs
+
+    public func insert(_ run: StoredRun) async throws {
+        try await unique("run '\(run.sourceId ?? run.id)' on this version") {
+            try await sql.raw("""
+                INSERT INTO runs (id, version_id, organisation_id, kind, name, source_id, levels, summary, created_at) \
+                VALUES (\(bind: run.id), \(bind: run.versionId), \(bind: run.organisationId), \(bind: run.kind), \
+                \(bind: run.name), \(bind: run.sourceId), \(bind: try encodeJSON(run.levels)), \
+                \(bind: try encodeJSON(run.summary)), \(bind: run.createdAt.storedMilliseconds))
+                """).run()
+        }
+    }
+
+    public func run(id: String) async throws -> StoredRun? {
+        try await sql.raw("SELECT * FROM runs WHERE id = \(bind: id)").first().map(StoredRun.init(row:))
+    }
+
+    /// Runs on a version; with `organisationId`, only those that organisation made.
+    public func runs(versionId: String, organisationId: String? = nil, after cursor: String?, limit: Int) async throws -> Page<StoredRun> {
+        var query: SQLQueryString = "SELECT * FROM runs WHERE version_id = \(bind: versionId)"
+        if let organisationId { query = query + " AND organisation_id = \(bind: organisationId)" }
+        return try await page(query, after: cursor, limit: limit, StoredRun.init(row:))
+    }
+
+    // MARK: Idempotency
+
+    /// The response stored for an idempotency key, with the digest of the request that made it.
+    public struct StoredResponse: Sendable, Hashable {
+        public var requestHash: String
+        public var status: Int
+        public var body: String
+        public var location: String?
+
+        public init(requestHash: String, status: Int, body: String, location: String?) {
+            self.requestHash = requestHash
+            self.status = status
+            self.body = body
+            self.location = location
+        }
+    }
+
+    public func storedResponse(userId: String, key: String) async throws -> StoredResponse? {
+        guard let row = try await sql.raw(
+            "SELECT * FROM idempotency_keys WHERE user_id = \(bind: userId) AND key = \(bind: key)").first()
+        else { return nil }
+        return StoredResponse(
+            requestHash: try row.decode(column: "request_hash", as: String.self),
+            status: try row.decode(column: "status", as: Int.self),
+            body: try row.decode(column: "body", as: String.self),
+            location: try row.decode(column: "location", as: String?.self))
+    }
+
+    public func store(_ response: StoredResponse, userId: String, key: String, at date: Date) async throws {
+        try await sql.raw("""
+            INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at) VALUES \
+            (\(bind: userId), \(bind: key), \(bind: response.requestHash), \(bind: response.status), \(bind: response.body), \
+            \(bind: response.location), \(bind: date.storedMilliseconds))
+            """).run()
+    }
+
+    // MARK: Audit
+
+    /// Appends an entry to the audit chain. Call it inside the transaction that made the change,
+    /// so the change and its entry commit together.
+    @discardableResult
+    public func appendAudit(
+        at date: Date, actorUserId: String?, actorOrganisationId: String?, action: String, objectType: String,
+        objectId: String?, detail: [String: String] = [:]
+    ) async throws -> AuditEntry {
+        // The head row's lock makes concurrent appends on PostgreSQL take turns; SQLite's
+        // BEGIN IMMEDIATE already does.
+        let lock: SQLQueryString = flavour == .postgres ? " FOR UPDATE" : ""
+        guard let head = try await sql.raw("SELECT sequence, hash FROM audit_head WHERE id = 1" + lock).first() else {
+            throw StoreError(.corruptRecord, "the audit log has no head row")
+        }
+        let sequence = try head.decode(column: "sequence", as: Int64.self) + 1
+        let previousHash = try head.decode(column: "hash", as: String.self)
+        let detailJSON = try encodeJSON(detail)
+        let hash = AuditChain.hash(
+            sequence: sequence, at: date, actorUserId: actorUserId, actorOrganisationId: actorOrganisationId, action: action,
+            objectType: objectType, objectId: objectId, detail: detailJSON, previousHash: previousHash)
+        try await sql.raw("""
+            INSERT INTO audit_log (sequence, at, actor_user_id, actor_organisation_id, action, object_type, object_id, detail, \
+            previous_hash, hash) VALUES (\(bind: sequence), \(bind: date.storedMilliseconds), \(bind: actorUserId), \
+            \(bind: actorOrganisationId), \(bind: action), \(bind: objectType), \(bind: objectId), \(bind: detailJSON), \
+            \(bind: previousHash), \(bind: hash))
+            """).run()
+        try await sql.raw("UPDATE audit_head SET sequence = \(bind: sequence), hash = \(bind: hash) WHERE id = 1").run()
+        return AuditEntry(
+            sequence: sequence, at: Date(storedMilliseconds: date.storedMilliseconds), actorUserId: actorUserId,
+            actorOrganisationId: actorOrganisationId, action: action, objectType: objectType, objectId: objectId,
+            detail: detailJSON, previousHash: previousHash, hash: hash)
+    }
+
+    /// Audit entries in order, after `sequence`.
+    public func auditEntries(after sequence: Int64, limit: Int) async throws -> [AuditEntry] {
+        try await sql.raw("SELECT * FROM audit_log WHERE sequence > \(bind: sequence) ORDER BY sequence LIMIT \(bind: limit)")
+            .all().map(AuditEntry.init(row:))
+    }
+
+    public func auditHead() async throws -> (sequence: Int64, hash: String) {
+        guard let head = try await sql.raw("SELECT sequence, hash FROM audit_head WHERE id = 1").first() else {
+            throw StoreError(.corruptRecord, "the audit log has no head row")
+        }
+        return (try head.decode(column: "sequence", as: Int64.self), try head.decode(column: "hash", as: String.self))
+    }
+
+    /// Recomputes the whole chain, a page at a time.
+    public func verifyAudit() async throws -> AuditChain.Verdict {
+        var verifier = AuditChain.Verifier()
+        var last: Int64 = 0
+        while true {
+            let page = try await sql.raw("SELECT * FROM audit_log WHERE sequence > \(bind: last) ORDER BY sequence LIMIT 1000")
+                .all().map(AuditEntry.init(row:))
+            guard let tail = page.last else { break }
+            for entry in page {
+                if let verdict = verifier.check(entry) { return verdict }
+            }
+            last = tail.sequence
+        }
+        let head = try await auditHead()
+        return verifier.finish(headSequence: head.sequence, headHash: head.hash)
+    }
+
+    // MARK: Helpers
+
+    /// The condition for a grant that gives its grantee a relation to the version (dates aside).
+    static func decided(_ alias: String) -> String {
+        "\(alias)approved_at IS NOT NULL AND \(alias)consented_at IS NOT NULL AND \(alias)revoked_at IS NULL"
+    }
+
+    private func page<Item: Sendable>(
+        _ query: SQLQueryString, after cursor: String?, limit: Int, _ make: (any SQLRow) throws -> Item
+    ) async throws -> Page<Item> where Item: Identified {
+        var query = query
+        if let cursor { query = query + " AND id > \(bind: cursor)" }
+        query = query + " ORDER BY id LIMIT \(bind: limit + 1)"
+        var items = try await sql.raw(query).all().map(make)
+        var next: String?
+        if items.count > limit {
+            items.removeLast()
+            next = items.last?.id
+        }
+        return Page(items: items, nextCursor: next)
+    }
+
+    private func unique(_ what: String, _ insert: () async throws -> Void) async throws {
+        do {
+            try await insert()
+        } catch {
+            let text = String(reflecting: error)
+            if text.contains("UNIQUE constraint failed") || text.contains("23505") {
+                throw StoreError(.conflict, "\(what) already exists")
+            }
+            throw error
+        }
+    }
+}
+
+/// Records listed by id.
+public protocol Identified { var id: String { get } }
+extension Organisation: Identified {}
+extension User: Identified {}
+extension Commitment: Identified {}
+extension CoveredModel: Identified {}
+extension ModelVersion: Identified {}
+extension AccessGrant: Identified {}
+extension StoredRun: Identified {}
+
+func encodeJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

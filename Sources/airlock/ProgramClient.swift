@@ -1,0 +1,415 @@
+import AirlockCore
+import AirlockEval
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Where the program server is: `--server` and `--timeout`.
+struct ProgramServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The program server (default: $AIRLOCK_SERVER, else \(ProgramServerOptions.defaultServer)).", valueName: "url"))
+    var server: String?
+
+    @Option(help: ArgumentHelp("Seconds each request may take before it is given up.", valueName: "seconds"))
+    var timeout: Int = 30
+
+    static let defaultServer = "http://127.0.0.1:8470"
+
+    /// The deadline of each request, from now.
+    var requestTimeout: TimeAmount { .seconds(Int64(timeout)) }
+
+    /// The server's base URL: the flag, then `AIRLOCK_SERVER`, then the default.
+    func serverURL(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ProgramClientError) -> String {
+        let text = server ?? environment["AIRLOCK_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultServer
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ProgramClientError(.invalidArguments, "--server '\(text)' is not an http or https URL")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    func validate() throws {
+        guard (1...3600).contains(timeout) else { throw ValidationError("--timeout must be 1 to 3600 seconds") }
+    }
+}
+
+/// The server and who is asking: `--server`, `--api-key` and `--timeout`.
+struct ProgramAccessOptions: ParsableArguments {
+    @OptionGroup var address: ProgramServerOptions
+
+    @Option(help: ArgumentHelp(
+        "An API key or session token (default: $AIRLOCK_API_KEY; `airlock login` prints one).", valueName: "key"))
+    var apiKey: String?
+
+    /// The key: the flag, then `AIRLOCK_API_KEY`; a command without one is refused before any request.
+    func credential(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ProgramClientError) -> APICredential {
+        guard let key = apiKey ?? environment["AIRLOCK_API_KEY"], !key.isEmpty else {
+            throw ProgramClientError(
+                .invalidArguments, "no API key: pass --api-key or set AIRLOCK_API_KEY (`airlock login` prints a session token)")
+        }
+        return APICredential(key)
+    }
+
+    /// Runs `body` with a client for this server and key.
+    func withClient<Result: Sendable>(_ body: (ProgramClient) async throws -> Result) async throws -> Result {
+        let server = try address.serverURL()
+        let credential = try credential()
+        return try await ProgramClient.with(server: server, credential: credential, timeout: address.requestTimeout, body)
+    }
+}
+
+/// The `Idempotency-Key` of a creating request.
+struct IdempotencyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The request's Idempotency-Key (default: a fresh UUID). Running the command again with the same key returns the first response instead of creating twice.",
+        valueName: "key"))
+    var idempotencyKey: String?
+
+    /// Chosen once per command, so that the client's own retries reuse it.
+    var key: String { idempotencyKey ?? UUID().uuidString }
+
+    func validate() throws {
+        if let idempotencyKey, !(1...255).contains(idempotencyKey.count) {
+            throw ValidationError("--idempotency-key must be 1 to 255 characters")
+        }
+    }
+}
+
+/// `--limit` and `--cursor` of a list.
+struct ListPageOptions: ParsableArguments {
+    @Option(help: "At most this many items (1 to 200; the server's default is 50).")
+    var limit: Int?
+
+    @Option(help: "The next_cursor of the previous page.")
+    var cursor: String?
+
+    var query: [(String, String)] {
+        (limit.map { [("limit", String($0))] } ?? []) + (cursor.map { [("cursor", $0)] } ?? [])
+    }
+}
+
+/// An API key or session token. It prints as `<redacted>`, so no message or log can carry it.
+struct APICredential: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    fileprivate let secret: String
+
+    init(_ secret: String) {
+        self.secret = secret
+    }
+
+    var description: String { "<redacted>" }
+    var debugDescription: String { "<redacted>" }
+}
+
+/// A failure of a program command: the server's refusal as problem details, an unreachable server,
+/// or arguments the command cannot use.
+struct ProgramClientError: Error, Sendable, CustomStringConvertible {
+    struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case refused, unreachable, timeout, badResponse, invalidArguments
+        }
+
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The server answered with an error status (its problem details are in the error).
+        static let refused = Code(.refused)
+        /// No connection to the server could be made, or it broke.
+        static let unreachable = Code(.unreachable)
+        /// The request ran past its deadline.
+        static let timeout = Code(.timeout)
+        /// The server's answer is not what the API promises.
+        static let badResponse = Code(.badResponse)
+        /// The command's arguments, files or environment cannot be used.
+        static let invalidArguments = Code(.invalidArguments)
+
+        var description: String { base.rawValue }
+    }
+
+    var code: Code
+    var message: String
+    /// Set for ``Code/refused``: the HTTP status and the server's problem details.
+    var problem: ProblemReport?
+
+    init(_ code: Code, _ message: String, problem: ProblemReport? = nil) {
+        self.code = code
+        self.message = message
+        self.problem = problem
+    }
+
+    var description: String { problem?.description ?? message }
+
+    /// Whether the same request may be sent again: the connection failed or the server was briefly unavailable.
+    var isTransient: Bool {
+        code == .unreachable || (code == .refused && [502, 503, 504].contains(problem?.status ?? 0))
+    }
+}
+
+/// RFC 9457 problem details as the server sends them.
+struct ProblemReport: Sendable, Decodable, CustomStringConvertible {
+    var type: String?
+    var title: String
+    var status: Int
+    var detail: String?
+    var field: String?
+
+    /// `STATUS TITLE: DETAIL (field FIELD)`.
+    var description: String {
+        "\(status) \(title)" + (detail.map { ": \($0)" } ?? "") + (field.map { " (field \($0))" } ?? "")
+    }
+}
+
+/// Calls the program API: JSON bodies, a deadline per request, problem details turned into
+/// ``ProgramClientError``, and retries of safe requests over a failed connection.
+struct ProgramClient: Sendable {
+    let server: String
+    private let credential: APICredential?
+    let timeout: TimeAmount
+    private let http: HTTPClient
+
+    /// Attempts of a request that may safely be repeated.
+    static let attempts = 3
+
+    /// A client for `server` for the duration of `body`.
+    ///
+    /// Its own HTTP client, not the shared one: the shared one retries a refused connection until
+    /// the request's deadline, where a person wants to hear at once that the server is down.
+    static func with<Result: Sendable>(
+        server: String, credential: APICredential?, timeout: TimeAmount, _ body: (ProgramClient) async throws -> Result
+    ) async throws -> Result {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        // The API never redirects; following one would hand the bearer key to wherever it pointed.
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout.connect = .seconds(min(10, timeout.nanoseconds / 1_000_000_000))
+        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+            try await body(ProgramClient(server: server, credential: credential, timeout: timeout, http: http))
+        }
+    }
+
+    private init(server: String, credential: APICredential?, timeout: TimeAmount, http: HTTPClient) {
+        self.server = server
+        self.credential = credential
+        self.timeout = timeout
+        self.http = http
+    }
+
+    /// `GET /api/v1/PATH?QUERY`.
+    func get(_ path: String, query: [(String, String)] = []) async throws -> Data {
+        try await send(.GET, path, query: query, body: Optional<Empty>.none)
+    }
+
+    /// A creating `POST`, with the `Idempotency-Key` that makes repeating it safe.
+    func create(_ path: String, _ body: some Encodable & Sendable, idempotencyKey: String) async throws -> Data {
+        try await send(.POST, path, body: body, idempotencyKey: idempotencyKey)
+    }
+
+    /// A `POST` that is not repeated on a failed connection: a decision or a transition.
+    func post(_ path: String, _ body: some Encodable & Sendable) async throws -> Data {
+        try await send(.POST, path, body: body)
+    }
+
+    /// A `PUT`, which replaces and so may be repeated.
+    func put(_ path: String, _ body: some Encodable & Sendable) async throws -> Data {
+        try await send(.PUT, path, body: body)
+    }
+
+    private func send(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: (some Encodable & Sendable)?,
+        idempotencyKey: String? = nil
+    ) async throws -> Data {
+        var request = HTTPClientRequest(url: url(path, query: query))
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json, application/problem+json")
+        request.headers.add(name: "User-Agent", value: "airlock/\(AirlockVersion.current)")
+        if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential.secret)") }
+        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try ProgramJSON.encoder.encode(body)))
+        }
+        let repeatable = method == .GET || method == .PUT || idempotencyKey != nil
+        var attempt = 1
+        while true {
+            do {
+                return try await execute(request)
+            } catch let error as ProgramClientError where repeatable && error.isTransient && attempt < Self.attempts {
+                try await Task.sleep(for: .milliseconds(250 * attempt * attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    private func execute(_ request: HTTPClientRequest) async throws -> Data {
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(request, deadline: .now() + timeout)
+            body = try await response.body.collect(upTo: 64 << 20)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw ProgramClientError(.timeout, "the Airlock server at \(server) did not answer within \(timeout.nanoseconds / 1_000_000_000) s")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ProgramClientError(.unreachable, "cannot reach the Airlock server at \(server): \(Self.reason(error))")
+        }
+        let data = Data(body.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            let problem = (try? ProgramJSON.decoder.decode(ProblemReport.self, from: data))
+                ?? ProblemReport(
+                    title: response.status.reasonPhrase, status: Int(response.status.code),
+                    detail: String(decoding: data.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                        .nilIfEmpty)
+            throw ProgramClientError(.refused, problem.description, problem: problem)
+        }
+        return data
+    }
+
+    private func url(_ path: String, query: [(String, String)]) -> String {
+        var text = server + "/api/v1/" + path
+        if !query.isEmpty {
+            text += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+        }
+        return text
+    }
+
+    /// Percent-encodes a path segment or query value.
+    static func escape(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// `a/b` with each segment escaped, so an id can never step into another route.
+    static func path(_ segments: String...) -> String {
+        segments.map(escape).joined(separator: "/")
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "the connection timed out"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "\(error)"
+            }
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        return "\(error)"
+    }
+
+    private struct Empty: Encodable, Sendable {}
+}
+
+/// The JSON the CLI sends and prints.
+enum ProgramJSON {
+    /// Bodies name their keys explicitly in snake_case; times are RFC 3339.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(.iso8601))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static let decoder = JSONDecoder()
+
+    /// A response pretty-printed with sorted keys, for people and for `jq`.
+    static func pretty(_ data: Data) -> String {
+        guard !data.isEmpty else { return "" }
+        guard let value = try? decoder.decode(JSONValue.self, from: data) else { return String(decoding: data, as: UTF8.self) }
+        let printer = JSONEncoder()
+        printer.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? printer.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? String(decoding: data, as: UTF8.self)
+    }
+
+    /// Prints a response on standard output.
+    static func print(_ data: Data) {
+        let text = pretty(data)
+        if !text.isEmpty { Swift.print(text) }
+    }
+
+    /// A field of a JSON object response, for commands that print something other than the response.
+    static func field(_ name: String, in data: Data) -> String? {
+        guard case .object(let object)? = try? decoder.decode(JSONValue.self, from: data), case .string(let value)? = object[name]
+        else { return nil }
+        return value
+    }
+}
+
+/// A date option: RFC 3339 (`2027-03-01T00:00:00Z`) or a plain date (`2027-03-01`, midnight UTC).
+struct ProgramDate: ExpressibleByArgument, Sendable, Hashable {
+    var date: Date
+
+    init(_ date: Date) {
+        self.date = date
+    }
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces)
+        if text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil {
+            guard let date = try? Date.ISO8601FormatStyle().parse(text + "T00:00:00Z") else { return nil }
+            self.date = date
+        } else if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) {
+            self.date = date
+        } else if let date = try? Date.ISO8601FormatStyle().parse(text) {
+            self.date = date
+        } else {
+            return nil
+        }
+    }
+
+    static let help = "RFC 3339 (2027-03-01T00:00:00Z) or a date (2027-03-01, midnight UTC)"
+}
+
+/// Reads secrets without putting them on the command line.
+enum SecretInput {
+    /// The first line of standard input; at a terminal, prompted for on standard error without echo.
+    static func line(prompt: String) -> String? {
+        guard isatty(STDIN_FILENO) == 1 else { return readLine(strippingNewline: true) }
+        FileHandle.standardError.write(Data(prompt.utf8))
+        var saved = termios()
+        let hidden = tcgetattr(STDIN_FILENO, &saved) == 0
+        if hidden {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+        }
+        defer {
+            if hidden {
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+                FileHandle.standardError.write(Data("\n".utf8))
+            }
+        }
+        return readLine(strippingNewline: true)
+    }
+
+    /// The value of the environment variable `name`, refused when unset or empty.
+    static func environment(_ name: String, for option: String) throws(ProgramClientError) -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw ProgramClientError(.invalidArguments, "\(option) \(name): the environment variable \(name) is not set")
+        }
+        return value
+    }
+}
+
+/// Runs a program command: any failure is printed as `error: …` on standard error and exits 1.
+func runProgramCommand(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch let error as ValidationError {
+        throw error
+    } catch is CancellationError {
+        throw ExitCode(130)
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
+}

@@ -1,0 +1,171 @@
+import AirlockCore
+import AirlockServer
+import AirlockStore
+import ArgumentParser
+import Configuration
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import SystemPackage
+import UnixSignals
+
+/// Where the server's configuration comes from: flags, then `AIRLOCK_…` variables, then the file.
+struct ServerConfigurationOptions: ParsableArguments {
+    @Option(help: "A YAML configuration file (default: airlock.yaml when it exists).")
+    var config: String?
+
+    @Option(help: "The database: a SQLite file or postgres://… (key database.url, env AIRLOCK_DATABASE_URL).")
+    var database: String?
+
+    func reader(flags extra: [AbsoluteConfigKey: ConfigValue] = [:]) async throws -> ConfigReader {
+        var flags = extra
+        if let database { flags[AbsoluteConfigKey(["database", "url"])] = ConfigValue(.string(database), isSecret: true) }
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: flags),
+            EnvironmentVariablesProvider(
+                secretsSpecifier: .dynamic { key, _ in key.contains("DATABASE_URL") || key.contains("KEY") }
+            ).prefixKeys(with: "airlock"),
+        ]
+        let file = config ?? "airlock.yaml"
+        if config != nil || FileManager.default.fileExists(atPath: file) {
+            guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("no configuration file \(file)") }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw ValidationError("\(file): \(error)")
+            }
+        }
+        return ConfigReader(providers: providers)
+    }
+
+    func serverConfiguration(flags: [AbsoluteConfigKey: ConfigValue] = [:]) async throws -> ServerConfiguration {
+        do {
+            return try ServerConfiguration(config: try await reader(flags: flags))
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the program server: the API for organisations, notices, grants, runs and the audit log.")
+
+    @OptionGroup var source: ServerConfigurationOptions
+
+    @Option(help: "The address to listen on (key http.host).")
+    var host: String?
+
+    @Option(help: "The port to listen on; 0 picks a free one (key http.port).")
+    var port: Int?
+
+    func run() async throws {
+        var flags: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { flags[AbsoluteConfigKey(["http", "host"])] = .init(.string(host), isSecret: false) }
+        if let port { flags[AbsoluteConfigKey(["http", "port"])] = .init(.int(port), isSecret: false) }
+        let configuration = try await source.serverConfiguration(flags: flags)
+        var logger = Logger(label: "airlock.server") { StreamLogHandler.standardError(label: $0) }
+        guard let level = Logger.Level(rawValue: configuration.logLevel) else {
+            throw ValidationError("configuration key log.level: '\(configuration.logLevel)' is not a log level")
+        }
+        logger.logLevel = level
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        logger.info("opening store", metadata: ["database": "\(configuration.store.location)"])
+        try await ProgramStore.withStore(configuration.store, logger: logger) { store in
+            let api = ProgramAPI(store: store, configuration: configuration)
+            let app = ProgramApplication.application(api: api, registry: registry, logger: logger) { port in
+                // Tests and scripts read the address from this line.
+                FileHandle.standardOutput.write(Data("airlock: serving on http://\(configuration.host):\(port)\n".utf8))
+            }
+            let group = ServiceGroup(
+                configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+        logger.info("server stopped")
+    }
+}
+
+struct DatabaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db", abstract: "Manage the program store.", subcommands: [Migrate.self, Bootstrap.self])
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations.")
+        @OptionGroup var source: ServerConfigurationOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let configuration = try await source.serverConfiguration()
+            let logger = logging.makeLogger("airlock.db")
+            let applied = try await ProgramDatabase.withDatabase(configuration.store.location, logger: logger) { database in
+                try await Migrations.apply(to: database, logger: logger)
+            }
+            print(applied.isEmpty
+                ? "schema is up to date (version \(Migrations.latestVersion))"
+                : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+        }
+    }
+
+    struct Bootstrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the program office and its first admin, and print the admin's API key once.")
+        @OptionGroup var source: ServerConfigurationOptions
+        @OptionGroup var logging: LoggingOptions
+
+        @Option(help: "The program office's name.")
+        var organisation: String
+
+        @Option(help: "The admin's email.")
+        var email: String
+
+        @Option(help: "The admin's name.")
+        var name: String
+
+        @Flag(help: "Read a sign-in password for the admin from standard input.")
+        var passwordStdin = false
+
+        func run() async throws {
+            let configuration = try await source.serverConfiguration()
+            let password = passwordStdin ? readLine(strippingNewline: true) : nil
+            let result = try await ProgramStore.withStore(configuration.store, logger: logging.makeLogger("airlock.db")) { store in
+                try await ProgramBootstrap.createProgramOffice(
+                    in: store, name: organisation, email: email, userName: name, password: password)
+            }
+            print("program office \(result.organisation.id) and admin \(result.user.id) created")
+            print("API key (shown once): \(result.secret)")
+        }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Check the audit log.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the audit log's hash chain and name the first entry that is not as written.")
+        @OptionGroup var source: ServerConfigurationOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let configuration = try await source.serverConfiguration()
+            let logger = logging.makeLogger("airlock.audit")
+            let verdict = try await ProgramDatabase.withDatabase(configuration.store.location, logger: logger) { database in
+                try await database.withSession { sql in
+                    try await ProgramRecords(sql: sql, flavour: database.flavour).verifyAudit()
+                }
+            }
+            switch verdict {
+            case .intact(let entries, let head):
+                print("audit log intact: \(entries) entries, head \(head)")
+            case .tampered(let sequence, let reason):
+                print("audit log TAMPERED at entry \(sequence): \(reason)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import AirlockCore
+import AirlockStore
+import AirlockTestSupport
+import Foundation
+import SQLKit
+import Testing
+
+@Suite struct MigrationTests {
+    private static func schemaVersions(_ database: ProgramDatabase) async throws -> [Int] {
+        try await database.withSession { sql in
+            try await sql.raw("SELECT version FROM airlock_schema ORDER BY version").all()
+                .map { try $0.decode(column: "version", as: Int.self) }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func appliedOnFirstOpenAndNeverAgain(backend: TestBackend) async throws {
+        let logger = TestBackend.quietLogger
+        try await backend.withFreshLocation { location in
+            try await ProgramDatabase.withDatabase(location, logger: logger) { database in
+                #expect(try await Migrations.apply(to: database, logger: logger) == [1])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [])
+                #expect(try await Self.schemaVersions(database) == [1])
+                #expect(Migrations.latestVersion == 1)
+                // The schema is usable: the audit head starts at the genesis hash.
+                let head = try await database.transaction { sql in
+                    try await ProgramRecords(sql: sql, flavour: database.flavour).auditHead()
+                }
+                #expect(head.sequence == 0)
+                #expect(head.hash == AuditChain.genesis)
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func reopeningKeepsRecordsAndAppliesNothing(backend: TestBackend) async throws {
+        let logger = TestBackend.quietLogger
+        try await backend.withFreshLocation { location in
+            let organisation = Sample.organisation("Survives Restarts")
+            try await ProgramStore.withStore(.init(location: location), logger: logger) { store in
+                try await store.transaction { records in try await records.insert(organisation) }
+            }
+            try await ProgramStore.withStore(.init(location: location), logger: logger, migrate: false) { store throws in
+                #expect(try await Migrations.apply(to: store.database, logger: logger) == [])
+                #expect(try await Self.schemaVersions(store.database) == [1])
+                #expect(try await store.transaction { records in try await records.organisation(id: organisation.id) } == organisation)
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func newerDatabaseIsRefused(backend: TestBackend) async throws {
+        let logger = TestBackend.quietLogger
+        try await backend.withFreshLocation { location in
+            try await ProgramStore.withStore(.init(location: location), logger: logger) { store in
+                try await store.database.withSession { sql in
+                    try await sql.raw("""
+                        INSERT INTO airlock_schema (version, name, applied_at) \
+                        VALUES (\(bind: Migrations.latestVersion + 1), 'from a newer airlock', 0)
+                        """).run()
+                }
+            }
+            let error = await storeError {
+                try await ProgramStore.withStore(.init(location: location), logger: logger) { _ in }
+            }
+            #expect(error?.code == .migrationFailed)
+            #expect(error?.message.contains("\(Migrations.latestVersion + 1)") == true)
+        }
+    }
+}

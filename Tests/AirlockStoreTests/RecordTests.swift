@@ -1,0 +1,221 @@
+import AirlockCore
+import AirlockStore
+import AirlockTestSupport
+import Foundation
+import Testing
+
+/// Each record kind: written, read back equal, and listed a page at a time.
+@Suite struct RecordTests {
+    @Test(arguments: TestBackend.all)
+    func organisations(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let organisations = (0..<7).map { index in
+                Sample.organisation(
+                    "Operator \(index)", kind: .infrastructureOperator, sector: index.isMultiple(of: 2) ? .payments : nil,
+                    at: Int64(index))
+            }
+            try await store.transaction { records in
+                for organisation in organisations { try await records.insert(organisation) }
+            }
+            try await store.transaction { records in
+                for organisation in organisations { #expect(try await records.organisation(id: organisation.id) == organisation) }
+                #expect(try await records.organisation(id: "org_missing") == nil)
+                let pages = try await allPages(limit: 3) { try await records.organisations(after: $0, limit: 3) }
+                expectPagesOfSeven(pages, ids: organisations.map(\.id))
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func users(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let organisation = Sample.organisation("Developer")
+            let other = Sample.organisation("Other Developer")
+            let users = (0..<7).map { Sample.user("person\($0)@developer.example", in: organisation, role: .viewer) }
+            let stranger = Sample.user("stranger@other.example", in: other)
+            try await store.transaction { records in
+                try await records.insert(organisation)
+                try await records.insert(other)
+                for user in users { try await records.insert(user, passwordHash: "hash of \(user.email)") }
+                try await records.insert(stranger, passwordHash: nil)
+            }
+            try await store.transaction { records in
+                for user in users { #expect(try await records.user(id: user.id) == user) }
+                let signIn = try #require(try await records.user(email: users[2].email))
+                #expect(signIn.user == users[2])
+                #expect(signIn.passwordHash == "hash of \(users[2].email)")
+                let strangerSignIn = try #require(try await records.user(email: stranger.email))
+                #expect(strangerSignIn.passwordHash == nil)
+                #expect(try await records.user(email: "nobody@example.org") == nil)
+                // Only the organisation's own users, not the stranger.
+                let pages = try await allPages(limit: 3) {
+                    try await records.users(organisationId: organisation.id, after: $0, limit: 3)
+                }
+                expectPagesOfSeven(pages, ids: users.map(\.id))
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func commitments(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let other = Sample.organisation("Other Developer")
+            let signer = Sample.user("ceo@developer.example", in: developer, role: .admin)
+            let otherSigner = Sample.user("ceo@other.example", in: other, role: .admin)
+            // The first ends ten days in; the rest stand.
+            let commitments = (0..<7).map { Sample.commitment(developer, signedBy: signer, until: $0 == 0 ? 10 * Sample.day : nil) }
+            let othersCommitment = Sample.commitment(other, signedBy: otherSigner, until: Sample.day)
+            try await store.transaction { records in
+                try await records.insert(developer)
+                try await records.insert(other)
+                try await records.insert(signer, passwordHash: nil)
+                try await records.insert(otherSigner, passwordHash: nil)
+                for commitment in commitments + [othersCommitment] { try await records.insert(commitment) }
+            }
+            try await store.transaction { records in
+                for commitment in commitments { #expect(try await records.commitment(id: commitment.id) == commitment) }
+                let pages = try await allPages(limit: 3) {
+                    try await records.commitments(visibleTo: .organisation(developer.id), after: $0, limit: 3)
+                }
+                expectPagesOfSeven(pages, ids: commitments.map(\.id))
+                let everything = try await allPages(limit: 3) { try await records.commitments(visibleTo: .all, after: $0, limit: 3) }
+                #expect(Set(everything.flatMap(\.items).map(\.id)) == Set((commitments + [othersCommitment]).map(\.id)))
+                #expect(try await records.hasCommitment(organisationId: other.id, at: Sample.date(Sample.day / 2)))
+                #expect(try await records.hasCommitment(organisationId: other.id, at: Sample.date(Sample.day)) == false)
+                #expect(try await records.hasCommitment(organisationId: other.id, at: Sample.date(-1)) == false)
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func models(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let models = (0..<7).map { Sample.model("model-\($0)", of: developer) }
+            try await store.transaction { records in
+                try await records.insert(developer)
+                for model in models { try await records.insert(model) }
+            }
+            try await store.transaction { records in
+                for model in models { #expect(try await records.model(id: model.id) == model) }
+                let pages = try await allPages(limit: 3) { try await records.models(visibleTo: .all, after: $0, limit: 3) }
+                expectPagesOfSeven(pages, ids: models.map(\.id))
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func versions(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let model = Sample.model("alpha", of: developer)
+            let otherModel = Sample.model("beta", of: developer)
+            var versions = (0..<7).map { Sample.version("1.\($0)", of: model) }
+            versions[3].lateNotice = true
+            versions[4].endpointUrl = nil
+            versions[4].endpointModel = nil
+            let otherVersion = Sample.version("1.0", of: otherModel)
+            try await store.transaction { records in
+                try await records.insert(developer)
+                try await records.insert(model)
+                try await records.insert(otherModel)
+                for version in versions + [otherVersion] { try await records.insert(version, sealedCredentials: nil) }
+            }
+            try await store.transaction { records in
+                for version in versions { #expect(try await records.version(id: version.id) == version) }
+                let pages = try await allPages(limit: 3) {
+                    try await records.versions(modelId: model.id, visibleTo: .all, after: $0, limit: 3)
+                }
+                expectPagesOfSeven(pages, ids: versions.map(\.id))
+
+                try await records.updateState(versionId: versions[0].id, to: .inReview, at: Sample.date(50))
+                var expected = versions[0]
+                expected.state = .inReview
+                expected.updatedAt = Sample.date(50)
+                #expect(try await records.version(id: versions[0].id) == expected)
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func grants(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let office = Sample.organisation("Office", kind: .programOffice)
+            let grantee = Sample.organisation("Grantee", kind: .evaluator)
+            let officer = Sample.user("officer@office.example", in: office)
+            let model = Sample.model("alpha", of: developer)
+            let version = Sample.version("1.0", of: model)
+            let otherVersion = Sample.version("2.0", of: model)
+            var grants = (0..<7).map { _ in Sample.grant(to: grantee, on: version, createdBy: officer) }
+            grants[1].decisions = GrantDecisions()
+            grants[2].decisions = GrantDecisions(approvedAt: Sample.date(20))
+            let otherGrant = Sample.grant(to: grantee, on: otherVersion, createdBy: officer)
+            try await store.transaction { records in
+                for organisation in [developer, office, grantee] { try await records.insert(organisation) }
+                try await records.insert(officer, passwordHash: nil)
+                try await records.insert(model)
+                try await records.insert(version, sealedCredentials: nil)
+                try await records.insert(otherVersion, sealedCredentials: nil)
+                for grant in grants + [otherGrant] { try await records.insert(grant) }
+            }
+            try await store.transaction { records in
+                for grant in grants { #expect(try await records.grant(id: grant.id) == grant) }
+                let pages = try await allPages(limit: 3) {
+                    try await records.grants(versionId: version.id, visibleTo: .all, after: $0, limit: 3)
+                }
+                expectPagesOfSeven(pages, ids: grants.map(\.id))
+
+                var decisions = grants[1].decisions
+                try decisions.approve(at: Sample.date(30))
+                try decisions.consent(at: Sample.date(31))
+                try await records.updateDecisions(grantId: grants[1].id, decisions)
+                #expect(try await records.grant(id: grants[1].id)?.decisions == decisions)
+                #expect(try await records.grant(id: grants[1].id)?.status(at: Sample.date(2 * Sample.day)) == .active)
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func runs(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let evaluator = Sample.organisation("Evaluator", kind: .evaluator)
+            let model = Sample.model("alpha", of: developer)
+            let version = Sample.version("1.0", of: model)
+            let otherVersion = Sample.version("2.0", of: model)
+            let runs = (0..<7).map { Sample.run("task-\($0)", on: version, by: evaluator, source: $0 == 0 ? nil : "source-\($0)") }
+            let otherRun = Sample.run("elsewhere", on: otherVersion, by: evaluator, source: "source-1")
+            try await store.transaction { records in
+                try await records.insert(developer)
+                try await records.insert(evaluator)
+                try await records.insert(model)
+                try await records.insert(version, sealedCredentials: nil)
+                try await records.insert(otherVersion, sealedCredentials: nil)
+                for run in runs + [otherRun] { try await records.insert(run) }
+            }
+            try await store.transaction { records in
+                for run in runs { #expect(try await records.run(id: run.id) == run) }
+                let pages = try await allPages(limit: 3) { try await records.runs(versionId: version.id, after: $0, limit: 3) }
+                expectPagesOfSeven(pages, ids: runs.map(\.id))
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aLimitAtTheCountGivesOnePageWithoutCursor(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let organisations = (0..<3).map { Sample.organisation("Organisation \($0)") }
+            try await store.transaction { records in
+                for organisation in organisations { try await records.insert(organisation) }
+                let page = try await records.organisations(after: nil, limit: 3)
+                #expect(page.items.map(\.id) == organisations.map(\.id).sorted())
+                #expect(page.nextCursor == nil)
+                let empty = try await records.organisations(after: page.items.last?.id, limit: 3)
+                #expect(empty.items.isEmpty)
+                #expect(empty.nextCursor == nil)
+            }
+        }
+    }
+}
