@@ -5,8 +5,9 @@ SWIFT      ?= swift
 VENV       ?= .venv
 PYTHON     ?= python3
 AIRLOCK    := .build/debug/airlock
-# Python packages the tests use as real peers (pinned).
-TEST_PYPI  := inspect-ai==0.3.285
+# Python packages the tests use as real peers (pinned): Inspect reads exported logs;
+# Schemathesis fuzzes the program server from its OpenAPI document.
+TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
 # bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests),
 # chromium to render the assessment report in tests.

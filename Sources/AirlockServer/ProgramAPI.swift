@@ -92,10 +92,18 @@ public struct ProgramAPI: Sendable {
 
     // MARK: Bodies and responses
 
-    /// Reads a JSON body (at most 1 MiB); a bad one is 400 naming the field.
-    func decode<Body: Decodable>(_ type: Body.Type, from request: Request) async throws -> (Body, ByteBuffer) {
+    /// Reads a JSON body (at most 1 MiB); a bad one is 400 naming the field. With
+    /// `emptyAllowed`, no body reads as `{}`.
+    func decode<Body: Decodable>(
+        _ type: Body.Type, from request: Request, emptyAllowed: Bool = false
+    ) async throws -> (Body, ByteBuffer) {
         var request = request
-        let buffer = try await request.collectBody(upTo: 1 << 20)
+        var buffer = try await request.collectBody(upTo: 1 << 20)
+        if emptyAllowed, buffer.readableBytes == 0 { buffer = ByteBuffer(string: "{}") }
+        // U+0000 is cut short by SQLite and refused by PostgreSQL: refuse it here, for both.
+        if buffer.readableBytesView.firstRange(of: Array(#"\u0000"#.utf8)) != nil {
+            throw ProblemDetails.badRequest("strings may not contain U+0000")
+        }
         do {
             return (try APICoding.decoder.decode(Body.self, from: Data(buffer.readableBytesView)), buffer)
         } catch let error as DecodingError {
@@ -221,21 +229,25 @@ struct ListQuery {
     var limit: Int
 
     init(_ request: Request) throws {
-        let parameters = request.uri.queryParameters
-        if let text = parameters["limit"] {
-            guard let limit = Int(String(text)), (1...200).contains(limit) else {
-                throw ProblemDetails.badRequest("limit must be an integer from 1 to 200", field: "limit")
-            }
-            self.limit = limit
-        } else {
-            limit = 50
-        }
-        if let text = parameters["cursor"] {
+        limit = try Self.limit(request)
+        if let text = request.uri.queryParameters["cursor"] {
             guard let data = Data(base64Encoded: Self.padded(String(text))), let id = String(data: data, encoding: .utf8),
                 id.range(of: "^[a-z]{3}_[0-9A-Z]{26}$", options: .regularExpression) != nil
             else { throw ProblemDetails.badRequest("cursor is not one this server gave out", field: "cursor") }
             cursor = id
         }
+    }
+
+    /// `?limit=`: 1 to 200, 50 when absent.
+    static func limit(_ request: Request) throws -> Int {
+        let parameters = request.uri.queryParameters
+        if let text = parameters["limit"] {
+            guard let limit = Int(String(text)), (1...200).contains(limit) else {
+                throw ProblemDetails.badRequest("limit must be an integer from 1 to 200", field: "limit")
+            }
+            return limit
+        }
+        return 50
     }
 
     static func padded(_ text: String) -> String {

@@ -130,7 +130,11 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try await source.serverConfiguration()
-            let password = passwordStdin ? readLine(strippingNewline: true) : nil
+            var password: String?
+            if passwordStdin {
+                password = SecretInput.line(prompt: "Password for \(email): ")
+                guard let password, password.count >= 12 else { throw ValidationError("a password has at least 12 characters") }
+            }
             let result = try await ProgramStore.withStore(configuration.store, logger: logging.makeLogger("airlock.db")) { store in
                 try await ProgramBootstrap.createProgramOffice(
                     in: store, name: organisation, email: email, userName: name, password: password)
@@ -154,7 +158,9 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try await source.serverConfiguration()
             let logger = logging.makeLogger("airlock.audit")
-            let verdict = try await ProgramDatabase.withDatabase(configuration.store.location, logger: logger) { database in
+            let verdict = try await ProgramDatabase.withDatabase(
+                configuration.store.location, logger: logger, createIfMissing: false
+            ) { database in
                 try await database.withSession { sql in
                     try await ProgramRecords(sql: sql, flavour: database.flavour).verifyAudit()
                 }

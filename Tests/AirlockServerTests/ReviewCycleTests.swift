@@ -253,3 +253,56 @@ extension ReviewCycleTests {
         }
     }
 }
+
+extension ReviewCycleTests {
+    /// A probe of a hidden object is refused with 404 and still leaves an audit entry.
+    @Test func refusedRequestsAreAudited() async throws {
+        try await withProgramAPI { world, client in
+            let bank = world.member(.bank, .admin)
+            #expect(try await client.call(.get, "/api/v1/versions/\(world.version.id)", as: bank).status == .notFound)
+            #expect(try await client.call(.post, "/api/v1/organisations", as: bank, json: #"{"name":"x","kind":"vendor"}"#).status == .forbidden)
+            let page = try await client.call(.get, "/api/v1/audit?limit=200", as: world.member(.office, .admin))
+            let entries = try #require(try Self.json(page.body)["entries"] as? [[String: Any]])
+            let refused = entries.filter { $0["action"] as? String == "access.refused" && $0["actor_user_id"] as? String == bank.user.id }
+            #expect(refused.count == 2)
+            #expect(refused.contains { ($0["detail"] as? String)?.contains(world.version.id) == true })
+        }
+    }
+}
+
+extension ReviewCycleTests {
+    /// Input the store could not keep faithfully is refused with 400 naming the field.
+    @Test func malformedInputIsRefused() async throws {
+        try await withProgramAPI { world, client in
+            let member = world.member(.evaluator, .admin)
+            for bad in ["2027-02-30T00:00:00Z", "2027-01-01T24:00:00Z", "2027-01-01T12:99:00Z", "9999-12-31T23:00:00-05:00", "2027-01-01"] {
+                let response = try await client.call(.post, "/api/v1/me/keys", as: member, json: #"{"name":"k","expires_at":"\#(bad)"}"#)
+                #expect(response.status == .badRequest, "\(bad)")
+                #expect(try Self.json(response.body)["field"] as? String == "expires_at")
+            }
+            let lower = try await client.call(.post, "/api/v1/me/keys", as: member, json: #"{"name":"k","expires_at":"2030-01-01t00:00:00.5z"}"#)
+            #expect(lower.status == .created)
+            #expect(try Self.json(lower.body)["key"].flatMap { ($0 as? [String: Any])?["expires_at"] as? String } == "2030-01-01T00:00:00.500Z")
+            let nul = try await client.call(.post, "/api/v1/me/keys", as: member, json: #"{"name":"a\u0000b"}"#)
+            #expect(nul.status == .badRequest)
+            #expect(try await client.call(.get, "/api/v1/grants?version_id=%00", as: member).status == .badRequest)
+            // A decision needs no body.
+            let approval = try await client.call(.post, "/api/v1/grants/\(world.pendingGrant.id)/approval", as: world.member(.office, .admin))
+            #expect(approval.status == .ok)
+        }
+    }
+
+    /// A stale token does not lock anyone out of the public routes, signing in included.
+    @Test func publicRoutesIgnoreABadToken() async throws {
+        try await withProgramAPI { world, client in
+            let stale = ProgramWorld.Member(user: world.member(.bank, .admin).user, key: "als_STALE")
+            #expect(try await client.call(.get, "/healthz", as: stale).status == .ok)
+            #expect(try await client.call(.get, "/api/v1/openapi.json", as: stale).status == .ok)
+            #expect(try await client.call(.get, "/metrics", as: stale).status == .ok)
+            let signIn = try await client.call(.post, "/api/v1/sessions", as: stale, json: #"{"email":"x@y.example","password":"nope nope nope"}"#)
+            #expect(signIn.status == .unauthorized)
+            #expect(signIn.body.contains("sign-in-failed"))
+            #expect(try await client.call(.get, "/api/v1/me", as: stale).status == .unauthorized)
+        }
+    }
+}

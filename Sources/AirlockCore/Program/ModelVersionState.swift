@@ -4,7 +4,7 @@
 public enum ModelVersionState: String, Sendable, Hashable, Codable, CaseIterable {
     /// The developer filed its pre-release notice.
     case notified
-    /// The program office opened the review; grants may be used.
+    /// The program office opened the review.
     case inReview = "in_review"
     /// The review's assessments are in.
     case assessed

@@ -8,10 +8,34 @@ import Prometheus
 
 /// Turns every error into problem details: rule refusals into 422, conflicts into 409, bad
 /// bodies into 400 naming the field, and anything unexpected into a bare 500 that is logged.
+/// A refusal (403 or 404) of an authenticated request is audited in a transaction of its own,
+/// since the request's own transaction rolled back: probes of hidden objects leave a trace.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = ProgramRequestContext
+    let api: ProgramAPI
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await problems(request, context, next)
+        } catch let problem as ProblemDetails where problem.status == .forbidden || problem.status == .notFound {
+            if let actor = context.actor {
+                do {
+                    try await api.store.transaction { records in
+                        try await api.audit(
+                            records, actor, "access.refused", "request", nil,
+                            ["method": request.method.rawValue, "path": request.uri.path, "status": "\(problem.status.code)"])
+                    }
+                } catch {
+                    context.logger.error("cannot audit a refused request", metadata: ["error": "\(error)"])
+                }
+            }
+            throw problem
+        }
+    }
+
+    private func problems(
+        _ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let problem as ProblemDetails {
@@ -39,19 +63,31 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 }
 
-/// Reads `Authorization: Bearer TOKEN` and sets the actor. A request without one goes on as
-/// anonymous (each handler decides); a bad, expired or revoked token is 401 at once.
+/// Reads `Authorization: Bearer TOKEN` and sets the actor. A request without one, or with a bad,
+/// expired or revoked one, goes on as anonymous: public routes (health, metrics, the document,
+/// signing in) still answer, and every other route answers 401.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = ProgramRequestContext
     let api: ProgramAPI
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // U+0000 is cut short by SQLite and refused by PostgreSQL: refuse it in the URI too.
+        if request.uri.string.contains("%00") { throw ProblemDetails.badRequest("the request's URI contains U+0000") }
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
         guard header.lowercased().hasPrefix("bearer "), case let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces),
             !token.isEmpty
-        else { throw ProblemDetails.unauthenticated }
+        else { return try await next(request, context) }
         var context = context
-        context.actor = try await api.authenticate(token: token)
+        do {
+            context.actor = try await api.authenticate(token: token)
+        } catch let problem as ProblemDetails where problem.status == .unauthorized {
+            context.logger.notice("refused a bearer token")
+        } catch let problem as ProblemDetails {
+            throw problem
+        } catch {
+            context.logger.error("cannot authenticate", metadata: ["error": "\(String(reflecting: error))"])
+            throw ProblemDetails(.internalServerError, code: "internal", detail: "the server could not complete the request")
+        }
         if let actor = context.actor {
             context.logger[metadataKey: "user"] = "\(actor.user.id)"
             context.logger[metadataKey: "organisation"] = "\(actor.organisation.id)"

@@ -122,7 +122,7 @@ extension ProgramAPI {
     func decideGrant(_ action: ProgramAction, _ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("grant_id")
-        let (body, _) = try await decode(GrantDecision.self, from: request)
+        let (body, _) = try await decode(GrantDecision.self, from: request, emptyAllowed: true)
         let grant = try await store.transaction { records in
             var grant = try await loadGrant(id, action, actor, records)
             let now = now()
@@ -167,6 +167,9 @@ extension ProgramAPI {
                 throw ProgramRuleError(
                     .invalidGrantState,
                     "the grant is \(grant.status(at: now).rawValue); keys are issued once it is approved and consented")
+            }
+            if let expiresAt = body.expiresAt, expiresAt <= now {
+                throw ProgramRuleError(.invalidField, "must be in the future", field: "expires_at")
             }
             let expiresAt = min(body.expiresAt ?? grant.endsAt, grant.endsAt)
             let secret = Identifier.secret("alg")

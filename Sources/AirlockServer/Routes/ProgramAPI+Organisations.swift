@@ -32,6 +32,10 @@ extension ProgramAPI {
         try await create(request, context, NewOrganisation.self) { records, actor, body in
             try authorize(.organisationCreate, actor, relation(of: actor, toOrganisation: ""), hiding: "organisation")
             let name = try Validate.name(body.name, field: "name")
+            // The program office holds oversight of everything; only `airlock db bootstrap` makes it.
+            guard body.kind != .programOffice else {
+                throw ProgramRuleError(.invalidField, "the program has one program office, made by `airlock db bootstrap`", field: "kind")
+            }
             if body.kind == .infrastructureOperator, body.sector == nil {
                 throw ProgramRuleError(.invalidField, "an infrastructure operator needs a sector", field: "sector")
             }

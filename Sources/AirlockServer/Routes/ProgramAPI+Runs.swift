@@ -67,7 +67,7 @@ extension ProgramAPI {
     func readAudit(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         try authorize(.auditRead, actor, actor.organisation.kind == .programOffice ? .programOffice : .none, hiding: "audit log")
-        let query = try ListQuery(request)
+        let limit = try ListQuery.limit(request)
         var after: Int64 = 0
         if let text = request.uri.queryParameters["after"] {
             guard let value = Int64(String(text)), value >= 0 else {
@@ -76,11 +76,11 @@ extension ProgramAPI {
             after = value
         }
         let entries = try await store.transaction { records in
-            let entries = try await records.auditEntries(after: after, limit: query.limit)
+            let entries = try await records.auditEntries(after: after, limit: limit)
             try await audit(records, actor, "audit.read", "audit_log", nil, ["after": "\(after)"])
             return entries
         }
-        return try json(AuditPage(entries: entries, nextAfter: entries.count == query.limit ? entries.last?.sequence : nil))
+        return try json(AuditPage(entries: entries, nextAfter: entries.count == limit ? entries.last?.sequence : nil))
     }
 
     struct AuditPage: Encodable, Sendable {

@@ -43,7 +43,8 @@ extension ProgramAPI {
             try await store.transaction { records in
                 try await audit(records, nil, "session.refused", "user", found?.user.id, ["email": email])
             }
-            throw ProblemDetails(.unauthorized, code: "sign-in-failed", detail: "the email or password is wrong")
+            throw ProblemDetails(
+                .unauthorized, code: "sign-in-failed", detail: "the email or password is wrong", headers: [.wwwAuthenticate: "Bearer"])
         }
         let now = now()
         let token = Identifier.secret("als")

@@ -11,8 +11,8 @@ public enum ProgramApplication {
     public static func router(api: ProgramAPI, registry: PrometheusCollectorRegistry) -> Router<ProgramRequestContext> {
         let router = Router(context: ProgramRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(registry: registry))
-        router.add(middleware: ProblemMiddleware())
         router.add(middleware: AuthenticationMiddleware(api: api))
+        router.add(middleware: ProblemMiddleware(api: api))
 
         router.get("healthz") { _, _ in
             try await api.store.database.ping()

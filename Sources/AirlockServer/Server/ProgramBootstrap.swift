@@ -16,8 +16,15 @@ public enum ProgramBootstrap {
     public static func createProgramOffice(
         in store: ProgramStore, name: String, email: String, userName: String, password: String? = nil, now: Date = Date()
     ) async throws -> Result {
+        let name = try Validate.name(name, field: "organisation")
+        let userName = try Validate.name(userName, field: "name")
         var passwordHash: String?
-        if let password { passwordHash = try await Passwords.hash(password) }
+        if let password {
+            guard password.count >= 12 else {
+                throw ProgramRuleError(.invalidField, "a password has at least 12 characters", field: "password")
+            }
+            passwordHash = try await Passwords.hash(password)
+        }
         return try await store.transaction { records in
             let existing = try await records.organisations(after: nil, limit: 1000).items
             if existing.contains(where: { $0.kind == .programOffice }) {

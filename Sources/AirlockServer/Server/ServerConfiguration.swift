@@ -37,7 +37,7 @@ public struct ServerConfiguration: Sendable {
     /// Reads every key from `config`, naming the key in any error.
     public init(config: ConfigReader) throws {
         host = config.string(forKey: "http.host", default: "127.0.0.1")
-        port = config.int(forKey: "http.port", default: 8470)
+        port = try Self.integer(config, "http.port", default: 8470)
         guard (0...65_535).contains(port) else { throw ConfigurationError("http.port", "must be 0 to 65535, not \(port)") }
         let url = config.string(forKey: "database.url", isSecret: true, default: "airlock.db")
         let key = config.string(forKey: "credentials.key", isSecret: true)
@@ -49,15 +49,27 @@ public struct ServerConfiguration: Sendable {
         if let key {
             do { _ = try CredentialSealer(base64Key: key) } catch { throw ConfigurationError("credentials.key", error.message) }
         }
-        let period = config.int(forKey: "program.notice_period_days", default: 90)
-        let grace = config.int(forKey: "program.grant_grace_days", default: 14)
+        let period = try Self.integer(config, "program.notice_period_days", default: 90)
+        let grace = try Self.integer(config, "program.grant_grace_days", default: 14)
         guard period >= 0 else { throw ConfigurationError("program.notice_period_days", "must not be negative") }
         guard grace >= 0 else { throw ConfigurationError("program.grant_grace_days", "must not be negative") }
         notice = NoticePolicy(noticePeriodDays: period, grantGraceDays: grace)
-        let hours = config.int(forKey: "sessions.lifetime_hours", default: 12)
+        let hours = try Self.integer(config, "sessions.lifetime_hours", default: 12)
         guard hours > 0 else { throw ConfigurationError("sessions.lifetime_hours", "must be at least 1") }
         sessionLifetime = TimeInterval(hours) * 3600
         logLevel = config.string(forKey: "log.level", default: "info")
+    }
+
+    /// An integer key; a value that is there but not an integer is an error, not the default.
+    private static func integer(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {
+        if let number = config.int(forKey: ConfigKey(key)) { return number }
+        if let text = config.string(forKey: ConfigKey(key)) {
+            guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError(key, "'\(text)' is not an integer")
+            }
+            return number
+        }
+        return value
     }
 }
 

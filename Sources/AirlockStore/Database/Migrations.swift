@@ -117,6 +117,9 @@ public enum Migrations {
         }
     }
 
+    /// PostgreSQL's advisory lock for migrating, the same for every server.
+    private static let lockKey = 7_021_001
+
     /// The newest schema version this program knows.
     public static var latestVersion: Int { all.last?.version ?? 0 }
 
@@ -124,7 +127,9 @@ public enum Migrations {
     /// the versions applied. Safe to run from several servers at once on PostgreSQL.
     @discardableResult
     public static func apply(to database: ProgramDatabase, logger: Logger) async throws -> [Int] {
-        try await database.withSession { sql in
+        try await database.transaction { sql in
+            // Servers starting together take turns, from the first statement on.
+            if database.flavour == .postgres { try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: lockKey))").run() }
             try await sql.raw(
                 "CREATE TABLE IF NOT EXISTS airlock_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
             ).run()
@@ -140,10 +145,7 @@ public enum Migrations {
         var applied: [Int] = []
         for migration in all {
             let didApply = try await database.transaction { sql in
-                if database.flavour == .postgres {
-                    // Servers starting together take turns.
-                    try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: 7_021_001))").run()
-                }
+                if database.flavour == .postgres { try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: lockKey))").run() }
                 let present = try await sql.raw("SELECT version FROM airlock_schema WHERE version = \(bind: migration.version)").first()
                 guard present == nil else { return false }
                 for statement in migration.statements(database.flavour) {

@@ -42,13 +42,21 @@ public final class ProgramDatabase: Sendable {
     ///
     /// A SQLite file and its folder are created when missing; the file runs in WAL mode with full
     /// syncs, so a killed server loses no committed change.
+    /// With `createIfMissing` false, a SQLite file that does not exist is an error rather than a
+    /// new database (for commands that only read). A PostgreSQL server that does not answer within
+    /// `connectTimeout` is an error, not a wait.
     public static func withDatabase<Result: Sendable>(
         _ location: DatabaseLocation,
         logger: Logger,
+        createIfMissing: Bool = true,
+        connectTimeout: Duration = .seconds(15),
         _ body: (ProgramDatabase) async throws -> Result
     ) async throws -> Result {
         switch location {
         case .sqlite(let path):
+            guard createIfMissing || FileManager.default.fileExists(atPath: path) else {
+                throw StoreError(.invalidConfiguration, "no database at \(path)")
+            }
             let url = URL(fileURLWithPath: path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             let connection: SQLiteConnection
@@ -77,6 +85,7 @@ public final class ProgramDatabase: Sendable {
             return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
+                try await database.checkReachable(within: connectTimeout)
                 return try await body(database)
             }
         }
@@ -117,6 +126,25 @@ public final class ProgramDatabase: Sendable {
         }
     }
 
+    /// The pool retries a refused connection for ever; a server that does not answer at start is
+    /// reported instead, with the reason.
+    private func checkReachable(within timeout: Duration) async throws {
+        // Let the pool's run() start before the first lease.
+        try await Task.sleep(for: .milliseconds(10))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.ping() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw StoreError(
+                    .invalidConfiguration,
+                    "PostgreSQL at \(self.location) did not answer within \(timeout.components.seconds) s "
+                        + "(is it running, and does its TLS match the URL's sslmode?)")
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
     /// Checks that the database answers, for health checks.
     public func ping() async throws {
         try await withSession { sql in try await sql.raw("SELECT 1").run() }
@@ -127,7 +155,10 @@ public final class ProgramDatabase: Sendable {
         do {
             parsed = try SQLPostgresConfiguration(url: url)
         } catch {
-            throw StoreError(.invalidConfiguration, "database URL \(DatabaseLocation.redacted(url)) is not a PostgreSQL URL: \(error)")
+            throw StoreError(
+                .invalidConfiguration,
+                "database URL \(DatabaseLocation.redacted(url)) is not a usable PostgreSQL URL (postgres://user:password@host:port/database, "
+                    + "with sslmode=disable, prefer or require)")
         }
         let core = parsed.coreConfiguration
         let tls: PostgresClient.Configuration.TLS =
@@ -137,9 +168,6 @@ public final class ProgramDatabase: Sendable {
             default: .disable
             }
         guard let host = core.host else {
-            if let socket = core.unixSocketPath {
-                return .init(unixSocketPath: socket, username: core.username, password: core.password, database: core.database)
-            }
             throw StoreError(.invalidConfiguration, "database URL \(DatabaseLocation.redacted(url)) names no host")
         }
         return .init(

@@ -343,11 +343,13 @@ public struct ProgramRecords: Sendable {
     }
 
     public func store(_ response: StoredResponse, userId: String, key: String, at date: Date) async throws {
-        try await sql.raw("""
-            INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at) VALUES \
-            (\(bind: userId), \(bind: key), \(bind: response.requestHash), \(bind: response.status), \(bind: response.body), \
-            \(bind: response.location), \(bind: date.storedMilliseconds))
-            """).run()
+        try await unique("a response for this Idempotency-Key (another request with it is in flight)") {
+            try await sql.raw("""
+                INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at) VALUES \
+                (\(bind: userId), \(bind: key), \(bind: response.requestHash), \(bind: response.status), \(bind: response.body), \
+                \(bind: response.location), \(bind: date.storedMilliseconds))
+                """).run()
+        }
     }
 
     // MARK: Audit
