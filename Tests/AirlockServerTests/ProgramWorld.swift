@@ -127,9 +127,13 @@ func withProgramAPI(
         let world = try await ProgramWorld.make(in: store)
         let now = world.now.addingTimeInterval(86_400)
         let api = ProgramAPI(store: store, configuration: ServerConfiguration(), now: { now })
-        let app = Application(router: ProgramApplication.router(api: api, registry: PrometheusCollectorRegistry()))
-        try await app.test(.router) { client in try await body(world, client) }
+        try await testApplication(api).test(.router) { client in try await body(world, client) }
     }
+}
+
+/// The API's application for in-process tests, its request logs dropped.
+func testApplication(_ api: ProgramAPI) -> some ApplicationProtocol {
+    Application(router: ProgramApplication.router(api: api, registry: PrometheusCollectorRegistry()), logger: TestBackend.quietLogger)
 }
 
 extension TestClientProtocol {

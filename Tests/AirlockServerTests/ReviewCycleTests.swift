@@ -98,7 +98,7 @@ import Testing
         try await backend.withFreshStore { store in
             let world = try await ProgramWorld.make(in: store)
             let api = ProgramAPI(store: store, configuration: ServerConfiguration(), now: { world.now.addingTimeInterval(86_400) })
-            let app = Application(router: ProgramApplication.router(api: api, registry: .init()))
+            let app = testApplication(api)
             try await app.test(.router) { client in
                 let put = try await client.call(
                     .put, "/api/v1/versions/\(world.version.id)/endpoint", as: world.member(.developer, .member),
@@ -192,7 +192,7 @@ import Testing
             let boot = try await ProgramBootstrap.createProgramOffice(
                 in: store, name: "Office", email: "Chief@Office.example", userName: "Chief", password: "correct horse battery")
             let api = ProgramAPI(store: store, configuration: ServerConfiguration())
-            let app = Application(router: ProgramApplication.router(api: api, registry: .init()))
+            let app = testApplication(api)
             try await app.test(.router) { client in
                 let wrong = try await client.call(
                     .post, "/api/v1/sessions", as: nil, json: #"{"email":"chief@office.example","password":"wrong password!"}"#)
@@ -234,7 +234,7 @@ extension ReviewCycleTests {
         try await TestBackend.sqlite.withFreshStore { store in
             let world = try await ProgramWorld.make(in: store)
             let api = ProgramAPI(store: store, configuration: ServerConfiguration(), now: { world.now.addingTimeInterval(86_400) })
-            let app = Application(router: ProgramApplication.router(api: api, registry: .init()))
+            let app = testApplication(api)
             let headers: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "issue-1"]
             let secrets = try await app.test(.router) { client in
                 let member = world.member(.evaluator, .admin)

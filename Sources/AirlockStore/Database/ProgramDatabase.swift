@@ -43,13 +43,12 @@ public final class ProgramDatabase: Sendable {
     /// A SQLite file and its folder are created when missing; the file runs in WAL mode with full
     /// syncs, so a killed server loses no committed change.
     /// With `createIfMissing` false, a SQLite file that does not exist is an error rather than a
-    /// new database (for commands that only read). A PostgreSQL server that does not answer within
-    /// `connectTimeout` is an error, not a wait.
+    /// new database (for commands that only read). A PostgreSQL server that refuses the first
+    /// connection, or fails its TLS, is an error at once rather than a pool retrying for ever.
     public static func withDatabase<Result: Sendable>(
         _ location: DatabaseLocation,
         logger: Logger,
         createIfMissing: Bool = true,
-        connectTimeout: Duration = .seconds(15),
         _ body: (ProgramDatabase) async throws -> Result
     ) async throws -> Result {
         switch location {
@@ -80,12 +79,18 @@ public final class ProgramDatabase: Sendable {
                 throw error
             }
         case .postgres(let url):
-            let client = PostgresClient(configuration: try clientConfiguration(url: url), backgroundLogger: logger)
+            let parsed = try connectionConfiguration(url: url)
+            do {
+                try await PostgresConnection.connect(configuration: parsed, id: 0, logger: logger).close()
+            } catch {
+                throw StoreError(
+                    .invalidConfiguration, "cannot connect to PostgreSQL at \(location): \(String(reflecting: error))")
+            }
+            let client = PostgresClient(configuration: try clientConfiguration(parsed), backgroundLogger: logger)
             let database = ProgramDatabase(backend: .postgres(client), location: location, logger: logger)
             return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                try await database.checkReachable(within: connectTimeout)
                 return try await body(database)
             }
         }
@@ -126,41 +131,23 @@ public final class ProgramDatabase: Sendable {
         }
     }
 
-    /// The pool retries a refused connection for ever; a server that does not answer at start is
-    /// reported instead, with the reason.
-    private func checkReachable(within timeout: Duration) async throws {
-        // Let the pool's run() start before the first lease.
-        try await Task.sleep(for: .milliseconds(10))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.ping() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw StoreError(
-                    .invalidConfiguration,
-                    "PostgreSQL at \(self.location) did not answer within \(timeout.components.seconds) s "
-                        + "(is it running, and does its TLS match the URL's sslmode?)")
-            }
-            defer { group.cancelAll() }
-            try await group.next()
-        }
-    }
-
     /// Checks that the database answers, for health checks.
     public func ping() async throws {
         try await withSession { sql in try await sql.raw("SELECT 1").run() }
     }
 
-    private static func clientConfiguration(url: String) throws -> PostgresClient.Configuration {
-        let parsed: SQLPostgresConfiguration
+    private static func connectionConfiguration(url: String) throws -> PostgresConnection.Configuration {
         do {
-            parsed = try SQLPostgresConfiguration(url: url)
+            return try SQLPostgresConfiguration(url: url).coreConfiguration
         } catch {
             throw StoreError(
                 .invalidConfiguration,
                 "database URL \(DatabaseLocation.redacted(url)) is not a usable PostgreSQL URL (postgres://user:password@host:port/database, "
                     + "with sslmode=disable, prefer or require)")
         }
-        let core = parsed.coreConfiguration
+    }
+
+    private static func clientConfiguration(_ core: PostgresConnection.Configuration) throws -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS =
             switch (core.tls.isEnforced, core.tls.isAllowed, core.tls.sslContext) {
             case (true, _, let context?): .require(context.configuration)
@@ -168,7 +155,7 @@ public final class ProgramDatabase: Sendable {
             default: .disable
             }
         guard let host = core.host else {
-            throw StoreError(.invalidConfiguration, "database URL \(DatabaseLocation.redacted(url)) names no host")
+            throw StoreError(.invalidConfiguration, "the PostgreSQL URL names no host")
         }
         return .init(
             host: host, port: core.port ?? 5432, username: core.username, password: core.password,
