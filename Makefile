@@ -6,8 +6,8 @@ VENV       ?= .venv
 PYTHON     ?= python3
 AIRLOCK    := .build/debug/airlock
 # Python packages the tests use as real peers (pinned): Inspect reads exported logs;
-# Schemathesis fuzzes the program server from its OpenAPI document.
-TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5
+# Schemathesis fuzzes the program server from its OpenAPI document; the OpenAI SDK calls the gateway.
+TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
 # bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests),
 # chromium to render the assessment report in tests.
@@ -35,7 +35,7 @@ $(VENV)/bin/python:
 local-model: build $(VENV)/bin/python
 	$(AIRLOCK) local-model
 
-$(VENV)/.airlock-tools-ready: | $(VENV)/bin/python
+$(VENV)/.airlock-tools-ready: Makefile | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet $(TEST_PYPI)
 	touch $@
 

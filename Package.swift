@@ -89,12 +89,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The access gateway: grant keys to unreleased models, with limits, quotas and a record.
+        .target(
+            name: "AirlockGateway",
+            dependencies: [
+                "AirlockCore",
+                "AirlockStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // `airlock serve`: the program server's HTTP API (Hummingbird 2).
         .target(
             name: "AirlockServer",
             dependencies: [
                 "AirlockCore",
                 "AirlockStore",
+                "AirlockGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -115,6 +132,7 @@ let package = Package(
                 "AirlockSuites",
                 "AirlockStore",
                 "AirlockServer",
+                "AirlockGateway",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -168,6 +186,23 @@ let package = Package(
         .testTarget(
             name: "AirlockStoreTests",
             dependencies: ["AirlockCore", "AirlockStore", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockGatewayTests",
+            dependencies: [
+                "AirlockCore",
+                "AirlockStore",
+                "AirlockGateway",
+                "AirlockServer",
+                "AirlockTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

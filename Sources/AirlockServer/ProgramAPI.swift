@@ -14,11 +14,18 @@ public struct ProgramAPI: Sendable {
     let store: ProgramStore
     let configuration: ServerConfiguration
     let now: @Sendable () -> Date
+    /// Called after a change that may cut gateway access (a revocation, the kill switch), so a
+    /// gateway in this process acts on it at once rather than at its next reload.
+    let accessChanged: @Sendable () async -> Void
 
-    public init(store: ProgramStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: ProgramStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Date = Date.init,
+        accessChanged: @escaping @Sendable () async -> Void = {}
+    ) {
         self.store = store
         self.configuration = configuration
         self.now = now
+        self.accessChanged = accessChanged
     }
 
     // MARK: Authentication

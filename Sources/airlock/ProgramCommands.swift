@@ -245,7 +245,7 @@ struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model", abstract: "Covered models, their pre-release notices (versions) and the review's states.",
         subcommands: [
-            List.self, Create.self, Show.self, Notice.self, Versions.self, Version.self, Move.self, Endpoint.self,
+            List.self, Create.self, Show.self, Notice.self, Versions.self, Version.self, Move.self, Endpoint.self, Gateway.self,
         ])
 
     struct List: AsyncParsableCommand {
@@ -421,6 +421,40 @@ struct ModelCommand: AsyncParsableCommand {
                 ProgramJSON.print(try await access.withClient {
                     try await $0.post(ProgramClient.path("versions", id, "transitions"), body)
                 })
+            }
+        }
+    }
+
+    struct Gateway: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open or close a version at the access gateway: the kill switch (developer or office admins).",
+            discussion: "Closing cuts every grantee off at the next request and ends open streams.")
+        @OptionGroup var access: ProgramAccessOptions
+
+        @Argument(help: "The version's id (ver_…).")
+        var id: String
+
+        @Flag(exclusivity: .exclusive, help: "Close the version to every grant, or open it again.")
+        var state: GatewayState
+
+        @Option(help: "A purpose the gateway lets through (repeat; default: all).")
+        var purpose: [GrantPurpose] = []
+
+        @Option(help: "Why, for the audit log.")
+        var reason: String?
+
+        enum GatewayState: String, EnumerableFlag { case close, open }
+
+        struct Body: Encodable, Sendable {
+            var open: Bool
+            var purposes: [GrantPurpose]?
+            var reason: String?
+        }
+
+        func run() async throws {
+            try await runProgramCommand {
+                let body = Body(open: state == .open, purposes: purpose.isEmpty ? nil : purpose, reason: reason)
+                ProgramJSON.print(try await access.withClient { try await $0.put(ProgramClient.path("versions", id, "gateway"), body) })
             }
         }
     }

@@ -52,6 +52,15 @@ struct GrantCommand: AsyncParsableCommand {
         @Option(help: "The most requests a minute.")
         var rpm: Int
 
+        @Option(help: "The most tokens a minute at the gateway (default: only the quota limits them).")
+        var tpm: Int64?
+
+        @Option(help: "The most calls at once at the gateway (default 4).")
+        var concurrent: Int?
+
+        @Flag(help: "Keep each call's content, sealed at rest.")
+        var recordContent = false
+
         struct Body: Encodable, Sendable {
             var versionId: String
             var granteeId: String
@@ -60,6 +69,9 @@ struct GrantCommand: AsyncParsableCommand {
             var endsAt: Date
             var tokenQuota: Int64
             var requestsPerMinute: Int
+            var tokensPerMinute: Int64?
+            var maxConcurrent: Int?
+            var recordContent: Bool
 
             enum CodingKeys: String, CodingKey {
                 case purpose
@@ -69,6 +81,9 @@ struct GrantCommand: AsyncParsableCommand {
                 case endsAt = "ends_at"
                 case tokenQuota = "token_quota"
                 case requestsPerMinute = "requests_per_minute"
+                case tokensPerMinute = "tokens_per_minute"
+                case maxConcurrent = "max_concurrent"
+                case recordContent = "record_content"
             }
         }
 
@@ -76,7 +91,8 @@ struct GrantCommand: AsyncParsableCommand {
             try await runProgramCommand {
                 let body = Body(
                     versionId: version, granteeId: grantee, purpose: purpose, startsAt: from.date, endsAt: until.date,
-                    tokenQuota: tokens, requestsPerMinute: rpm)
+                    tokenQuota: tokens, requestsPerMinute: rpm, tokensPerMinute: tpm, maxConcurrent: concurrent,
+                    recordContent: recordContent)
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient { try await $0.create("grants", body, idempotencyKey: key) })
             }

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockGateway
 import AirlockServer
 import AirlockStore
 import ArgumentParser
@@ -76,16 +77,54 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         logger.info("opening store", metadata: ["database": "\(configuration.store.location)"])
         try await ProgramStore.withStore(configuration.store, logger: logger) { store in
-            let api = ProgramAPI(store: store, configuration: configuration)
-            let app = ProgramApplication.application(api: api, registry: registry, logger: logger) { port in
+            let gateway = AccessGateway(store: store, configuration: configuration.gateway, logger: logger)
+            // A revocation or the kill switch reaches the gateway at once, not at its next reload.
+            let api = ProgramAPI(store: store, configuration: configuration, accessChanged: { try? await gateway.refresh() })
+            let app = ProgramApplication.application(api: api, registry: registry, gateway: gateway, logger: logger) { port in
                 // Tests and scripts read the address from this line.
                 FileHandle.standardOutput.write(Data("airlock: serving on http://\(configuration.host):\(port)\n".utf8))
             }
             let group = ServiceGroup(
-                configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                configuration: .init(services: [gateway, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }
         logger.info("server stopped")
+    }
+}
+
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run the access gateway alone, on the program server's store (`airlock serve` includes it).")
+
+    @OptionGroup var source: ServerConfigurationOptions
+
+    @Option(help: "The address to listen on (key http.host).")
+    var host: String?
+
+    @Option(help: "The port to listen on; 0 picks a free one (key http.port).")
+    var port: Int?
+
+    func run() async throws {
+        var flags: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { flags[AbsoluteConfigKey(["http", "host"])] = .init(.string(host), isSecret: false) }
+        if let port { flags[AbsoluteConfigKey(["http", "port"])] = .init(.int(port), isSecret: false) }
+        let configuration = try await source.serverConfiguration(flags: flags)
+        var logger = Logger(label: "airlock.gateway") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        try await ProgramStore.withStore(configuration.store, logger: logger) { store in
+            let gateway = AccessGateway(store: store, configuration: configuration.gateway, logger: logger)
+            let app = ProgramApplication.gatewayApplication(
+                gateway: gateway, registry: registry, host: configuration.host, port: configuration.port, logger: logger
+            ) { port in
+                FileHandle.standardOutput.write(Data("airlock: gateway on http://\(configuration.host):\(port)/v1\n".utf8))
+            }
+            let group = ServiceGroup(
+                configuration: .init(services: [gateway, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
     }
 }
 

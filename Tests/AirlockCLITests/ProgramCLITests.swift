@@ -124,8 +124,15 @@ enum ProgramCLI {
     }
 
     static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) async throws -> Airlock.Result {
+        try await runProgram(Airlock.binary, arguments, input: input, environment: environment)
+    }
+
+    /// Runs any program the same way, collecting its output.
+    static func runProgram(
+        _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:]
+    ) async throws -> Airlock.Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Airlock.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Airlock.packageRoot)
         process.environment = cleanEnvironment.merging(environment) { $1 }

@@ -108,6 +108,10 @@ import Testing
             body: { _ in #"{"to":"withdrawn","reason":"test"}"# }, success: 200,
             outcomes: only([.developer: .from(.admin), .office: .from(.admin), .evaluator: .refused(403)], others: 404)),
         Row(
+            name: "PUT version gateway (kill switch)", method: .put, path: { "/api/v1/versions/\($0.version.id)/gateway" },
+            body: { _ in #"{"open":false,"reason":"test"}"# }, success: 200,
+            outcomes: only([.developer: .from(.admin), .office: .from(.admin), .evaluator: .refused(403)], others: 404)),
+        Row(
             name: "GET version runs", method: .get, path: { "/api/v1/versions/\($0.version.id)/runs" }, success: 200,
             outcomes: only([.office: .from(.viewer), .developer: .from(.viewer), .evaluator: .from(.viewer)], others: 404)),
         Row(

@@ -16,6 +16,8 @@ public final class ScriptedModelServer: Sendable {
         case drop
         /// Server-sent events, one `data:` line each, then the stream ends.
         case events([String])
+        /// Server-sent events `every` seconds apart, then the stream ends.
+        case paced([String], every: Double)
         /// Wait, then give the reply.
         indirect case delayed(Double, Reply)
 
@@ -143,6 +145,10 @@ public final class ScriptedModelServer: Sendable {
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers))), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case .paced(let events, let interval):
+                let headers = HTTPHeaders([("content-type", "text/event-stream"), ("transfer-encoding", "chunked")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                sendPaced(events[...], every: interval, context: context)
             case .events(let events):
                 let headers = HTTPHeaders([("content-type", "text/event-stream"), ("transfer-encoding", "chunked")])
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
@@ -151,6 +157,23 @@ public final class ScriptedModelServer: Sendable {
                 }
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
+        }
+    }
+}
+
+extension ScriptedModelServer.Handler {
+    func sendPaced(_ events: ArraySlice<String>, every interval: Double, context: ChannelHandlerContext) {
+        guard let event = events.first else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data: \(event)\n\n")))), promise: nil)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(Int64(interval * 1000))) {
+            let (handler, context) = loopBound.value
+            // A client that went away ends the stream.
+            guard context.channel.isActive else { return }
+            handler.sendPaced(events.dropFirst(), every: interval, context: context)
         }
     }
 }

@@ -26,7 +26,7 @@ public enum ProgramAction: String, Sendable, Hashable, CaseIterable {
     case commitmentList, commitmentCreate, commitmentRead
     case modelList, modelCreate, modelRead
     case versionList, versionCreate, versionRead, versionUpdateEndpoint
-    case versionStartReview, versionMarkAssessed, versionRelease, versionWithdraw
+    case versionStartReview, versionMarkAssessed, versionRelease, versionWithdraw, versionGateway
     case grantList, grantCreate, grantRead, grantApprove, grantConsent, grantRevoke
     case grantKeyCreate, grantKeyList
     case runList, runCreate, runRead
@@ -81,6 +81,9 @@ public enum AccessPolicy {
         case .versionRelease:
             return Rule(leastRole: [.owner: .admin], hidesExistence: true)
         case .versionWithdraw:
+            return Rule(leastRole: [.programOffice: .admin, .owner: .admin], hidesExistence: true)
+        // The kill switch: the developer (or the office) cuts every grantee off in one action.
+        case .versionGateway:
             return Rule(leastRole: [.programOffice: .admin, .owner: .admin], hidesExistence: true)
         case .grantCreate:
             return Rule(leastRole: [.programOffice: .member], hidesExistence: true)

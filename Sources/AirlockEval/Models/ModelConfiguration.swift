@@ -24,6 +24,9 @@ public enum ModelAPI: String, Sendable, Hashable, CaseIterable {
 /// - `openai/NAME`: `OPENAI_BASE_URL` (default `https://api.openai.com/v1`), `OPENAI_API_KEY` (secret).
 /// - `openai-completions/NAME`: the same variables.
 /// - `anthropic/NAME`: `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`), `ANTHROPIC_API_KEY` (secret).
+/// - `gateway/NAME` and `gateway-completions/NAME`: a model behind Airlock's access gateway,
+///   spoken to as `openai` and `openai-completions`: `AIRLOCK_GATEWAY_URL` (default
+///   `http://127.0.0.1:8470/v1`), `AIRLOCK_GATEWAY_KEY` (secret, the grant key).
 /// - `local`: the bundled Gemma 3 270M served by llama.cpp; resolved when the server starts.
 public struct ModelConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var api: ModelAPI
@@ -49,6 +52,15 @@ public struct ModelConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
         let providerName = String(model[..<slash])
         let name = String(model[model.index(after: slash)...])
+        if let api = [("gateway", ModelAPI.openAIChat), ("gateway-completions", .openAICompletions)].first(where: { $0.0 == providerName })?.1 {
+            guard !name.isEmpty else { throw EvalError(.invalidModel, "the model name after '\(providerName)/' is empty", field: "--model") }
+            let url = baseURL ?? environment["AIRLOCK_GATEWAY_URL"] ?? "http://127.0.0.1:8470/v1"
+            let key = (apiKey ?? environment["AIRLOCK_GATEWAY_KEY"]).flatMap { $0.isEmpty ? nil : APIKey($0) }
+            guard key != nil else {
+                throw EvalError(.invalidModel, "a gateway model needs the grant's key in AIRLOCK_GATEWAY_KEY or --model-api-key", field: "--model")
+            }
+            return ModelConfiguration(api: api, name: name, baseURL: url, apiKey: key)
+        }
         guard let api = ModelAPI(rawValue: providerName) else {
             throw EvalError(.invalidModel, "unknown provider '\(providerName)' (known: \(ModelAPI.allCases.map(\.rawValue).joined(separator: ", ")))", field: "--model")
         }

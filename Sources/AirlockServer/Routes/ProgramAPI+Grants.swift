@@ -12,6 +12,9 @@ extension ProgramAPI {
         var endsAt: Date
         var tokenQuota: Int64
         var requestsPerMinute: Int
+        var tokensPerMinute: Int64?
+        var maxConcurrent: Int?
+        var recordContent: Bool?
     }
 
     struct GrantDecision: Decodable {
@@ -28,6 +31,10 @@ extension ProgramAPI {
         var endsAt: Date
         var tokenQuota: Int64
         var requestsPerMinute: Int
+        var tokensPerMinute: Int64?
+        var maxConcurrent: Int
+        var recordContent: Bool
+        var tokensUsed: Int64
         var status: GrantStatus
         var approvedAt: Date?
         var consentedAt: Date?
@@ -44,6 +51,10 @@ extension ProgramAPI {
             endsAt = grant.endsAt
             tokenQuota = grant.tokenQuota
             requestsPerMinute = grant.requestsPerMinute
+            tokensPerMinute = grant.tokensPerMinute
+            maxConcurrent = grant.maxConcurrent
+            recordContent = grant.recordContent
+            tokensUsed = grant.tokensUsed
             status = grant.status(at: now)
             approvedAt = grant.decisions.approvedAt
             consentedAt = grant.decisions.consentedAt
@@ -83,6 +94,12 @@ extension ProgramAPI {
             guard (1...100_000).contains(body.requestsPerMinute) else {
                 throw ProgramRuleError(.invalidField, "must be 1 to 100000", field: "requests_per_minute")
             }
+            if let perMinute = body.tokensPerMinute, perMinute <= 0 {
+                throw ProgramRuleError(.invalidField, "must be at least 1", field: "tokens_per_minute")
+            }
+            if let concurrent = body.maxConcurrent, !(1...1_000).contains(concurrent) {
+                throw ProgramRuleError(.invalidField, "must be 1 to 1000", field: "max_concurrent")
+            }
             let window = ReviewWindow(
                 opensAt: version.windowOpensAt, plannedRelease: version.plannedReleaseAt, accessEndsBy: version.accessEndsBy,
                 isLate: version.lateNotice)
@@ -90,6 +107,7 @@ extension ProgramAPI {
             let grant = AccessGrant(
                 id: Identifier.make("grt"), versionId: version.id, granteeId: grantee.id, purpose: body.purpose,
                 startsAt: body.startsAt, endsAt: body.endsAt, tokenQuota: body.tokenQuota, requestsPerMinute: body.requestsPerMinute,
+                tokensPerMinute: body.tokensPerMinute, maxConcurrent: body.maxConcurrent ?? 4, recordContent: body.recordContent ?? false,
                 decisions: GrantDecisions(), createdBy: actor.user.id, createdAt: now())
             try await records.insert(grant)
             try await audit(
@@ -144,6 +162,7 @@ extension ProgramAPI {
             try await audit(records, actor, name, "grant", id, ["reason": body.reason ?? "", "status": grant.status(at: now).rawValue])
             return grant
         }
+        await accessChanged()
         return try json(GrantView(grant, now: now()))
     }
 

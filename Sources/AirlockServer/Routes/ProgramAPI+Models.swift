@@ -34,6 +34,13 @@ extension ProgramAPI {
         var endpointCredentials: String?
     }
 
+    /// The developer's kill switch, and the purposes the gateway lets through.
+    struct GatewaySetting: Decodable {
+        var open: Bool
+        var purposes: [GrantPurpose]?
+        var reason: String?
+    }
+
     struct TransitionRequest: Decodable {
         var to: ModelVersionState
         var reason: String?
@@ -225,6 +232,26 @@ extension ProgramAPI {
                 ["from": from.rawValue, "to": version.state.rawValue, "reason": body.reason ?? ""])
             return version
         }
+        await accessChanged()
+        return try json(version)
+    }
+
+    func setGateway(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("version_id")
+        let (body, _) = try await decode(GatewaySetting.self, from: request)
+        let version = try await store.transaction { records in
+            var version = try await loadVersion(id, .versionGateway, actor, records)
+            version.gatewayOpen = body.open
+            if let purposes = body.purposes { version.gatewayPurposes = GrantPurpose.allCases.filter(purposes.contains) }
+            version.updatedAt = now()
+            try await records.updateGateway(versionId: id, open: version.gatewayOpen, purposes: version.gatewayPurposes, at: version.updatedAt)
+            try await audit(
+                records, actor, body.open ? "version.gateway.open" : "version.gateway.close", "model_version", id,
+                ["purposes": version.gatewayPurposes.map(\.rawValue).joined(separator: ","), "reason": body.reason ?? ""])
+            return version
+        }
+        await accessChanged()
         return try json(version)
     }
 

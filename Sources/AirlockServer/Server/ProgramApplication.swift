@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockGateway
 import AirlockStore
 import Foundation
 import Hummingbird
@@ -7,25 +8,20 @@ import Prometheus
 
 /// Builds the program server: the API under `/api/v1`, its OpenAPI document, `/healthz` and `/metrics`.
 public enum ProgramApplication {
-    /// The router alone, for in-process tests and for listing the routes.
-    public static func router(api: ProgramAPI, registry: PrometheusCollectorRegistry) -> Router<ProgramRequestContext> {
+    /// The router alone, for in-process tests and for listing the routes. With a `gateway`, its
+    /// `/v1` routes are served beside the API.
+    public static func router(
+        api: ProgramAPI, registry: PrometheusCollectorRegistry, gateway: AccessGateway? = nil
+    ) -> Router<ProgramRequestContext> {
         let router = Router(context: ProgramRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(registry: registry))
-        router.add(middleware: AuthenticationMiddleware(api: api))
-        router.add(middleware: ProblemMiddleware(api: api))
+        addOperationalRoutes(to: router, registry: registry) { try await api.store.database.ping() }
+        gateway?.addRoutes(to: router)
 
-        router.get("healthz") { _, _ in
-            try await api.store.database.ping()
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-        }
-        router.get("metrics") { _, _ in
-            var buffer: [UInt8] = []
-            registry.emit(into: &buffer)
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
-        }
-
+        // The program API's own authentication and problem details; the gateway has its own.
         let v1 = router.group("api/v1")
+            .add(middleware: AuthenticationMiddleware(api: api))
+            .add(middleware: ProblemMiddleware(api: api))
         v1.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
         }
@@ -55,6 +51,7 @@ public enum ProgramApplication {
         v1.get("versions/{version_id}", use: api.readVersion)
         v1.put("versions/{version_id}/endpoint", use: api.updateEndpoint)
         v1.post("versions/{version_id}/transitions", use: api.transitionVersion)
+        v1.put("versions/{version_id}/gateway", use: api.setGateway)
         v1.get("versions/{version_id}/runs", use: api.listRuns)
         v1.post("versions/{version_id}/runs", use: api.createRun)
         v1.get("runs/{run_id}", use: api.readRun)
@@ -72,16 +69,46 @@ public enum ProgramApplication {
         return router
     }
 
+    /// `/healthz` (the store answers) and `/metrics` (Prometheus text).
+    static func addOperationalRoutes<Context: RequestContext>(
+        to router: Router<Context>, registry: PrometheusCollectorRegistry, ping: @escaping @Sendable () async throws -> Void
+    ) {
+        router.get("healthz") { _, _ in
+            try await ping()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
+        router.get("metrics") { _, _ in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
+
     /// The whole application, ready to run as a service.
     public static func application(
-        api: ProgramAPI, registry: PrometheusCollectorRegistry, logger: Logger,
+        api: ProgramAPI, registry: PrometheusCollectorRegistry, gateway: AccessGateway?, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(api: api, registry: registry),
+            router: router(api: api, registry: registry, gateway: gateway),
             configuration: .init(address: .hostname(api.configuration.host, port: api.configuration.port), serverName: "airlock"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+
+    /// The gateway alone (`airlock gateway`): its `/v1` routes, `/healthz` and `/metrics`.
+    public static func gatewayApplication(
+        gateway: AccessGateway, registry: PrometheusCollectorRegistry, host: String, port: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(registry: registry))
+        addOperationalRoutes(to: router, registry: registry) { try await gateway.store.database.ping() }
+        gateway.addRoutes(to: router)
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "airlock-gateway"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 }
 

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockGateway
 import AirlockStore
 import Configuration
 import Foundation
@@ -21,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var sessionLifetime: TimeInterval
     /// `log.level` (string, default `info`): trace, debug, info, notice, warning, error or critical.
     public var logLevel: String
+    /// `gateway.refresh_milliseconds` (int, default 1000), `gateway.upstream_timeout_seconds` (int,
+    /// default 600) and `gateway.max_connections` (int, default 256): see ``AccessGateway/Configuration``.
+    public var gateway: AccessGateway.Configuration = .init()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8470, store: ProgramStore.Configuration = .init(),
@@ -58,6 +62,14 @@ public struct ServerConfiguration: Sendable {
         guard hours > 0 else { throw ConfigurationError("sessions.lifetime_hours", "must be at least 1") }
         sessionLifetime = TimeInterval(hours) * 3600
         logLevel = config.string(forKey: "log.level", default: "info")
+        let refresh = try Self.integer(config, "gateway.refresh_milliseconds", default: 1000)
+        let upstream = try Self.integer(config, "gateway.upstream_timeout_seconds", default: 600)
+        let connections = try Self.integer(config, "gateway.max_connections", default: 256)
+        guard refresh >= 50 else { throw ConfigurationError("gateway.refresh_milliseconds", "must be at least 50") }
+        guard upstream >= 1 else { throw ConfigurationError("gateway.upstream_timeout_seconds", "must be at least 1") }
+        guard connections >= 1 else { throw ConfigurationError("gateway.max_connections", "must be at least 1") }
+        gateway = .init(
+            refreshInterval: .milliseconds(refresh), upstreamTimeout: .seconds(upstream), maxConnectionsPerHost: connections)
     }
 
     /// An integer key; a value that is there but not an integer is an error, not the default.

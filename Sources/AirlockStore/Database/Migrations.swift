@@ -91,7 +91,27 @@ public enum Migrations {
                 "CREATE TABLE audit_head (id INTEGER PRIMARY KEY, sequence BIGINT NOT NULL, hash TEXT NOT NULL)",
                 "INSERT INTO audit_head (id, sequence, hash) VALUES (1, 0, '\(AuditChain.genesis)')",
             ] + appendOnlyTriggers(flavour)
-        }
+        },
+        Migration(version: 2, name: "access gateway") { _ in
+            [
+                // A grant's limits at the gateway beyond requests a minute, and what it has spent.
+                "ALTER TABLE grants ADD COLUMN tokens_per_minute BIGINT",
+                "ALTER TABLE grants ADD COLUMN max_concurrent INTEGER NOT NULL DEFAULT 4",
+                "ALTER TABLE grants ADD COLUMN record_content INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE grants ADD COLUMN tokens_used BIGINT NOT NULL DEFAULT 0",
+                // The developer's kill switch and the purposes the gateway lets through.
+                "ALTER TABLE model_versions ADD COLUMN gateway_open INTEGER NOT NULL DEFAULT 1",
+                """
+                ALTER TABLE model_versions ADD COLUMN gateway_purposes TEXT NOT NULL \
+                DEFAULT '["capability_evaluation","infrastructure_defence","red_teaming"]'
+                """,
+                """
+                CREATE TABLE gateway_contents (
+                    call_id TEXT PRIMARY KEY, grant_id TEXT NOT NULL REFERENCES grants(id), sealed TEXT NOT NULL,
+                    created_at BIGINT NOT NULL)
+                """,
+            ]
+        },
     ]
 
     /// The database refuses to change or delete audit entries; `airlock audit verify` catches

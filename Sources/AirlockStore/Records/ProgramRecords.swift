@@ -142,12 +142,14 @@ public struct ProgramRecords: Sendable {
             try await sql.raw("""
                 INSERT INTO model_versions (id, model_id, developer_id, version, state, noticed_at, planned_release_at, \
                 window_opens_at, access_ends_by, late_notice, capabilities, model_card, endpoint_url, endpoint_model, \
-                endpoint_credentials, created_at, updated_at) VALUES (\(bind: version.id), \(bind: version.modelId), \
+                endpoint_credentials, gateway_open, gateway_purposes, created_at, updated_at) VALUES (\(bind: version.id), \
+                \(bind: version.modelId), \
                 \(bind: version.developerId), \(bind: version.version), \(bind: version.state.rawValue), \
                 \(bind: version.noticedAt.storedMilliseconds), \(bind: version.plannedReleaseAt.storedMilliseconds), \
                 \(bind: version.windowOpensAt.storedMilliseconds), \(bind: version.accessEndsBy.storedMilliseconds), \
                 \(bind: version.lateNotice ? 1 : 0), \(bind: try encodeJSON(version.capabilities)), \(bind: version.modelCard), \
                 \(bind: version.endpointUrl), \(bind: version.endpointModel), \(bind: sealedCredentials), \
+                \(bind: version.gatewayOpen ? 1 : 0), \(bind: try encodeJSON(version.gatewayPurposes)), \
                 \(bind: version.createdAt.storedMilliseconds), \(bind: version.updatedAt.storedMilliseconds))
                 """).run()
         }
@@ -199,10 +201,12 @@ public struct ProgramRecords: Sendable {
     public func insert(_ grant: AccessGrant) async throws {
         try await sql.raw("""
             INSERT INTO grants (id, version_id, grantee_id, purpose, starts_at, ends_at, token_quota, requests_per_minute, \
+            tokens_per_minute, max_concurrent, record_content, tokens_used, \
             approved_at, consented_at, revoked_at, created_by, created_at) VALUES (\(bind: grant.id), \
             \(bind: grant.versionId), \(bind: grant.granteeId), \(bind: grant.purpose.rawValue), \
             \(bind: grant.startsAt.storedMilliseconds), \(bind: grant.endsAt.storedMilliseconds), \(bind: grant.tokenQuota), \
-            \(bind: grant.requestsPerMinute), \(bind: grant.decisions.approvedAt?.storedMilliseconds), \
+            \(bind: grant.requestsPerMinute), \(bind: grant.tokensPerMinute), \(bind: grant.maxConcurrent), \
+            \(bind: grant.recordContent ? 1 : 0), \(bind: grant.tokensUsed), \(bind: grant.decisions.approvedAt?.storedMilliseconds), \
             \(bind: grant.decisions.consentedAt?.storedMilliseconds), \(bind: grant.decisions.revokedAt?.storedMilliseconds), \
             \(bind: grant.createdBy), \(bind: grant.createdAt.storedMilliseconds))
             """).run()
@@ -249,6 +253,15 @@ public struct ProgramRecords: Sendable {
             UPDATE grants SET approved_at = \(bind: decisions.approvedAt?.storedMilliseconds), \
             consented_at = \(bind: decisions.consentedAt?.storedMilliseconds), \
             revoked_at = \(bind: decisions.revokedAt?.storedMilliseconds) WHERE id = \(bind: grantId)
+            """).run()
+    }
+
+    /// Opens or closes the gateway for a version (the developer's kill switch), and sets the
+    /// purposes it lets through.
+    public func updateGateway(versionId: String, open: Bool, purposes: [GrantPurpose], at date: Date) async throws {
+        try await sql.raw("""
+            UPDATE model_versions SET gateway_open = \(bind: open ? 1 : 0), gateway_purposes = \(bind: try encodeJSON(purposes)), \
+            updated_at = \(bind: date.storedMilliseconds) WHERE id = \(bind: versionId)
             """).run()
     }
 

@@ -97,6 +97,8 @@ extension ModelVersion {
             endpointUrl: try row.decode(column: "endpoint_url", as: String?.self),
             endpointModel: try row.decode(column: "endpoint_model", as: String?.self),
             hasEndpointCredentials: try row.decode(column: "endpoint_credentials", as: String?.self) != nil,
+            gatewayOpen: try row.decode(column: "gateway_open", as: Int.self) != 0,
+            gatewayPurposes: try row.json("gateway_purposes", as: [GrantPurpose].self),
             createdAt: try row.date("created_at"),
             updatedAt: try row.date("updated_at"))
     }
@@ -113,6 +115,10 @@ extension AccessGrant {
             endsAt: try row.date("ends_at"),
             tokenQuota: try row.decode(column: "token_quota", as: Int64.self),
             requestsPerMinute: try row.decode(column: "requests_per_minute", as: Int.self),
+            tokensPerMinute: try row.decode(column: "tokens_per_minute", as: Int64?.self),
+            maxConcurrent: try row.decode(column: "max_concurrent", as: Int.self),
+            recordContent: try row.decode(column: "record_content", as: Int.self) != 0,
+            tokensUsed: try row.decode(column: "tokens_used", as: Int64.self),
             decisions: GrantDecisions(
                 approvedAt: try row.optionalDate("approved_at"),
                 consentedAt: try row.optionalDate("consented_at"),

@@ -98,10 +98,14 @@ public struct ModelVersion: Sendable, Hashable, Codable {
     public var endpointUrl: String?
     public var endpointModel: String?
     public var hasEndpointCredentials: Bool
+    /// The developer's kill switch: false cuts every grantee off at the gateway at once.
+    public var gatewayOpen: Bool
+    /// The grant purposes the gateway lets through to this version.
+    public var gatewayPurposes: [GrantPurpose]
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: String, modelId: String, developerId: String, version: String, state: ModelVersionState, noticedAt: Date, plannedReleaseAt: Date, windowOpensAt: Date, accessEndsBy: Date, lateNotice: Bool, capabilities: [String], modelCard: String, endpointUrl: String? = nil, endpointModel: String? = nil, hasEndpointCredentials: Bool, createdAt: Date, updatedAt: Date) {
+    public init(id: String, modelId: String, developerId: String, version: String, state: ModelVersionState, noticedAt: Date, plannedReleaseAt: Date, windowOpensAt: Date, accessEndsBy: Date, lateNotice: Bool, capabilities: [String], modelCard: String, endpointUrl: String? = nil, endpointModel: String? = nil, hasEndpointCredentials: Bool, gatewayOpen: Bool = true, gatewayPurposes: [GrantPurpose] = GrantPurpose.allCases, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.modelId = modelId
         self.developerId = developerId
@@ -117,6 +121,8 @@ public struct ModelVersion: Sendable, Hashable, Codable {
         self.endpointUrl = endpointUrl
         self.endpointModel = endpointModel
         self.hasEndpointCredentials = hasEndpointCredentials
+        self.gatewayOpen = gatewayOpen
+        self.gatewayPurposes = gatewayPurposes
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -133,13 +139,21 @@ public struct AccessGrant: Sendable, Hashable, Codable {
     /// Tokens (prompt and completion) the grantee may use in all.
     public var tokenQuota: Int64
     public var requestsPerMinute: Int
+    /// Tokens a minute at the gateway; nil: only the quota limits them.
+    public var tokensPerMinute: Int64?
+    /// Calls at once at the gateway.
+    public var maxConcurrent: Int
+    /// Whether the gateway keeps each call's content (sealed at rest).
+    public var recordContent: Bool
+    /// Tokens the gateway has charged to the grant so far.
+    public var tokensUsed: Int64
     public var decisions: GrantDecisions
     public var createdBy: String
     public var createdAt: Date
 
     public func status(at now: Date) -> GrantStatus { decisions.status(at: now, endsAt: endsAt) }
 
-    public init(id: String, versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64, requestsPerMinute: Int, decisions: GrantDecisions, createdBy: String, createdAt: Date) {
+    public init(id: String, versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64, requestsPerMinute: Int, tokensPerMinute: Int64? = nil, maxConcurrent: Int = 4, recordContent: Bool = false, tokensUsed: Int64 = 0, decisions: GrantDecisions, createdBy: String, createdAt: Date) {
         self.id = id
         self.versionId = versionId
         self.granteeId = granteeId
@@ -148,6 +162,10 @@ public struct AccessGrant: Sendable, Hashable, Codable {
         self.endsAt = endsAt
         self.tokenQuota = tokenQuota
         self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+        self.maxConcurrent = maxConcurrent
+        self.recordContent = recordContent
+        self.tokensUsed = tokensUsed
         self.decisions = decisions
         self.createdBy = createdBy
         self.createdAt = createdAt
