@@ -57,6 +57,16 @@ import Testing
                 // The developer's credential went upstream; the client never held it.
                 #expect(upstream.requests.allSatisfy { $0.headers["authorization"] == "Bearer sk-lab-secret" })
 
+                // Airlock's own engine runs through the gateway like any client.
+                let folder = try Airlock.temporaryFolder()
+                let before = upstream.requests.count
+                let eval = try await ProgramCLI.run(
+                    ["eval", try Airlock.wordsTask(3, in: folder), "--model", "gateway/frontier-2", "--log-dir", folder + "/logs", "--no-progress"],
+                    environment: ["AIRLOCK_GATEWAY_URL": server.url + "/v1", "AIRLOCK_GATEWAY_KEY": secret])
+                #expect(eval.status == 0, "\(eval.error)")
+                _ = try Airlock.onlyRun(in: folder + "/logs")
+                #expect(upstream.requests.count >= before + 3)
+
                 _ = try await server.json(["grant", "revoke", grant, "--reason", "test"], key: developer)
                 let after = try await Self.runClient(python, url: server.url, key: secret)
                 let refused = try #require(after["refused"] as? [Any])

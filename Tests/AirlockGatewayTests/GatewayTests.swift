@@ -183,3 +183,53 @@ import Testing
         }
     }
 }
+
+extension GatewayTests {
+    /// Where the grant says so, a call's content is kept, sealed: unreadable at rest, readable
+    /// with the key.
+    @Test func contentIsRecordedSealedWhereTheGrantSaysSo() async throws {
+        try await GatewayFixture.with(grant: { $0.recordContent = true }, upstream: { _ in .ok(ModelReplies.chat("the secret answer")) }) {
+            fixture, _ in
+            #expect(try await fixture.post("/chat/completions", json: chatBody).status == 200)
+            let entry = try #require(try await fixture.callEntries().first)
+            let detail = try #require(try JSONSerialization.jsonObject(with: Data(entry.detail.utf8)) as? [String: String])
+            let callId = try #require(detail["call"])
+            let sealed = try #require(try await fixture.store.transaction { try await $0.gatewayContent(callId: callId) })
+            #expect(!sealed.contains("secret answer") && !sealed.contains("hello"))
+            let opened = try #require(try fixture.store.sealer?.open(sealed, context: callId))
+            #expect(opened.contains("the secret answer") && opened.contains("hello"))
+            #expect(!entry.detail.contains("secret answer"))
+        }
+    }
+
+    /// Calls stuck on a slow upstream hold up neither another grant's calls nor the gateway.
+    @Test func aSlowUpstreamHoldsNoOtherGrantsCalls() async throws {
+        try await GatewayFixture.with(upstream: { request in
+            request.lastContent == "slow" ? .delayed(3, .ok(ModelReplies.chat("late"))) : .ok(ModelReplies.chat("quick"))
+        }) { fixture, _ in
+            // A second grant to the same version, with a key of its own.
+            let secondKey = Identifier.secret("alg")
+            try await fixture.store.transaction { records in
+                var second = fixture.grant
+                second.id = Identifier.make("grt")
+                try await records.insert(second)
+                try await records.insert(
+                    APIKey(
+                        id: Identifier.make("key"), kind: .grant, userId: nil, grantId: second.id, organisationId: second.granteeId,
+                        name: "second", createdAt: Date()),
+                    secret: secondKey)
+            }
+            let slowBody = #"{"messages":[{"role":"user","content":"slow"}],"max_tokens":5}"#
+            async let slow = withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<6 { group.addTask { try await fixture.post("/chat/completions", json: slowBody).status } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let started = Date()
+            let quick = try await fixture.post("/chat/completions", json: chatBody, key: secondKey)
+            #expect(quick.status == 200)
+            #expect(Date().timeIntervalSince(started) < 1.5)
+            #expect(try await slow == Array(repeating: 200, count: 6))
+        }
+    }
+}

@@ -99,6 +99,8 @@ extension ProgramRecords {
     /// sealed content where kept. Call it inside one transaction per batch.
     public func record(_ calls: [GatewayCallRecord]) async throws {
         var tokensByGrant: [String: Int64] = [:]
+        var events: [AuditEvent] = []
+        events.reserveCapacity(calls.count)
         for call in calls {
             var detail = [
                 "call": call.callId, "key": call.keyId, "grant": call.grantId, "version": call.versionId, "route": call.route,
@@ -107,9 +109,9 @@ extension ProgramRecords {
                 "stream": "\(call.streamed)",
             ]
             if let error = call.error { detail["error"] = error }
-            try await appendAudit(
+            events.append(AuditEvent(
                 at: call.at, actorUserId: call.userId, actorOrganisationId: call.organisationId, action: "gateway.call",
-                objectType: "grant", objectId: call.grantId, detail: detail)
+                objectType: "grant", objectId: call.grantId, detail: detail))
             tokensByGrant[call.grantId, default: 0] += call.promptTokens + call.completionTokens
             if let sealed = call.sealedContent {
                 try await sql.raw("""
@@ -118,6 +120,7 @@ extension ProgramRecords {
                     """).run()
             }
         }
+        try await appendAudit(events)
         for (grantId, tokens) in tokensByGrant where tokens > 0 {
             try await sql.raw("UPDATE grants SET tokens_used = tokens_used + \(bind: tokens) WHERE id = \(bind: grantId)").run()
         }

@@ -374,29 +374,56 @@ public struct ProgramRecords: Sendable {
         at date: Date, actorUserId: String?, actorOrganisationId: String?, action: String, objectType: String,
         objectId: String?, detail: [String: String] = [:]
     ) async throws -> AuditEntry {
+        let event = AuditEvent(
+            at: date, actorUserId: actorUserId, actorOrganisationId: actorOrganisationId, action: action, objectType: objectType,
+            objectId: objectId, detail: detail)
+        return try await appendAudit([event])[0]
+    }
+
+    /// Appends entries to the audit chain in order, with one look at the chain's head and
+    /// inserts of many rows at once.
+    @discardableResult
+    public func appendAudit(_ events: [AuditEvent]) async throws -> [AuditEntry] {
+        guard !events.isEmpty else { return [] }
         // The head row's lock makes concurrent appends on PostgreSQL take turns; SQLite's
         // BEGIN IMMEDIATE already does.
         let lock: SQLQueryString = flavour == .postgres ? " FOR UPDATE" : ""
         guard let head = try await sql.raw("SELECT sequence, hash FROM audit_head WHERE id = 1" + lock).first() else {
             throw StoreError(.corruptRecord, "the audit log has no head row")
         }
-        let sequence = try head.decode(column: "sequence", as: Int64.self) + 1
-        let previousHash = try head.decode(column: "hash", as: String.self)
-        let detailJSON = try encodeJSON(detail)
-        let hash = AuditChain.hash(
-            sequence: sequence, at: date, actorUserId: actorUserId, actorOrganisationId: actorOrganisationId, action: action,
-            objectType: objectType, objectId: objectId, detail: detailJSON, previousHash: previousHash)
-        try await sql.raw("""
-            INSERT INTO audit_log (sequence, at, actor_user_id, actor_organisation_id, action, object_type, object_id, detail, \
-            previous_hash, hash) VALUES (\(bind: sequence), \(bind: date.storedMilliseconds), \(bind: actorUserId), \
-            \(bind: actorOrganisationId), \(bind: action), \(bind: objectType), \(bind: objectId), \(bind: detailJSON), \
-            \(bind: previousHash), \(bind: hash))
-            """).run()
-        try await sql.raw("UPDATE audit_head SET sequence = \(bind: sequence), hash = \(bind: hash) WHERE id = 1").run()
-        return AuditEntry(
-            sequence: sequence, at: Date(storedMilliseconds: date.storedMilliseconds), actorUserId: actorUserId,
-            actorOrganisationId: actorOrganisationId, action: action, objectType: objectType, objectId: objectId,
-            detail: detailJSON, previousHash: previousHash, hash: hash)
+        var sequence = try head.decode(column: "sequence", as: Int64.self)
+        var previousHash = try head.decode(column: "hash", as: String.self)
+        var entries: [AuditEntry] = []
+        entries.reserveCapacity(events.count)
+        for event in events {
+            sequence += 1
+            let detail = try encodeJSON(event.detail)
+            let at = Date(storedMilliseconds: event.at.storedMilliseconds)
+            let hash = AuditChain.hash(
+                sequence: sequence, at: at, actorUserId: event.actorUserId, actorOrganisationId: event.actorOrganisationId,
+                action: event.action, objectType: event.objectType, objectId: event.objectId, detail: detail, previousHash: previousHash)
+            entries.append(AuditEntry(
+                sequence: sequence, at: at, actorUserId: event.actorUserId, actorOrganisationId: event.actorOrganisationId,
+                action: event.action, objectType: event.objectType, objectId: event.objectId, detail: detail,
+                previousHash: previousHash, hash: hash))
+            previousHash = hash
+        }
+        for start in stride(from: 0, to: entries.count, by: 200) {
+            var query: SQLQueryString = """
+                INSERT INTO audit_log (sequence, at, actor_user_id, actor_organisation_id, action, object_type, object_id, detail, \
+                previous_hash, hash) VALUES 
+                """
+            for (index, entry) in entries[start..<min(entries.count, start + 200)].enumerated() {
+                query = query + (index == 0 ? "" : ", ") + """
+                    (\(bind: entry.sequence), \(bind: entry.at.storedMilliseconds), \(bind: entry.actorUserId), \
+                    \(bind: entry.actorOrganisationId), \(bind: entry.action), \(bind: entry.objectType), \(bind: entry.objectId), \
+                    \(bind: entry.detail), \(bind: entry.previousHash), \(bind: entry.hash))
+                    """
+            }
+            try await sql.raw(query).run()
+        }
+        try await sql.raw("UPDATE audit_head SET sequence = \(bind: sequence), hash = \(bind: previousHash) WHERE id = 1").run()
+        return entries
     }
 
     /// Audit entries in order, after `sequence`.

@@ -256,3 +256,28 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         self.hash = hash
     }
 }
+
+/// What happened, before it takes its place in the audit chain.
+public struct AuditEvent: Sendable, Hashable {
+    public var at: Date
+    public var actorUserId: String?
+    public var actorOrganisationId: String?
+    public var action: String
+    public var objectType: String
+    public var objectId: String?
+    /// What changed; never a secret.
+    public var detail: [String: String]
+
+    public init(
+        at: Date, actorUserId: String?, actorOrganisationId: String?, action: String, objectType: String, objectId: String?,
+        detail: [String: String] = [:]
+    ) {
+        self.at = at
+        self.actorUserId = actorUserId
+        self.actorOrganisationId = actorOrganisationId
+        self.action = action
+        self.objectType = objectType
+        self.objectId = objectId
+        self.detail = detail
+    }
+}
