@@ -95,10 +95,11 @@ public final class AccessGateway: Service, Sendable {
             state.routes = routes
             state.loaded = true
             let byGrant = Dictionary(routes.values.map { ($0.grantId, $0) }, uniquingKeysWith: { first, _ in first })
-            for (grantId, route) in byGrant {
-                if state.limiters[grantId] != nil {
-                    state.limiters[grantId]?.update(route.limits)
-                }
+            var unwritten: [String: Int64] = [:]
+            for call in state.unrecorded { unwritten[call.grantId, default: 0] += call.chargedTokens }
+            for (grantId, route) in byGrant where state.limiters[grantId] != nil {
+                state.limiters[grantId]?.update(route.limits)
+                state.limiters[grantId]?.resync(used: route.tokensUsed + unwritten[grantId, default: 0])
             }
             var cuts: [(CallCut, GatewayRefusal)] = []
             for (grantId, calls) in state.openCalls {
@@ -145,10 +146,10 @@ public final class AccessGateway: Service, Sendable {
     }
 
     /// Charges a finished call, closes it, and queues its record.
-    func finish(_ route: GatewayRoute, _ admission: GrantLimiter.Admission?, callId: String, tokens: Int64, record: GatewayCallRecord) {
+    func finish(_ route: GatewayRoute, _ admission: GrantLimiter.Admission, callId: String, record: GatewayCallRecord) {
         let at = ContinuousClock.now.secondsSinceStart
         state.withLock { state in
-            if let admission { state.limiters[route.grantId]?.settle(admission, tokens: tokens, at: at) }
+            state.limiters[route.grantId]?.settle(admission, tokens: record.chargedTokens, at: at)
             state.openCalls[route.grantId]?[callId] = nil
             state.unrecorded.append(record)
         }

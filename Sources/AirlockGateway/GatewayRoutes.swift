@@ -37,13 +37,14 @@ extension AccessGateway {
         guard let secret = Self.secret(from: request) else { return Self.error(.missingKey, for: api) }
         guard let route = try await route(forSecret: secret) else { return Self.error(.unknownKey, for: api) }
 
-        @Sendable func record(status: Int, tokens: UsageMeter = UsageMeter(), streamed: Bool = false, error: String? = nil, content: String? = nil)
-            -> GatewayCallRecord
-        {
+        @Sendable func record(
+            status: Int, tokens: UsageMeter = UsageMeter(), charged: Int64 = 0, streamed: Bool = false, error: String? = nil,
+            content: String? = nil
+        ) -> GatewayCallRecord {
             GatewayCallRecord(
                 callId: callId, at: startedAt, keyId: route.keyId, userId: route.userId, organisationId: route.granteeId,
                 grantId: route.grantId, versionId: route.versionId, route: "/v1/\(api.rawValue)", status: status,
-                promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens,
+                promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens, chargedTokens: charged,
                 latencyMilliseconds: Int((ContinuousClock.now - started) / .milliseconds(1)), streamed: streamed, error: error,
                 sealedContent: content)
         }
@@ -89,7 +90,7 @@ extension AccessGateway {
         } catch {
             let refusal = GatewayRefusal.upstreamUnreachable(Self.describe(error))
             cut.release()
-            finish(route, admission, callId: callId, tokens: 0, record: record(status: refusal.status, error: refusal.code))
+            finish(route, admission, callId: callId, record: record(status: refusal.status, error: refusal.code))
             return Self.error(refusal, for: api)
         }
 
@@ -101,7 +102,7 @@ extension AccessGateway {
             } catch {
                 let refusal = GatewayRefusal.upstreamFailed(status: Int(response.status.code), detail: "the answer could not be read")
                 cut.release()
-                finish(route, admission, callId: callId, tokens: 0, record: record(status: refusal.status, error: refusal.code))
+                finish(route, admission, callId: callId, record: record(status: refusal.status, error: refusal.code))
                 return Self.error(refusal, for: api)
             }
             meter.read(response: Data(answer.readableBytesView))
@@ -111,10 +112,14 @@ extension AccessGateway {
             cut.release()
             if response.status.code >= 500 {
                 let refusal = GatewayRefusal.upstreamFailed(status: Int(response.status.code), detail: Self.snippet(answer))
-                finish(route, admission, callId: callId, tokens: tokens, record: record(status: refusal.status, tokens: meter, error: refusal.code, content: content))
+                finish(
+                    route, admission, callId: callId,
+                    record: record(status: refusal.status, tokens: meter, charged: tokens, error: refusal.code, content: content))
                 return Self.error(refusal, for: api)
             }
-            finish(route, admission, callId: callId, tokens: tokens, record: record(status: Int(response.status.code), tokens: meter, content: content))
+            finish(
+                route, admission, callId: callId,
+                record: record(status: Int(response.status.code), tokens: meter, charged: tokens, content: content))
             var headers: HTTPFields = [.contentType: response.headers.first(name: "content-type") ?? "application/json"]
             if failed { headers[HTTPField.Name("x-airlock-upstream-status")!] = "\(response.status.code)" }
             return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: answer))
@@ -160,8 +165,8 @@ extension AccessGateway {
             let tokens = meter.reported ? meter.total : prepared.reservation
             let content = route.recordContent ? self.seal(request: prepared.body, response: captured, callId: callId) : nil
             self.finish(
-                route, admission, callId: callId, tokens: tokens,
-                record: record(status: cutBy?.status ?? (failure == nil ? 200 : 502), tokens: meter, streamed: true,
+                route, admission, callId: callId,
+                record: record(status: cutBy?.status ?? (failure == nil ? 200 : 502), tokens: meter, charged: tokens, streamed: true,
                     error: cutBy?.code ?? failure.map { "stream_failed: \($0)" }, content: content))
             try await writer.finish(nil)
         })

@@ -75,6 +75,16 @@ import Testing
         #expect(refusedForQuota > 0, "the quota was never reached: the test proves nothing")
     }
 
+    /// Another gateway's spending, read back from the store, counts against the quota here.
+    @Test func resyncTakesInWhatOtherGatewaysSpent() throws {
+        var limiter = Self.limiter(quota: 100, used: 10)
+        limiter.resync(used: 90)
+        #expect(limiter.admit(reserve: 20, at: 0) == .failure(.quota(remaining: 10, asked: 20)))
+        // The store lagging behind what this gateway charged never lowers the count.
+        limiter.resync(used: 50)
+        #expect(limiter.used == 90)
+    }
+
     /// An upstream that spends past max_tokens overspends by that call's excess, no more.
     @Test func anUpstreamPastItsReservationOverspendsByItsExcessOnly() throws {
         var limiter = Self.limiter(quota: 100)

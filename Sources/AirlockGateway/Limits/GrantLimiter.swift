@@ -68,6 +68,12 @@ public struct GrantLimiter: Sendable {
         }
     }
 
+    /// What the store says was spent, by every gateway, plus what this one has charged but not
+    /// yet written: several gateways in front of one store converge on one count.
+    public mutating func resync(used spent: Int64) {
+        used = max(used, spent)
+    }
+
     /// Lets a call through that may spend up to `reserve` tokens, or says why not.
     public mutating func admit(reserve: Int64, at now: Double) -> Result<Admission, Refusal> {
         refill(at: now)

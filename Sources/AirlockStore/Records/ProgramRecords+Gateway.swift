@@ -28,6 +28,9 @@ public struct GatewayCallRecord: Sendable, Hashable {
     public var status: Int
     public var promptTokens: Int64
     public var completionTokens: Int64
+    /// What the grant was charged: the usage reported, or the call's whole reservation when the
+    /// upstream reported none.
+    public var chargedTokens: Int64
     public var latencyMilliseconds: Int
     public var streamed: Bool
     /// Why the gateway refused or the upstream failed, when it did.
@@ -37,7 +40,8 @@ public struct GatewayCallRecord: Sendable, Hashable {
 
     public init(
         callId: String, at: Date, keyId: String, userId: String?, organisationId: String, grantId: String, versionId: String,
-        route: String, status: Int, promptTokens: Int64, completionTokens: Int64, latencyMilliseconds: Int, streamed: Bool,
+        route: String, status: Int, promptTokens: Int64, completionTokens: Int64, chargedTokens: Int64? = nil,
+        latencyMilliseconds: Int, streamed: Bool,
         error: String? = nil, sealedContent: String? = nil
     ) {
         self.callId = callId
@@ -51,6 +55,7 @@ public struct GatewayCallRecord: Sendable, Hashable {
         self.status = status
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
+        self.chargedTokens = chargedTokens ?? promptTokens + completionTokens
         self.latencyMilliseconds = latencyMilliseconds
         self.streamed = streamed
         self.error = error
@@ -105,14 +110,15 @@ extension ProgramRecords {
             var detail = [
                 "call": call.callId, "key": call.keyId, "grant": call.grantId, "version": call.versionId, "route": call.route,
                 "status": "\(call.status)", "prompt_tokens": "\(call.promptTokens)",
-                "completion_tokens": "\(call.completionTokens)", "latency_ms": "\(call.latencyMilliseconds)",
+                "completion_tokens": "\(call.completionTokens)", "charged_tokens": "\(call.chargedTokens)",
+                "latency_ms": "\(call.latencyMilliseconds)",
                 "stream": "\(call.streamed)",
             ]
             if let error = call.error { detail["error"] = error }
             events.append(AuditEvent(
                 at: call.at, actorUserId: call.userId, actorOrganisationId: call.organisationId, action: "gateway.call",
                 objectType: "grant", objectId: call.grantId, detail: detail))
-            tokensByGrant[call.grantId, default: 0] += call.promptTokens + call.completionTokens
+            tokensByGrant[call.grantId, default: 0] += call.chargedTokens
             if let sealed = call.sealedContent {
                 try await sql.raw("""
                     INSERT INTO gateway_contents (call_id, grant_id, sealed, created_at) VALUES (\(bind: call.callId), \
