@@ -50,11 +50,8 @@ struct ServerConfigurationOptions: ParsableArguments {
     }
 }
 
-struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve",
-        abstract: "Run the program server: the API for organisations, notices, grants, runs and the audit log.")
-
+/// What `serve` and `gateway` share: where the configuration comes from, and where to listen.
+struct ListeningOptions: ParsableArguments {
     @OptionGroup var source: ServerConfigurationOptions
 
     @Option(help: "The address to listen on (key http.host).")
@@ -63,18 +60,47 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on; 0 picks a free one (key http.port).")
     var port: Int?
 
-    func run() async throws {
+    func configuration() async throws -> ServerConfiguration {
         var flags: [AbsoluteConfigKey: ConfigValue] = [:]
         if let host { flags[AbsoluteConfigKey(["http", "host"])] = .init(.string(host), isSecret: false) }
         if let port { flags[AbsoluteConfigKey(["http", "port"])] = .init(.int(port), isSecret: false) }
-        let configuration = try await source.serverConfiguration(flags: flags)
-        var logger = Logger(label: "airlock.server") { StreamLogHandler.standardError(label: $0) }
+        return try await source.serverConfiguration(flags: flags)
+    }
+
+    func logger(_ label: String, _ configuration: ServerConfiguration) throws -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
         guard let level = Logger.Level(rawValue: configuration.logLevel) else {
             throw ValidationError("configuration key log.level: '\(configuration.logLevel)' is not a log level")
         }
         logger.logLevel = level
+        return logger
+    }
+
+    /// The registry `/metrics` shows, with swift-metrics reporting into it.
+    func metricsRegistry() -> PrometheusCollectorRegistry {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }
+
+    /// Runs `services` until SIGTERM or SIGINT, then shuts them down gracefully.
+    func run(_ services: [any Service], logger: Logger) async throws {
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the program server: the API for organisations, notices, grants, runs and the audit log, and the access gateway.")
+
+    @OptionGroup var listening: ListeningOptions
+
+    func run() async throws {
+        let configuration = try await listening.configuration()
+        let logger = try listening.logger("airlock.server", configuration)
+        let registry = listening.metricsRegistry()
         logger.info("opening store", metadata: ["database": "\(configuration.store.location)"])
         try await ProgramStore.withStore(configuration.store, logger: logger) { store in
             let gateway = AccessGateway(store: store, configuration: configuration.gateway, logger: logger)
@@ -84,9 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
                 // Tests and scripts read the address from this line.
                 FileHandle.standardOutput.write(Data("airlock: serving on http://\(configuration.host):\(port)\n".utf8))
             }
-            let group = ServiceGroup(
-                configuration: .init(services: [gateway, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            try await listening.run([gateway, app], logger: logger)
         }
         logger.info("server stopped")
     }
@@ -97,23 +121,12 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway",
         abstract: "Run the access gateway alone, on the program server's store (`airlock serve` includes it).")
 
-    @OptionGroup var source: ServerConfigurationOptions
-
-    @Option(help: "The address to listen on (key http.host).")
-    var host: String?
-
-    @Option(help: "The port to listen on; 0 picks a free one (key http.port).")
-    var port: Int?
+    @OptionGroup var listening: ListeningOptions
 
     func run() async throws {
-        var flags: [AbsoluteConfigKey: ConfigValue] = [:]
-        if let host { flags[AbsoluteConfigKey(["http", "host"])] = .init(.string(host), isSecret: false) }
-        if let port { flags[AbsoluteConfigKey(["http", "port"])] = .init(.int(port), isSecret: false) }
-        let configuration = try await source.serverConfiguration(flags: flags)
-        var logger = Logger(label: "airlock.gateway") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let configuration = try await listening.configuration()
+        let logger = try listening.logger("airlock.gateway", configuration)
+        let registry = listening.metricsRegistry()
         try await ProgramStore.withStore(configuration.store, logger: logger) { store in
             let gateway = AccessGateway(store: store, configuration: configuration.gateway, logger: logger)
             let app = ProgramApplication.gatewayApplication(
@@ -121,9 +134,7 @@ struct GatewayCommand: AsyncParsableCommand {
             ) { port in
                 FileHandle.standardOutput.write(Data("airlock: gateway on http://\(configuration.host):\(port)/v1\n".utf8))
             }
-            let group = ServiceGroup(
-                configuration: .init(services: [gateway, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            try await listening.run([gateway, app], logger: logger)
         }
     }
 }
