@@ -2,6 +2,9 @@ import AirlockCore
 import AirlockGateway
 import AirlockStore
 import AirlockTestSupport
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
 import Foundation
 import Testing
 
@@ -230,6 +233,23 @@ extension GatewayTests {
             #expect(quick.status == 200)
             #expect(Date().timeIntervalSince(started) < 1.5)
             #expect(try await slow == Array(repeating: 200, count: 6))
+        }
+    }
+}
+
+extension GatewayTests {
+    /// Base models: OpenAI completions, and the one model a key reaches.
+    @Test func completionsAndModels() async throws {
+        try await GatewayFixture.with(upstream: { _ in .ok(ModelReplies.completion(" Paris")) }) { fixture, server in
+            let response = try await fixture.postBody("/completions", json: #"{"model":"m","prompt":"The capital of France is","max_tokens":3}"#)
+            #expect(response.status == 200)
+            #expect(((response.body["choices"] as? [[String: Any]])?.first?["text"] as? String) == " Paris")
+            #expect(server.requests.first?.path.hasSuffix("/v1/completions") == true)
+            var request = HTTPClientRequest(url: fixture.url + "/models")
+            request.headers.add(name: "authorization", value: "Bearer \(fixture.key)")
+            let models = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try await models.body.collect(upTo: 1 << 16)
+            #expect(String(buffer: body).contains("frontier-2"))
         }
     }
 }

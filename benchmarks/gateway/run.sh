@@ -1,0 +1,449 @@
+#!/usr/bin/env bash
+# Gateway benchmark: one local stub model (Debian's nginx on loopback, returning a fixed
+# OpenAI chat completion) reached directly, through Airlock's access gateway (`airlock serve`,
+# under /v1) and through the LiteLLM proxy. Measured with wrk (requests per second at
+# saturation) and hey (latency at a fixed rate, `hey -q`). See benchmarks/README.md.
+#
+#   benchmarks/gateway/run.sh
+#   TARGETS=direct,airlock REPEAT=1 benchmarks/gateway/run.sh
+#
+# Environment overrides (defaults in brackets):
+#   TARGETS [direct,airlock,litellm]
+#   DURATION [10]          seconds of each measured wrk or hey run
+#   REPEAT [3]             measured runs of each kind (medians are reported)
+#   WRK_THREADS [2]  WRK_CONNS [64]               saturation load
+#   RATE_CONNS [10]  RATE_PER_CONN [100]          fixed rate: hey -c 10 -q 100 = 1,000/s
+#   LOW_CONNS [5]    LOW_PER_CONN [10]            the rate LiteLLM can hold: 50/s (all targets)
+#   NGINX_WORKERS [1]
+#   LITELLM_VERSION [1.102.4]  LITELLM_WORKERS [1]
+#   AIRLOCK [<repo>/.build-release/release/airlock]  built with swift if missing
+#   KEEP_WORK [0]          1: keep the temporary folder (configs, database, logs)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+OUT="$HERE/out"
+VENV="$HERE/.venv-litellm"
+
+TARGETS="${TARGETS:-direct,airlock,litellm}"
+DURATION="${DURATION:-10}"
+REPEAT="${REPEAT:-3}"
+WRK_THREADS="${WRK_THREADS:-2}"
+WRK_CONNS="${WRK_CONNS:-64}"
+RATE_CONNS="${RATE_CONNS:-10}"
+RATE_PER_CONN="${RATE_PER_CONN:-100}"
+LOW_CONNS="${LOW_CONNS:-5}"
+LOW_PER_CONN="${LOW_PER_CONN:-10}"
+NGINX_WORKERS="${NGINX_WORKERS:-1}"
+LITELLM_VERSION="${LITELLM_VERSION:-1.102.4}"
+LITELLM_WORKERS="${LITELLM_WORKERS:-1}"
+KEEP_WORK="${KEEP_WORK:-0}"
+AIRLOCK_SET_BY_USER=0
+if [[ -n "${AIRLOCK:-}" ]]; then AIRLOCK_SET_BY_USER=1; fi
+AIRLOCK="${AIRLOCK:-$ROOT/.build-release/release/airlock}"
+PY="${PYTHON:-python3}"
+HARNESS=("$PY" "$HERE/harness.py")
+
+log() { printf '[gateway-bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+has() { [[ ",$1," == *",$2,"* ]]; }
+
+for t in ${TARGETS//,/ }; do
+  case "$t" in direct|airlock|litellm) ;; *) die "unknown target '$t' (direct, airlock, litellm)";; esac
+done
+has "$TARGETS" direct || die "TARGETS must include direct: latency is reported as added over it"
+
+# ------------------------------------------------------------------ installs
+
+SUDO=()
+if [[ "$(id -u)" -ne 0 ]]; then SUDO=(sudo); fi
+APT_UPDATED=0
+apt_install() {
+  if [[ ${#SUDO[@]} -gt 0 ]] && ! command -v sudo >/dev/null; then die "need root (or sudo) to apt-get install: $*"; fi
+  if [[ "$APT_UPDATED" -eq 0 ]]; then
+    log "apt-get update"
+    "${SUDO[@]}" apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  # Keep nginx's postinst from starting the system nginx on port 80.
+  local made_policy=0 rc=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+  if [[ "$made_policy" -eq 1 ]]; then "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d; fi
+  [[ "$rc" -eq 0 ]] || die "apt-get install $* failed ($rc)"
+}
+
+pkgs=()
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || pkgs+=(nginx-light)
+command -v wrk >/dev/null || pkgs+=(wrk)
+# hey is packaged in Debian (bookworm: 0.1.4); wrk2 is not, so hey -q holds the fixed rate.
+command -v hey >/dev/null || pkgs+=(hey)
+command -v "$PY" >/dev/null || pkgs+=(python3)
+if has "$TARGETS" airlock; then
+  command -v sqlite3 >/dev/null || pkgs+=(sqlite3)
+  command -v jq >/dev/null || pkgs+=(jq)
+  command -v openssl >/dev/null || pkgs+=(openssl)
+fi
+if has "$TARGETS" litellm && command -v "$PY" >/dev/null && ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
+  pkgs+=(python3-venv)
+fi
+if [[ ${#pkgs[@]} -gt 0 ]]; then apt_install "${pkgs[@]}"; fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+[[ -x "$NGINX" ]] || die "nginx not found after install"
+
+litellm_ok() {
+  [[ -x "$VENV/bin/litellm" ]] && "$VENV/bin/python" - "$LITELLM_VERSION" <<'EOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+assert version("litellm") == sys.argv[1]
+import fastapi, uvicorn, orjson  # noqa: F401  (the proxy extras)
+EOF
+}
+if has "$TARGETS" litellm && ! litellm_ok; then
+  log "creating $VENV with litellm[proxy]==$LITELLM_VERSION"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION"
+  litellm_ok || die "LiteLLM venv is not usable"
+fi
+
+if has "$TARGETS" airlock && [[ ! -x "$AIRLOCK" ]]; then
+  [[ "$AIRLOCK_SET_BY_USER" -eq 0 ]] || die "AIRLOCK=$AIRLOCK is not an executable"
+  command -v swift >/dev/null || die "no Airlock binary at $AIRLOCK and no swift to build it (or run with TARGETS=direct,litellm)"
+  log "building Airlock: swift build -c release --product airlock --scratch-path .build-release"
+  (cd "$ROOT" && swift build -c release --product airlock --scratch-path .build-release)
+  [[ -x "$AIRLOCK" ]] || die "build finished but $AIRLOCK is missing"
+fi
+
+# ------------------------------------------------------------------ processes
+
+mkdir -p "$OUT"
+WORK="$(mktemp -d /tmp/airlock-gateway-bench.XXXXXX)"
+LOGS="$OUT/logs"
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+RESULTS="$OUT/runs.jsonl"
+: >"$RESULTS"
+
+NGINX_PID="" AIRLOCK_PID="" LITELLM_PID=""
+
+stop_pid() {  # stop_pid PID SIGNAL SECONDS: signal, wait, then KILL
+  local pid="$1" sig="$2" secs="$3"
+  [[ -n "$pid" ]] || return 0
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq $((secs * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+stop_group() {  # the LiteLLM proxy runs in a session of its own: stop its whole group
+  local pid="$1"
+  [[ -n "$pid" ]] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop_group "$LITELLM_PID"; LITELLM_PID=""
+  stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
+  stop_pid "$NGINX_PID" QUIT 5; NGINX_PID=""
+  if [[ "$KEEP_WORK" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ stub model: nginx
+
+# One fixed OpenAI chat completion ("PONG", with usage). No '$' or "'" in it.
+COMPLETION='{"id":"chatcmpl-stub","object":"chat.completion","created":1700000000,"model":"stub","choices":[{"index":0,"message":{"role":"assistant","content":"PONG"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":13}}'
+# What every client sends: a short chat request with a small max_tokens, as an evaluation would.
+BODY='{"model":"stub","messages":[{"role":"user","content":"Say PONG."}],"max_tokens":16}'
+export BENCH_BODY="$BODY"
+
+NGX="$WORK/nginx"
+mkdir -p "$NGX/logs" "$NGX/tmp"
+start_nginx() {
+  local port="$1"
+  cat >"$NGX/nginx.conf" <<EOF
+# Generated by benchmarks/gateway/run.sh: stub OpenAI chat-completions server.
+worker_processes $NGINX_WORKERS;
+worker_rlimit_nofile 16384;
+daemon off;
+master_process on;
+pid $NGX/nginx.pid;
+error_log $NGX/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $NGX/tmp/body;
+  proxy_temp_path $NGX/tmp/proxy;
+  fastcgi_temp_path $NGX/tmp/fastcgi;
+  uwsgi_temp_path $NGX/tmp/uwsgi;
+  scgi_temp_path $NGX/tmp/scgi;
+  client_body_buffer_size 256k;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:$port;
+    # POST to a static file is 405 in nginx: answer with return.
+    location = /v1/chat/completions {
+      return 200 '$COMPLETION';
+    }
+    location / {
+      return 404 '{"error":{"message":"not found in stub","type":"invalid_request_error"}}';
+    }
+  }
+}
+EOF
+  "$NGINX" -t -q -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" || return 1
+  "$NGINX" -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" &
+  NGINX_PID=$!
+  if ! "${HARNESS[@]}" wait-port "$port" 10; then stop_pid "$NGINX_PID" QUIT 5; NGINX_PID=""; return 1; fi
+  kill -0 "$NGINX_PID" 2>/dev/null
+}
+NGINX_PORT=""
+for _ in 1 2 3 4 5; do
+  NGINX_PORT="$("${HARNESS[@]}" free-port)"
+  if start_nginx "$NGINX_PORT"; then break; fi
+  log "nginx failed to start on port $NGINX_PORT; retrying"
+  NGINX_PORT=""
+done
+[[ -n "$NGINX_PORT" ]] || { cat "$NGX/logs/error.log" >&2 || true; die "could not start nginx"; }
+STUB="http://127.0.0.1:$NGINX_PORT/v1"
+"${HARNESS[@]}" check "$STUB/chat/completions" none "$BODY" || die "the stub does not answer"
+log "stub model: nginx pid $NGINX_PID at $STUB ($NGINX_WORKERS worker)"
+
+declare -A URL KEY PIDS
+URL[direct]="$STUB/chat/completions"
+KEY[direct]="sk-stub-not-checked"
+PIDS[direct]=""
+
+# ------------------------------------------------------------------ Airlock
+
+LIMITS_SET_BY=""
+start_airlock() {  # start_airlock LOGNAME: sets AIRLOCK_PID, AIRLOCK_URL
+  local name="$1" line=""
+  "$AIRLOCK" serve --database "$DB" --host 127.0.0.1 --port 0 >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
+  AIRLOCK_PID=$!
+  for _ in $(seq 300); do
+    line="$(grep -m1 -o 'airlock: serving on http://[0-9.]*:[0-9]*' "$LOGS/$name.out" 2>/dev/null || true)"
+    [[ -n "$line" ]] && break
+    kill -0 "$AIRLOCK_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n "$line" ]] || { cat "$LOGS/$name.err" >&2; die "airlock serve did not start"; }
+  AIRLOCK_URL="${line#airlock: serving on }"
+}
+
+if has "$TARGETS" airlock; then
+  DB="$WORK/airlock.db"
+  AIRLOCK_CREDENTIALS_KEY="$(openssl rand -base64 32)"
+  export AIRLOCK_CREDENTIALS_KEY
+  unset AIRLOCK_DATABASE_URL AIRLOCK_API_KEY AIRLOCK_SERVER AIRLOCK_PASSWORD
+  (cd "$WORK" && printf '%s\n' 'office-password-1' | "$AIRLOCK" db bootstrap --database "$DB" \
+    --organisation "Program Office" --email office@bench.example --name "Office Admin" --password-stdin) >"$LOGS/bootstrap.out"
+  OFFICE="$(sed -n 's/^API key (shown once): //p' "$LOGS/bootstrap.out")"
+  [[ "$OFFICE" == alk_* ]] || die "db bootstrap printed no API key"
+
+  start_airlock airlock-setup
+  log "setting up the program store through $AIRLOCK_URL"
+  export AIRLOCK_SERVER="$AIRLOCK_URL"
+  al() { local key="$1"; shift; AIRLOCK_API_KEY="$key" "$AIRLOCK" "$@"; }
+  login() { AIRLOCK_PASSWORD="$2" "$AIRLOCK" login --email "$1" | sed -n 's/^export AIRLOCK_API_KEY=//p'; }
+  DEV_ORG="$(al "$OFFICE" org create "Bench Lab" --kind model_developer | jq -r .id)"
+  EVAL_ORG="$(al "$OFFICE" org create "Bench Evaluator" --kind evaluator | jq -r .id)"
+  printf '%s\n' 'developer-password-1' | al "$OFFICE" org add-user "$DEV_ORG" --email admin@lab.example \
+    --name "Lab Admin" --role admin --password-stdin >/dev/null
+  printf '%s\n' 'evaluator-password-1' | al "$OFFICE" org add-user "$EVAL_ORG" --email admin@eval.example \
+    --name "Eval Admin" --role admin --password-stdin >/dev/null
+  DEV="$(login admin@lab.example developer-password-1)"
+  EVAL="$(login admin@eval.example evaluator-password-1)"
+  printf '%s\n' "Bench Lab gives notice of each model before release." >"$WORK/terms.txt"
+  al "$DEV" commitment create --terms-file "$WORK/terms.txt" --from "$(date -u +%F)" >/dev/null
+  MODEL="$(al "$DEV" model create "Stub" --description "nginx returning a fixed completion" | jq -r .id)"
+  export STUB_ENDPOINT_KEY="sk-stub-endpoint-key"
+  al "$DEV" model notice "$MODEL" --version 1.0 --release "$(date -u -d '+100 days' +%F)" \
+    --endpoint-url "$STUB" --endpoint-model stub --credentials-env STUB_ENDPOINT_KEY >"$WORK/version.json"
+  VERSION="$(jq -r .id "$WORK/version.json")"
+  al "$OFFICE" model move "$VERSION" --to in_review >/dev/null
+  # Limits that do not bind: huge quota, rate and concurrency.
+  QUOTA=1000000000000000 RPM=100000000 CONCURRENT=100000
+  grant_args=(grant create --version "$VERSION" --grantee "$EVAL_ORG" --purpose capability_evaluation
+    --from "$(jq -r .window_opens_at "$WORK/version.json")" --until "$(jq -r .access_ends_by "$WORK/version.json")"
+    --tokens "$QUOTA")
+  if GRANT="$(al "$OFFICE" "${grant_args[@]}" --rpm "$RPM" --concurrent "$CONCURRENT" 2>"$LOGS/grant.err" | jq -r .id)" \
+      && [[ "$GRANT" == grt_* ]]; then
+    LIMITS_SET_BY="api"
+  else
+    # An older build caps requests_per_minute at 100000 and max_concurrent at 1000: create the
+    # grant within them and raise the limits in the store before the measured server starts.
+    log "the API refused rpm $RPM / concurrent $CONCURRENT ($(tr -d '\n' <"$LOGS/grant.err")); using the old caps and SQLite"
+    GRANT="$(al "$OFFICE" "${grant_args[@]}" --rpm 100000 --concurrent 1000 | jq -r .id)"
+    LIMITS_SET_BY="sqlite"
+  fi
+  al "$OFFICE" grant approve "$GRANT" >/dev/null
+  al "$DEV" grant consent "$GRANT" >/dev/null
+  GRANT_KEY="$(al "$EVAL" grant key "$GRANT" --name bench | jq -r .secret)"
+  [[ "$GRANT_KEY" == alg_* ]] || die "no grant key"
+  unset AIRLOCK_SERVER
+  stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
+  if [[ "$LIMITS_SET_BY" == sqlite ]]; then
+    sqlite3 "$DB" "UPDATE grants SET requests_per_minute=$RPM, max_concurrent=$CONCURRENT, token_quota=$QUOTA WHERE id='$GRANT'"
+  fi
+  log "grant $GRANT: $(sqlite3 "$DB" "SELECT 'rpm ' || requests_per_minute || ', concurrent ' || max_concurrent || ', quota ' || token_quota || ', tpm ' || ifnull(tokens_per_minute, 'none') FROM grants WHERE id='$GRANT'") (set via $LIMITS_SET_BY)"
+  AUDIT_BEFORE="$(sqlite3 "$DB" "SELECT count(*) FROM audit_log")"
+
+  start_airlock airlock
+  URL[airlock]="$AIRLOCK_URL/v1/chat/completions"
+  KEY[airlock]="$GRANT_KEY"
+  PIDS[airlock]="$AIRLOCK_PID"
+  "${HARNESS[@]}" check "${URL[airlock]}" "$GRANT_KEY" "$BODY" || die "the gateway does not answer"
+  log "airlock serve: pid $AIRLOCK_PID at $AIRLOCK_URL"
+fi
+
+# ------------------------------------------------------------------ LiteLLM
+
+litellm_pids() {  # the proxy and its workers, if any
+  local pids="$LITELLM_PID" kids
+  kids="$(pgrep -s "$LITELLM_PID" 2>/dev/null | tr '\n' ' ' || true)"
+  echo "$pids $kids"
+}
+if has "$TARGETS" litellm; then
+  LITELLM_PORT="$("${HARNESS[@]}" free-port)"
+  LITELLM_MASTER_KEY="sk-litellm-bench-master"
+  cat >"$WORK/litellm.yaml" <<EOF
+model_list:
+  - model_name: stub
+    litellm_params:
+      model: openai/stub
+      api_base: $STUB
+      api_key: $STUB_ENDPOINT_KEY_FOR_LITELLM
+litellm_settings:
+  telemetry: false
+  set_verbose: false
+  json_logs: false
+general_settings:
+  master_key: $LITELLM_MASTER_KEY
+EOF
+  sed -i "s/\$STUB_ENDPOINT_KEY_FOR_LITELLM/sk-stub-endpoint-key/" "$WORK/litellm.yaml"
+  # setsid: the proxy gets a session of its own, so that it and any workers stop together.
+  (cd "$WORK" && exec env LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR LITELLM_TELEMETRY=False \
+    DISABLE_SCHEMA_UPDATE=True NO_DOCS=True \
+    setsid "$VENV/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LITELLM_PORT" \
+      --num_workers "$LITELLM_WORKERS" --telemetry False) >"$LOGS/litellm.out" 2>"$LOGS/litellm.err" &
+  LITELLM_PID=$!
+  "${HARNESS[@]}" wait-port "$LITELLM_PORT" 120 || { tail -n 30 "$LOGS/litellm.err" >&2; die "LiteLLM did not start"; }
+  URL[litellm]="http://127.0.0.1:$LITELLM_PORT/v1/chat/completions"
+  KEY[litellm]="$LITELLM_MASTER_KEY"
+  "${HARNESS[@]}" check "${URL[litellm]}" "$LITELLM_MASTER_KEY" "$BODY" || die "LiteLLM does not answer"
+  PIDS[litellm]="$(litellm_pids)"
+  log "LiteLLM proxy: pid $LITELLM_PID at http://127.0.0.1:$LITELLM_PORT ($LITELLM_WORKERS worker)"
+fi
+
+# ------------------------------------------------------------------ measurements
+
+record() { echo "$1" >>"$RESULTS"; }
+
+saturation() {  # saturation TARGET RUN
+  local t="$1" run="$2" tmp="$WORK/wrk.json" before after
+  before="$("${HARNESS[@]}" cpu ${PIDS[$t]} $NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' '))"
+  local proxy_before=0
+  [[ -z "${PIDS[$t]}" ]] || proxy_before="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
+  rm -f "$tmp"
+  BENCH_KEY="${KEY[$t]}" WRK_RESULT="$tmp" timeout $((DURATION + 30)) \
+    wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --timeout 10s -s "$HERE/post.lua" "${URL[$t]}" \
+    >"$LOGS/wrk-$t-$run.txt" 2>&1 || die "wrk failed on $t (see $LOGS/wrk-$t-$run.txt)"
+  local proxy_after=0
+  [[ -z "${PIDS[$t]}" ]] || proxy_after="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
+  "$PY" - "$t" "$run" "$tmp" "$proxy_before" "$proxy_after" >>"$RESULTS" <<'EOF'
+import json, sys
+t, run, path, before, after = sys.argv[1:]
+r = json.load(open(path))
+r.update(target=t, kind="saturation", run=int(run))
+cpu = float(after) - float(before)
+if cpu > 0 and r["requests"]:
+    r["proxy_cpu_seconds"] = round(cpu, 2)
+    r["proxy_cpu_us_per_request"] = round(cpu / r["requests"] * 1e6, 1)
+print(json.dumps(r))
+EOF
+  log "  $t saturation run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, non-2xx \(.non2xx), errors \(.socket_errors)"')"
+}
+
+fixed_rate() {  # fixed_rate TARGET KIND CONNS PER_CONN RUN (PER_CONN 0: back to back)
+  local t="$1" kind="$2" c="$3" q="$4" run="$5" csv="$WORK/hey.csv" rate_args=()
+  [[ "$q" -eq 0 ]] || rate_args=(-q "$q")
+  timeout $((DURATION + 60)) hey -z "${DURATION}s" -c "$c" "${rate_args[@]}" -t 20 -m POST \
+    -T application/json -H "Authorization: Bearer ${KEY[$t]}" -d "$BODY" -o csv "${URL[$t]}" \
+    >"$csv" 2>"$LOGS/hey-$t-$kind-$run.err" || die "hey failed on $t (see $LOGS/hey-$t-$kind-$run.err)"
+  "${HARNESS[@]}" hey-stats "$csv" | jq -c --arg t "$t" --arg k "$kind" --argjson run "$run" \
+    --argjson target_rate "$((c * q))" --argjson c "$c" \
+    '. + {target: $t, kind: $k, run: $run, connections: $c, target_rate: (if $target_rate > 0 then $target_rate else null end)}' \
+    >>"$RESULTS"
+  log "  $t $kind run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rate)/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)"')"
+}
+
+HIGH_RATE=$((RATE_CONNS * RATE_PER_CONN))
+LOW_RATE=$((LOW_CONNS * LOW_PER_CONN))
+for t in ${TARGETS//,/ }; do
+  log "$t: ${URL[$t]}"
+  # Warm-up: connections, caches, the proxies' first-request paths.
+  BENCH_KEY="${KEY[$t]}" WRK_RESULT="$WORK/warm.json" timeout 60 \
+    wrk -t1 -c4 -d3s --timeout 10s -s "$HERE/post.lua" "${URL[$t]}" >/dev/null 2>&1 || true
+  for run in $(seq "$REPEAT"); do saturation "$t" "$run"; done
+  if [[ "$t" != litellm ]]; then
+    # LiteLLM cannot hold 1,000/s on this machine: it gets the low rate only.
+    for run in $(seq "$REPEAT"); do fixed_rate "$t" rate_high "$RATE_CONNS" "$RATE_PER_CONN" "$run"; done
+  fi
+  fixed_rate "$t" rate_low "$LOW_CONNS" "$LOW_PER_CONN" 1
+  fixed_rate "$t" single 1 0 1
+done
+
+# ------------------------------------------------------------------ wrap-up
+
+AUDITED=""
+if has "$TARGETS" airlock; then
+  # A graceful stop flushes the last call records; then count them.
+  stop_pid "$AIRLOCK_PID" TERM 60; AIRLOCK_PID=""
+  AUDITED="$(sqlite3 "$DB" "SELECT count(*) FROM audit_log WHERE action = 'gateway.call'")"
+  TOKENS_USED="$(sqlite3 "$DB" "SELECT tokens_used FROM grants WHERE id='$GRANT'")"
+  VERIFY="$(cd "$WORK" && "$AIRLOCK" audit verify --database "$DB" 2>&1 | tail -n1 || true)"
+  log "audit log: $AUDITED gateway.call entries (of $(( $(sqlite3 "$DB" "SELECT count(*) FROM audit_log") - AUDIT_BEFORE )) new), tokens_used $TOKENS_USED; $VERIFY"
+fi
+
+AIRLOCK_VERSION="" LITELLM_INSTALLED=""
+if has "$TARGETS" airlock; then AIRLOCK_VERSION="$("$AIRLOCK" --version 2>/dev/null | head -n1 || true)"; fi
+if has "$TARGETS" litellm; then
+  LITELLM_INSTALLED="$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("litellm"))')"
+fi
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)"
+git -C "$ROOT" diff --quiet HEAD -- Sources 2>/dev/null || COMMIT="$COMMIT+uncommitted"
+env M_DATE="$(date -u +%FT%TZ)" M_NGINX="$("$NGINX" -v 2>&1 | sed 's/.*: //')" \
+  M_WRK="$(wrk -v 2>&1 | head -n1)" M_HEY="$(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo unknown)" \
+  M_AIRLOCK="$AIRLOCK_VERSION" M_COMMIT="$COMMIT" M_LIMITS="$LIMITS_SET_BY" M_AUDITED="$AUDITED" \
+  M_LITELLM="$LITELLM_INSTALLED" \
+  "$PY" - "$OUT/meta.json" "$NGINX_WORKERS" "$LITELLM_WORKERS" "$DURATION" "$REPEAT" "$WRK_THREADS" "$WRK_CONNS" \
+    "$HIGH_RATE" "$LOW_RATE" <<'EOF'
+import json, os, platform, sys
+e = os.environ
+path, ngx_workers, llm_workers, duration, repeat, threads, conns, high, low = sys.argv[1:]
+meta = {
+    "date": e["M_DATE"], "cpus": os.cpu_count(), "kernel": platform.release(),
+    "nginx": e["M_NGINX"], "nginx_workers": int(ngx_workers), "wrk": e["M_WRK"], "hey": e["M_HEY"],
+    "airlock": e["M_AIRLOCK"] or None, "airlock_commit": e["M_COMMIT"] or None,
+    "airlock_limits_set_by": e["M_LIMITS"] or None,
+    "airlock_audited_calls": int(e["M_AUDITED"]) if e["M_AUDITED"] else None,
+    "litellm": e["M_LITELLM"] or None, "litellm_workers": int(llm_workers),
+    "duration_s": int(duration), "repeat": int(repeat),
+    "wrk_threads": int(threads), "wrk_connections": int(conns), "rate_high": int(high), "rate_low": int(low),
+}
+json.dump(meta, open(path, "w"), indent=2)
+EOF
+"${HARNESS[@]}" report "$RESULTS" "$OUT/results.json"
+log "raw figures: $OUT/results.json, $OUT/meta.json; logs: $LOGS"
