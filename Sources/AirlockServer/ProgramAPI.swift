@@ -190,7 +190,7 @@ public struct ProgramAPI: Sendable {
         var digest = SHA256()
         digest.update(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8))
         digest.update(data: Data(buffer.readableBytesView))
-        let requestHash = digest.finalize().map { String(format: "%02x", $0) }.joined()
+        let requestHash = Hex.string(digest.finalize())
         let stored = try await store.transaction { records -> (ProgramRecords.StoredResponse, replayed: Bool) in
             if let idempotencyKey, let previous = try await records.storedResponse(userId: actor.user.id, key: idempotencyKey) {
                 guard previous.requestHash == requestHash else {

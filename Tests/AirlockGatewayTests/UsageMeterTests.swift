@@ -71,3 +71,26 @@ import Testing
         }
     }
 }
+
+extension UsageMeterTests {
+    /// The body is edited in place: every field but `model` and `stream_options` reaches the
+    /// upstream byte for byte, strings with braces, quotes and escapes included.
+    @Test func bodiesAreEditedInPlace() throws {
+        let body = #"{ "seed": 12345678901234567890, "model":"client-name", "messages":[{"role":"user","content":"a } \" ] { \\ x"}], "temperature":0.70 }"#
+        let request = try GatewayRequest(api: .chatCompletions, body: Data(body.utf8), upstreamModel: "up\"stream")
+        let sent = String(decoding: request.body, as: UTF8.self)
+        #expect(sent == #"{ "seed": 12345678901234567890, "model":"up\"stream", "messages":[{"role":"user","content":"a } \" ] { \\ x"}], "temperature":0.70 }"#)
+        let streamed = try GatewayRequest(
+            api: .completions, body: Data(#"{"stream":true,"stream_options":{"x":1},"prompt":"p"}"#.utf8), upstreamModel: nil)
+        #expect(String(decoding: streamed.body, as: UTF8.self) == #"{"stream":true,"stream_options":{"include_usage":true,"x":1},"prompt":"p"}"#)
+        let empty = try GatewayRequest(api: .completions, body: Data("{}".utf8), upstreamModel: "m")
+        #expect(String(decoding: empty.body, as: UTF8.self) == #"{"model":"m"}"#)
+        let untouched = Data(#"{"prompt":"p","max_tokens":7}"#.utf8)
+        #expect(try GatewayRequest(api: .completions, body: untouched, upstreamModel: nil).body == untouched)
+        for broken in [#"{"a":}"#, #"{"a":"b""#, #"{"a" 1}"#, "{} {}", #"{"a":[1,2}"#] {
+            #expect(throws: GatewayRequest.Problem.notJSON, "\(broken)") {
+                try GatewayRequest(api: .completions, body: Data(broken.utf8), upstreamModel: nil)
+            }
+        }
+    }
+}

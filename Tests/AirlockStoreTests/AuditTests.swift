@@ -169,3 +169,19 @@ import Testing
         }
     }
 }
+
+extension AuditTests {
+    /// Details are JSON that reads back as written, whatever characters they hold.
+    @Test func detailsAreFaithfulJSON() async throws {
+        let detail = ["quote": "a \"b\" c", "slash": "\\ / \\\\", "lines": "one\ntwo\r\tthree", "control": "\u{01}\u{1F}", "text": "Zürich ✓ 漢字"]
+        try await TestBackend.sqlite.withFreshStore { store in
+            let entry = try await store.transaction { records in
+                try await records.appendAudit(
+                    at: Date(), actorUserId: nil, actorOrganisationId: nil, action: "test", objectType: "test", objectId: nil, detail: detail)
+            }
+            let decoded = try JSONDecoder().decode([String: String].self, from: Data(entry.detail.utf8))
+            #expect(decoded == detail)
+            #expect(try await store.transaction { try await $0.verifyAudit() } == .intact(entries: 1, head: entry.hash))
+        }
+    }
+}

@@ -77,7 +77,7 @@ def hey_stats(path):
                 offset = float(parts[7])
             except ValueError:
                 continue
-            times.append(seconds * 1000.0)
+            times.append(round(seconds * 1000.0, 3))
             offsets.append(offset)
             statuses[parts[6]] = statuses.get(parts[6], 0) + 1
     times.sort()
@@ -159,6 +159,7 @@ def report(results_path, out_path):
                 "p99_ms": median([r.get("p99_ms") for r in runs]),
                 "mean_ms": median([r.get("mean_ms") for r in runs]),
                 "errors": sum(r.get("errors", 0) for r in runs),
+                "proxy_cpu_us_per_request": median([r.get("proxy_cpu_us_per_request") for r in runs]),
                 "runs": len(runs),
             }
         summary[t] = s
@@ -182,7 +183,7 @@ def report(results_path, out_path):
         w("")
         w(f"{title}:")
         w(f"  {'target':<8} {'asked/s':>8} {'got/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-          f"{'+p50 ms':>8} {'+p99 ms':>8} {'errors':>7}")
+          f"{'+p50 ms':>8} {'+p99 ms':>8} {'errors':>7} {'proxy CPU/req':>14}")
         base = summary.get("direct", {}).get(kind)
         for t in present:
             r = summary[t][kind]
@@ -194,7 +195,8 @@ def report(results_path, out_path):
                 r["added_p99_ms"] = round(add99, 4)
             w(f"  {t:<8} {fmt(r['target_rate'], '', 0) if r['target_rate'] else 'max':>8} "
               f"{fmt(r['achieved_rate'], '', 0):>8} {fmt(r['p50_ms']):>8} {fmt(r['p90_ms']):>8} {fmt(r['p99_ms']):>8} "
-              f"{fmt(add50) if add50 is not None else '-':>8} {fmt(add99) if add99 is not None else '-':>8} {r['errors']:>7}")
+              f"{fmt(add50) if add50 is not None else '-':>8} {fmt(add99) if add99 is not None else '-':>8} {r['errors']:>7} "
+              f"{fmt(r['proxy_cpu_us_per_request'], ' us', 0) if r['proxy_cpu_us_per_request'] else '-':>14}")
 
     ratios = {}
     direct = summary.get("direct", {}).get("saturation_rps")

@@ -17,12 +17,14 @@
 #   NGINX_WORKERS [1]
 #   LITELLM_VERSION [1.102.4]  LITELLM_WORKERS [1]
 #   AIRLOCK [<repo>/.build-release/release/airlock]  built with swift if missing
+#   BENCH_OUT [benchmarks/gateway/out]  where results, logs and profiles go
 #   KEEP_WORK [0]          1: keep the temporary folder (configs, database, logs)
+#   PROFILE [0]            1: one more gateway saturation run under perf record (out/perf-airlock.*)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-OUT="$HERE/out"
+OUT="${BENCH_OUT:-$HERE/out}"
 VENV="$HERE/.venv-litellm"
 
 TARGETS="${TARGETS:-direct,airlock,litellm}"
@@ -38,6 +40,7 @@ NGINX_WORKERS="${NGINX_WORKERS:-1}"
 LITELLM_VERSION="${LITELLM_VERSION:-1.102.4}"
 LITELLM_WORKERS="${LITELLM_WORKERS:-1}"
 KEEP_WORK="${KEEP_WORK:-0}"
+PROFILE="${PROFILE:-0}"
 AIRLOCK_SET_BY_USER=0
 if [[ -n "${AIRLOCK:-}" ]]; then AIRLOCK_SET_BY_USER=1; fi
 AIRLOCK="${AIRLOCK:-$ROOT/.build-release/release/airlock}"
@@ -273,25 +276,34 @@ if has "$TARGETS" airlock; then
     --endpoint-url "$STUB" --endpoint-model stub --credentials-env STUB_ENDPOINT_KEY >"$WORK/version.json"
   VERSION="$(jq -r .id "$WORK/version.json")"
   al "$OFFICE" model move "$VERSION" --to in_review >/dev/null
+  # The grant starts at the first whole second after the notice (the CLI sends whole seconds).
+  next_second() {
+    "$PY" -c 'import sys, datetime as d
+t = d.datetime.fromisoformat(sys.argv[1].replace("Z", "+00:00")).replace(microsecond=0) + d.timedelta(seconds=1)
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"
+  }
   # Limits that do not bind: huge quota, rate and concurrency.
   QUOTA=1000000000000000 RPM=100000000 CONCURRENT=100000
   grant_args=(grant create --version "$VERSION" --grantee "$EVAL_ORG" --purpose capability_evaluation
-    --from "$(jq -r .window_opens_at "$WORK/version.json")" --until "$(jq -r .access_ends_by "$WORK/version.json")"
+    --from "$(next_second "$(jq -r .window_opens_at "$WORK/version.json")")" --until "$(jq -r .access_ends_by "$WORK/version.json")"
     --tokens "$QUOTA")
   if GRANT="$(al "$OFFICE" "${grant_args[@]}" --rpm "$RPM" --concurrent "$CONCURRENT" 2>"$LOGS/grant.err" | jq -r .id)" \
       && [[ "$GRANT" == grt_* ]]; then
     LIMITS_SET_BY="api"
-  else
+  elif grep -q 'requests_per_minute\|max_concurrent' "$LOGS/grant.err"; then
     # An older build caps requests_per_minute at 100000 and max_concurrent at 1000: create the
     # grant within them and raise the limits in the store before the measured server starts.
     log "the API refused rpm $RPM / concurrent $CONCURRENT ($(tr -d '\n' <"$LOGS/grant.err")); using the old caps and SQLite"
     GRANT="$(al "$OFFICE" "${grant_args[@]}" --rpm 100000 --concurrent 1000 | jq -r .id)"
     LIMITS_SET_BY="sqlite"
+  else
+    cat "$LOGS/grant.err" >&2; die "grant create failed"
   fi
   al "$OFFICE" grant approve "$GRANT" >/dev/null
   al "$DEV" grant consent "$GRANT" >/dev/null
   GRANT_KEY="$(al "$EVAL" grant key "$GRANT" --name bench | jq -r .secret)"
   [[ "$GRANT_KEY" == alg_* ]] || die "no grant key"
+  (umask 077; printf '%s\n' "$GRANT_KEY" >"$WORK/grant.key")  # for KEEP_WORK=1 sessions by hand
   unset AIRLOCK_SERVER
   stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
   if [[ "$LIMITS_SET_BY" == sqlite ]]; then
@@ -310,10 +322,10 @@ fi
 
 # ------------------------------------------------------------------ LiteLLM
 
-litellm_pids() {  # the proxy and its workers, if any
-  local pids="$LITELLM_PID" kids
-  kids="$(pgrep -s "$LITELLM_PID" 2>/dev/null | tr '\n' ' ' || true)"
-  echo "$pids $kids"
+litellm_pids() {  # the proxy and its workers, if any: every process of its session
+  local pids
+  pids="$(pgrep -s "$LITELLM_PID" 2>/dev/null | tr '\n' ' ' || true)"
+  echo "${pids:-$LITELLM_PID}"
 }
 if has "$TARGETS" litellm; then
   LITELLM_PORT="$("${HARNESS[@]}" free-port)"
@@ -324,7 +336,7 @@ model_list:
     litellm_params:
       model: openai/stub
       api_base: $STUB
-      api_key: $STUB_ENDPOINT_KEY_FOR_LITELLM
+      api_key: sk-stub-endpoint-key
 litellm_settings:
   telemetry: false
   set_verbose: false
@@ -332,7 +344,6 @@ litellm_settings:
 general_settings:
   master_key: $LITELLM_MASTER_KEY
 EOF
-  sed -i "s/\$STUB_ENDPOINT_KEY_FOR_LITELLM/sk-stub-endpoint-key/" "$WORK/litellm.yaml"
   # setsid: the proxy gets a session of its own, so that it and any workers stop together.
   (cd "$WORK" && exec env LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR LITELLM_TELEMETRY=False \
     DISABLE_SCHEMA_UPDATE=True NO_DOCS=True \
@@ -351,9 +362,8 @@ fi
 
 record() { echo "$1" >>"$RESULTS"; }
 
-saturation() {  # saturation TARGET RUN
-  local t="$1" run="$2" tmp="$WORK/wrk.json" before after
-  before="$("${HARNESS[@]}" cpu ${PIDS[$t]} $NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' '))"
+saturation() {  # saturation TARGET RUN [KIND]
+  local t="$1" run="$2" kind="${3:-saturation}" tmp="$WORK/wrk.json"
   local proxy_before=0
   [[ -z "${PIDS[$t]}" ]] || proxy_before="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
   rm -f "$tmp"
@@ -362,31 +372,56 @@ saturation() {  # saturation TARGET RUN
     >"$LOGS/wrk-$t-$run.txt" 2>&1 || die "wrk failed on $t (see $LOGS/wrk-$t-$run.txt)"
   local proxy_after=0
   [[ -z "${PIDS[$t]}" ]] || proxy_after="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
-  "$PY" - "$t" "$run" "$tmp" "$proxy_before" "$proxy_after" >>"$RESULTS" <<'EOF'
+  "$PY" - "$t" "$run" "$kind" "$tmp" "$proxy_before" "$proxy_after" >>"$RESULTS" <<'EOF'
 import json, sys
-t, run, path, before, after = sys.argv[1:]
+t, run, kind, path, before, after = sys.argv[1:]
 r = json.load(open(path))
-r.update(target=t, kind="saturation", run=int(run))
+r.update(target=t, kind=kind, run=int(run))
 cpu = float(after) - float(before)
 if cpu > 0 and r["requests"]:
     r["proxy_cpu_seconds"] = round(cpu, 2)
     r["proxy_cpu_us_per_request"] = round(cpu / r["requests"] * 1e6, 1)
 print(json.dumps(r))
 EOF
-  log "  $t saturation run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, non-2xx \(.non2xx), errors \(.socket_errors)"')"
+  log "  $t $kind run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, non-2xx \(.non2xx), errors \(.socket_errors)"')"
 }
 
 fixed_rate() {  # fixed_rate TARGET KIND CONNS PER_CONN RUN (PER_CONN 0: back to back)
   local t="$1" kind="$2" c="$3" q="$4" run="$5" csv="$WORK/hey.csv" rate_args=()
   [[ "$q" -eq 0 ]] || rate_args=(-q "$q")
+  local proxy_before=0 proxy_after=0
+  [[ -z "${PIDS[$t]}" ]] || proxy_before="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
   timeout $((DURATION + 60)) hey -z "${DURATION}s" -c "$c" "${rate_args[@]}" -t 20 -m POST \
     -T application/json -H "Authorization: Bearer ${KEY[$t]}" -d "$BODY" -o csv "${URL[$t]}" \
     >"$csv" 2>"$LOGS/hey-$t-$kind-$run.err" || die "hey failed on $t (see $LOGS/hey-$t-$kind-$run.err)"
+  [[ -z "${PIDS[$t]}" ]] || proxy_after="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
+  local cpu
+  cpu="$(awk -v a="$proxy_after" -v b="$proxy_before" 'BEGIN { printf "%.2f", a - b }')"
   "${HARNESS[@]}" hey-stats "$csv" | jq -c --arg t "$t" --arg k "$kind" --argjson run "$run" \
-    --argjson target_rate "$((c * q))" --argjson c "$c" \
-    '. + {target: $t, kind: $k, run: $run, connections: $c, target_rate: (if $target_rate > 0 then $target_rate else null end)}' \
+    --argjson target_rate "$((c * q))" --argjson c "$c" --argjson cpu "$cpu" \
+    '. + {target: $t, kind: $k, run: $run, connections: $c, target_rate: (if $target_rate > 0 then $target_rate else null end)}
+       + (if $cpu > 0 and .requests > 0 then {proxy_cpu_seconds: $cpu, proxy_cpu_us_per_request: ($cpu / .requests * 1e6 | round)} else {} end)' \
     >>"$RESULTS"
   log "  $t $kind run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rate)/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)"')"
+}
+
+# PROFILE=1: one more saturation run of the gateway under `perf record` (CPU samples with call
+# graphs), reported by shared object and by symbol into out/perf-airlock-*.txt.
+profile_airlock() {
+  command -v perf >/dev/null || { log "perf is not installed (Debian: linux-perf); no profile"; return 0; }
+  local data="$OUT/perf-airlock.data"
+  log "profiling airlock (perf record, ${DURATION}s under wrk)"
+  perf record -q -F 999 -g -p "$AIRLOCK_PID" -o "$data" -- sleep "$DURATION" 2>"$LOGS/perf-record.err" &
+  local perf_pid=$!
+  saturation airlock 1 saturation_profiled
+  wait "$perf_pid" || { log "perf record failed: $(tail -n1 "$LOGS/perf-record.err")"; return 0; }
+  perf report -i "$data" --stdio --no-children --sort dso --percent-limit 0.5 -g none 2>/dev/null \
+    | grep -v '^$' >"$OUT/perf-airlock-dso.txt" || true
+  perf report -i "$data" --stdio --no-children --sort dso,symbol --percent-limit 0.3 -g none 2>/dev/null \
+    | grep -v '^$' >"$OUT/perf-airlock-symbols.txt" || true
+  perf report -i "$data" --stdio --children --sort symbol --percent-limit 2 -g none 2>/dev/null \
+    | grep -v '^$' >"$OUT/perf-airlock-inclusive.txt" || true
+  log "profile: $OUT/perf-airlock-{dso,symbols,inclusive}.txt (perf report -i $data)"
 }
 
 HIGH_RATE=$((RATE_CONNS * RATE_PER_CONN))
@@ -403,6 +438,7 @@ for t in ${TARGETS//,/ }; do
   fi
   fixed_rate "$t" rate_low "$LOW_CONNS" "$LOW_PER_CONN" 1
   fixed_rate "$t" single 1 0 1
+  if [[ "$PROFILE" == 1 && "$t" == airlock ]]; then profile_airlock; fi
 done
 
 # ------------------------------------------------------------------ wrap-up
@@ -426,7 +462,7 @@ COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)"
 git -C "$ROOT" diff --quiet HEAD -- Sources 2>/dev/null || COMMIT="$COMMIT+uncommitted"
 env M_DATE="$(date -u +%FT%TZ)" M_NGINX="$("$NGINX" -v 2>&1 | sed 's/.*: //')" \
   M_WRK="$(wrk -v 2>&1 | head -n1)" M_HEY="$(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo unknown)" \
-  M_AIRLOCK="$AIRLOCK_VERSION" M_COMMIT="$COMMIT" M_LIMITS="$LIMITS_SET_BY" M_AUDITED="$AUDITED" \
+  M_AIRLOCK="$AIRLOCK_VERSION" M_COMMIT="$COMMIT" M_BUILT="$(date -u -r "$AIRLOCK" +%FT%TZ 2>/dev/null || true)" M_LIMITS="$LIMITS_SET_BY" M_AUDITED="$AUDITED" \
   M_LITELLM="$LITELLM_INSTALLED" \
   "$PY" - "$OUT/meta.json" "$NGINX_WORKERS" "$LITELLM_WORKERS" "$DURATION" "$REPEAT" "$WRK_THREADS" "$WRK_CONNS" \
     "$HIGH_RATE" "$LOW_RATE" <<'EOF'
@@ -436,7 +472,8 @@ path, ngx_workers, llm_workers, duration, repeat, threads, conns, high, low = sy
 meta = {
     "date": e["M_DATE"], "cpus": os.cpu_count(), "kernel": platform.release(),
     "nginx": e["M_NGINX"], "nginx_workers": int(ngx_workers), "wrk": e["M_WRK"], "hey": e["M_HEY"],
-    "airlock": e["M_AIRLOCK"] or None, "airlock_commit": e["M_COMMIT"] or None,
+    "airlock": e["M_AIRLOCK"] or None, "airlock_binary_built": e["M_BUILT"] or None,
+    "repository_head_at_run": e["M_COMMIT"] or None,
     "airlock_limits_set_by": e["M_LIMITS"] or None,
     "airlock_audited_calls": int(e["M_AUDITED"]) if e["M_AUDITED"] else None,
     "litellm": e["M_LITELLM"] or None, "litellm_workers": int(llm_workers),

@@ -27,42 +27,36 @@ public struct GatewayRequest: Sendable {
         case badField(String, String)
     }
 
-    /// The fields the gateway reads; everything else passes through untouched.
-    private struct Fields: Decodable {
-        var stream: Bool?
-        var maxTokens: Int64?
-        var maxCompletionTokens: Int64?
-
-        enum CodingKeys: String, CodingKey {
-            case stream
-            case maxTokens = "max_tokens"
-            case maxCompletionTokens = "max_completion_tokens"
-        }
-    }
-
+    /// Reads `stream` and `max_tokens` and edits `model` and `stream_options` in place; every
+    /// other byte of the body reaches the upstream as the client sent it.
     public init(api: GatewayAPI, body: Data, upstreamModel: String?) throws(Problem) {
-        guard var object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { throw .notJSON }
-        let fields: Fields
-        do {
-            fields = try JSONDecoder().decode(Fields.self, from: body)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            throw .badField(context.codingPath.first?.stringValue ?? "body", "has the wrong type")
-        } catch {
-            throw .notJSON
-        }
+        guard let object = JSONMembers([UInt8](body)) else { throw .notJSON }
         self.api = api
-        streams = fields.stream ?? false
-        let maximum = fields.maxCompletionTokens ?? fields.maxTokens ?? Self.defaultMaximumTokens
-        guard maximum > 0 else { throw .badField("max_tokens", "must be a positive integer") }
-        if api == .messages, fields.maxTokens == nil { throw .badField("max_tokens", "is required") }
-        if let upstreamModel { object["model"] = upstreamModel }
+        switch object.value("stream").map({ String(decoding: $0, as: UTF8.self) }) {
+        case nil, "false", "null": streams = false
+        case "true": streams = true
+        default: throw .badField("stream", "must be true or false")
+        }
+        var maximum = Self.defaultMaximumTokens
+        for field in ["max_tokens", "max_completion_tokens"] {
+            guard let raw = object.value(field), !raw.elementsEqual("null".utf8) else { continue }
+            guard let number = object.integer(field), number > 0 else { throw .badField(field, "must be a positive integer") }
+            maximum = number
+        }
+        if api == .messages, object.value("max_tokens") == nil { throw .badField("max_tokens", "is required") }
+        var replacements: [String: [UInt8]] = [:]
+        if let upstreamModel { replacements["model"] = jsonStringLiteral(upstreamModel) }
         if streams, api != .messages {
             // Without it, an OpenAI stream carries no usage to charge.
-            var options = object["stream_options"] as? [String: Any] ?? [:]
-            options["include_usage"] = true
-            object["stream_options"] = options
+            if let options = object.object("stream_options") {
+                replacements["stream_options"] = options.rewritten(replacing: ["include_usage": Array("true".utf8)])
+            } else if object.value("stream_options") != nil {
+                throw .badField("stream_options", "must be an object")
+            } else {
+                replacements["stream_options"] = Array(#"{"include_usage":true}"#.utf8)
+            }
         }
-        self.body = (try? JSONSerialization.data(withJSONObject: object)) ?? body
+        self.body = replacements.isEmpty ? body : Data(object.rewritten(replacing: replacements))
         // About four bytes a token in English; three errs on the side of the quota.
         reservation = Int64(body.count / 3) + maximum
     }
@@ -83,8 +77,7 @@ public struct UsageMeter: Sendable {
 
     /// A whole JSON response.
     public mutating func read(response body: Data) {
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return }
-        take(object)
+        if let object = JSONMembers([UInt8](body)) { take(object) }
     }
 
     /// A piece of a server-sent event stream; events may be split across pieces.
@@ -95,24 +88,21 @@ public struct UsageMeter: Sendable {
             pending.removeSubrange(pending.startIndex...newline)
             guard line.starts(with: Array("data:".utf8)) else { continue }
             let payload = line.dropFirst(5).drop { $0 == UInt8(ascii: " ") }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any] else { continue }
-            take(object)
+            if let object = JSONMembers(Array(payload)) { take(object) }
         }
         // A line longer than any event is not one: drop it rather than grow without end.
         if pending.count > 1 << 20 { pending.removeAll() }
     }
 
-    private mutating func take(_ object: [String: Any]) {
+    private mutating func take(_ object: JSONMembers) {
         // OpenAI: usage on the response or the last chunk. Anthropic: input tokens on
         // message_start's message, output tokens (cumulative) on message_delta.
-        let usage = (object["usage"] as? [String: Any]) ?? ((object["message"] as? [String: Any])?["usage"] as? [String: Any])
-        guard let usage else { return }
-        func number(_ key: String) -> Int64? { (usage[key] as? NSNumber)?.int64Value }
-        if let prompt = number("prompt_tokens") ?? number("input_tokens") {
+        guard let usage = object.object("usage") ?? object.object("message")?.object("usage") else { return }
+        if let prompt = usage.integer("prompt_tokens") ?? usage.integer("input_tokens") {
             promptTokens = prompt
             reported = true
         }
-        if let completion = number("completion_tokens") ?? number("output_tokens") {
+        if let completion = usage.integer("completion_tokens") ?? usage.integer("output_tokens") {
             completionTokens = completion
             reported = true
         }

@@ -24,7 +24,7 @@ public enum AuditChain {
             hasher.update(data: Array("\(field == nil ? -1 : bytes.count):".utf8))
             hasher.update(data: bytes)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.string(hasher.finalize())
     }
 
     /// The hash `entry` should have, from its own fields.

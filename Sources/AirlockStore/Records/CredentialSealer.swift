@@ -43,6 +43,6 @@ public struct CredentialSealer: Sendable {
 /// How secrets (API keys, sessions) are stored: their SHA-256, so the table alone grants nothing.
 public enum SecretDigest {
     public static func of(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: Data(secret.utf8)))
     }
 }

@@ -14,7 +14,12 @@ public enum Identifier {
             time.append(alphabet[Int(value & 31)])
             value >>= 5
         }
-        let random = (0..<16).map { _ in alphabet[Int(generator.next() & 31)] }
+        // Two draws give the 80 random bits: one system call each, not sixteen.
+        var bits = (generator.next() as UInt64, generator.next() as UInt64)
+        let random = (0..<16).map { index -> Character in
+            defer { if index < 8 { bits.0 >>= 5 } else { bits.1 >>= 5 } }
+            return alphabet[Int((index < 8 ? bits.0 : bits.1) & 31)]
+        }
         return prefix + "_" + String(time.reversed()) + String(random)
     }
 

@@ -397,7 +397,7 @@ public struct ProgramRecords: Sendable {
         entries.reserveCapacity(events.count)
         for event in events {
             sequence += 1
-            let detail = try encodeJSON(event.detail)
+            let detail = Self.detailJSON(event.detail)
             let at = Date(storedMilliseconds: event.at.storedMilliseconds)
             let hash = AuditChain.hash(
                 sequence: sequence, at: at, actorUserId: event.actorUserId, actorOrganisationId: event.actorOrganisationId,
@@ -457,6 +457,33 @@ public struct ProgramRecords: Sendable {
     }
 
     // MARK: Helpers
+
+    /// An audit detail as JSON with sorted keys, written directly: the gateway writes one for
+    /// every call.
+    static func detailJSON(_ detail: [String: String]) -> String {
+        var out = "{"
+        for (index, key) in detail.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            out += quoted(key) + ":" + quoted(detail[key]!)
+        }
+        return out + "}"
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
 
     /// The condition for a grant that gives its grantee a relation to the version (dates aside).
     static func decided(_ alias: String) -> String {

@@ -1,0 +1,15 @@
+/// Lower-case hexadecimal, without the formatting machinery: digests are made on every gateway
+/// call and every audit entry.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func string(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
