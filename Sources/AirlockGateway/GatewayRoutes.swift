@@ -4,6 +4,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -86,7 +87,9 @@ extension AccessGateway {
 
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(outbound, timeout: .seconds(Int64(configuration.upstreamTimeout.components.seconds)), logger: logger)
+            // The client's own request logging would cost every call; the call's record is ours.
+            response = try await http.execute(
+                outbound, timeout: .seconds(Int64(configuration.upstreamTimeout.components.seconds)), logger: Self.quiet)
         } catch {
             let refusal = GatewayRefusal.upstreamUnreachable(Self.describe(error))
             cut.release()
@@ -174,11 +177,15 @@ extension AccessGateway {
 
     // MARK: Helpers
 
+    static let quiet = Logger(label: "airlock.gateway.upstream") { _ in SwiftLogNoOpLogHandler() }
+
     /// The grant key: `Authorization: Bearer KEY` (OpenAI clients) or `x-api-key: KEY` (Anthropic's).
     static func secret(from request: Request) -> String? {
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-            return token.isEmpty ? nil : token
+        if let header = request.headers[.authorization], header.utf8.count > 7,
+            header.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8)
+        {
+            let token = header.utf8.dropFirst(7).drop { $0 == UInt8(ascii: " ") }
+            return token.isEmpty ? nil : String(decoding: token, as: UTF8.self)
         }
         if let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty { return key }
         return nil

@@ -94,3 +94,18 @@ extension UsageMeterTests {
         }
     }
 }
+
+extension UsageMeterTests {
+    /// A key the upstream would read differently from the gateway is refused: escaped
+    /// (`mod\u0065l`) or repeated.
+    @Test(arguments: [
+        #"{"mod\u0065l":"other-model","messages":[]}"#, #"{"max_tok\u0065ns":999999,"messages":[]}"#,
+        #"{"max_tokens":1,"max_tokens":999999,"messages":[]}"#, #"{"model":"a","model":"b"}"#,
+        #"{"stream":true,"stream_options":{"include_usage":false,"include_usage":false}}"#,
+    ])
+    func keysTheUpstreamWouldReadDifferentlyAreRefused(body: String) {
+        #expect(throws: GatewayRequest.Problem.self) {
+            try GatewayRequest(api: .chatCompletions, body: Data(body.utf8), upstreamModel: "frontier-internal")
+        }
+    }
+}

@@ -6,6 +6,7 @@
   harness.py check URL KEY BODY              one POST; exit 0 on a 200 with usage
   harness.py hey-stats CSV                   hey -o csv output -> one JSON line
   harness.py cpu PID...                      user+system CPU seconds of the processes
+  harness.py busy                            CPU seconds the whole machine has been busy
   harness.py report RESULTS.jsonl OUT.json   table, ratios and bars from the measurements
 """
 import json
@@ -110,6 +111,14 @@ def cpu(pids):
         except (OSError, IndexError, ValueError):
             pass
     print(f"{total / tick:.2f}")
+
+
+def machine_busy():
+    """Seconds of CPU the whole machine has spent busy since boot (all CPUs, /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    print(f"{(user + nice + system + irq + softirq + steal) / os.sysconf('SC_CLK_TCK'):.2f}")
 
 
 def median(values):
@@ -233,9 +242,23 @@ def report(results_path, out_path):
         w(f"  Airlock at least 100x LiteLLM at saturation: "
           f"{'met' if bars['at_least_100x_litellm_at_saturation'] else 'NOT met'} "
           f"({ratios['airlock_over_litellm']:,.1f}x)")
+    # A run during which other processes took more than 5% of a core is not clean.
+    def seconds(r):
+        return r.get("seconds") or (r["requests"] / r["rate"] if r.get("rate") else 10)
+
+    disturbed = [r for r in rows if r.get("other_cpu_seconds", 0) > 0.05 * seconds(r)]
+    w("")
+    if disturbed:
+        w(f"WARNING: other processes used CPU during {len(disturbed)} of {len(rows)} runs "
+          f"(up to {max(r['other_cpu_seconds'] for r in disturbed):.1f} CPU-s in one): their figures may be off; "
+          "rerun on an idle machine")
+    else:
+        most = max((r.get("other_cpu_seconds", 0) for r in rows), default=0)
+        w(f"Machine quiet: other processes used at most {most:.2f} CPU-s during any run")
     print("\n".join(lines))
     with open(out_path, "w") as f:
-        json.dump({"summary": summary, "ratios": ratios, "bars": bars, "runs": rows}, f, indent=2)
+        json.dump({"summary": summary, "ratios": ratios, "bars": bars, "disturbed_runs": len(disturbed), "runs": rows},
+                  f, indent=2)
     return 0
 
 
@@ -253,6 +276,9 @@ def main(argv):
         return check(*args)
     if command == "hey-stats":
         hey_stats(*args)
+        return 0
+    if command == "busy":
+        machine_busy()
         return 0
     if command == "cpu":
         cpu(args)

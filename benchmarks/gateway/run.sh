@@ -360,30 +360,51 @@ fi
 
 # ------------------------------------------------------------------ measurements
 
-record() { echo "$1" >>"$RESULTS"; }
+# Other processes' CPU during a run (a build, say) makes its figures low. The machine's busy
+# time (/proc/stat) less that of this benchmark's own processes (nginx, the proxies, and the
+# load generator, a child of this shell) says how much CPU went elsewhere.
+# (`times` must run in this shell, not in a $(…) subshell, to see the load generator's time.)
+ours_cpu() {  # sets OURS: CPU seconds of this benchmark's processes so far
+  local pids
+  pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ') ${AIRLOCK_PID:-}"
+  [[ -z "${LITELLM_PID:-}" ]] || pids="$pids $(pgrep -s "$LITELLM_PID" | tr '\n' ' ')"
+  times >"$WORK/times"
+  OURS="$(awk -v a="$("${HARNESS[@]}" cpu $pids)" 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/);
+    printf "%.2f", a + u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$WORK/times")"
+}
+BUSY0=0 OURS0=0 OTHER=0
+measure_begin() { BUSY0="$("${HARNESS[@]}" busy)"; ours_cpu; OURS0="$OURS"; }
+measure_end() {  # sets OTHER: seconds of CPU that went to other processes since measure_begin
+  local busy1
+  busy1="$("${HARNESS[@]}" busy)"; ours_cpu
+  OTHER="$(awk -v b1="$busy1" -v o1="$OURS" -v b0="$BUSY0" -v o0="$OURS0" \
+    'BEGIN { x = (b1 - b0) - (o1 - o0); printf "%.2f", x < 0 ? 0 : x }')"
+}
 
 saturation() {  # saturation TARGET RUN [KIND]
   local t="$1" run="$2" kind="${3:-saturation}" tmp="$WORK/wrk.json"
   local proxy_before=0
   [[ -z "${PIDS[$t]}" ]] || proxy_before="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
   rm -f "$tmp"
+  measure_begin
   BENCH_KEY="${KEY[$t]}" WRK_RESULT="$tmp" timeout $((DURATION + 30)) \
     wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --timeout 10s -s "$HERE/post.lua" "${URL[$t]}" \
-    >"$LOGS/wrk-$t-$run.txt" 2>&1 || die "wrk failed on $t (see $LOGS/wrk-$t-$run.txt)"
+    >"$LOGS/wrk-$t-$kind-$run.txt" 2>&1 || die "wrk failed on $t (see $LOGS/wrk-$t-$kind-$run.txt)"
   local proxy_after=0
   [[ -z "${PIDS[$t]}" ]] || proxy_after="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
-  "$PY" - "$t" "$run" "$kind" "$tmp" "$proxy_before" "$proxy_after" >>"$RESULTS" <<'EOF'
+  measure_end
+  "$PY" - "$t" "$run" "$kind" "$tmp" "$proxy_before" "$proxy_after" "$OTHER" >>"$RESULTS" <<'EOF'
 import json, sys
-t, run, kind, path, before, after = sys.argv[1:]
+t, run, kind, path, before, after, other = sys.argv[1:]
 r = json.load(open(path))
-r.update(target=t, kind=kind, run=int(run))
+r.update(target=t, kind=kind, run=int(run), other_cpu_seconds=float(other))
 cpu = float(after) - float(before)
 if cpu > 0 and r["requests"]:
     r["proxy_cpu_seconds"] = round(cpu, 2)
     r["proxy_cpu_us_per_request"] = round(cpu / r["requests"] * 1e6, 1)
 print(json.dumps(r))
 EOF
-  log "  $t $kind run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, non-2xx \(.non2xx), errors \(.socket_errors)"')"
+  log "  $t $kind run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, non-2xx \(.non2xx), errors \(.socket_errors), other processes \(.other_cpu_seconds) CPU-s"')"
 }
 
 fixed_rate() {  # fixed_rate TARGET KIND CONNS PER_CONN RUN (PER_CONN 0: back to back)
@@ -391,18 +412,21 @@ fixed_rate() {  # fixed_rate TARGET KIND CONNS PER_CONN RUN (PER_CONN 0: back to
   [[ "$q" -eq 0 ]] || rate_args=(-q "$q")
   local proxy_before=0 proxy_after=0
   [[ -z "${PIDS[$t]}" ]] || proxy_before="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
+  measure_begin
   timeout $((DURATION + 60)) hey -z "${DURATION}s" -c "$c" "${rate_args[@]}" -t 20 -m POST \
     -T application/json -H "Authorization: Bearer ${KEY[$t]}" -d "$BODY" -o csv "${URL[$t]}" \
     >"$csv" 2>"$LOGS/hey-$t-$kind-$run.err" || die "hey failed on $t (see $LOGS/hey-$t-$kind-$run.err)"
   [[ -z "${PIDS[$t]}" ]] || proxy_after="$("${HARNESS[@]}" cpu ${PIDS[$t]})"
   local cpu
+  measure_end
   cpu="$(awk -v a="$proxy_after" -v b="$proxy_before" 'BEGIN { printf "%.2f", a - b }')"
   "${HARNESS[@]}" hey-stats "$csv" | jq -c --arg t "$t" --arg k "$kind" --argjson run "$run" \
-    --argjson target_rate "$((c * q))" --argjson c "$c" --argjson cpu "$cpu" \
-    '. + {target: $t, kind: $k, run: $run, connections: $c, target_rate: (if $target_rate > 0 then $target_rate else null end)}
+    --argjson target_rate "$((c * q))" --argjson c "$c" --argjson cpu "$cpu" --argjson other "$OTHER" \
+    '. + {target: $t, kind: $k, run: $run, connections: $c, target_rate: (if $target_rate > 0 then $target_rate else null end),
+          other_cpu_seconds: $other}
        + (if $cpu > 0 and .requests > 0 then {proxy_cpu_seconds: $cpu, proxy_cpu_us_per_request: ($cpu / .requests * 1e6 | round)} else {} end)' \
     >>"$RESULTS"
-  log "  $t $kind run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rate)/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)"')"
+  log "  $t $kind run $run: $(tail -n1 "$RESULTS" | jq -r '"\(.rate)/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors), other processes \(.other_cpu_seconds) CPU-s"')"
 }
 
 # PROFILE=1: one more saturation run of the gateway under `perf record` (CPU samples with call

@@ -31,6 +31,11 @@ public struct GatewayRequest: Sendable {
     /// other byte of the body reaches the upstream as the client sent it.
     public init(api: GatewayAPI, body: Data, upstreamModel: String?) throws(Problem) {
         guard let object = JSONMembers([UInt8](body)) else { throw .notJSON }
+        // What the gateway reads must be what the upstream reads.
+        guard !object.hasEscapedKey else { throw .badField("body", "keys may not be written with escape sequences") }
+        if let twice = object.duplicates(among: ["model", "stream", "stream_options", "max_tokens", "max_completion_tokens"]).first {
+            throw .badField(twice, "appears more than once")
+        }
         self.api = api
         switch object.value("stream").map({ String(decoding: $0, as: UTF8.self) }) {
         case nil, "false", "null": streams = false
@@ -49,6 +54,9 @@ public struct GatewayRequest: Sendable {
         if streams, api != .messages {
             // Without it, an OpenAI stream carries no usage to charge.
             if let options = object.object("stream_options") {
+                guard !options.hasEscapedKey, options.duplicates(among: ["include_usage"]).isEmpty else {
+                    throw .badField("stream_options", "keys may not be escaped or repeated")
+                }
                 replacements["stream_options"] = options.rewritten(replacing: ["include_usage": Array("true".utf8)])
             } else if object.value("stream_options") != nil {
                 throw .badField("stream_options", "must be an object")

@@ -5,9 +5,24 @@ import Foundation
 /// so every other field reaches the upstream byte for byte.
 struct JSONMembers {
     struct Member {
-        /// The key as written, escapes and all (the keys read here have none).
+        /// The key as written, escapes and all: see ``hasEscapedKey``.
         var key: String
         var value: Range<Int>
+    }
+
+    /// Whether any key is written with an escape. The gateway refuses such bodies: `"mod\u0065l"`
+    /// would read as `model` upstream but not here.
+    var hasEscapedKey: Bool { members.contains { $0.key.utf8.contains(UInt8(ascii: "\\")) } }
+
+    /// The keys written more than once, among `keys`. Parsers differ on which copy wins, so
+    /// the gateway refuses them rather than read one and forward the other.
+    func duplicates(among keys: Set<String>) -> [String] {
+        var seen: Set<String> = []
+        var twice: [String] = []
+        for member in members where keys.contains(member.key) {
+            if !seen.insert(member.key).inserted { twice.append(member.key) }
+        }
+        return twice
     }
 
     let bytes: [UInt8]
