@@ -1,8 +1,8 @@
 import AirlockCore
 import AirlockStore
-import AsyncHTTPClient
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -22,7 +22,8 @@ public final class AccessGateway: Service, Sendable {
         public var refreshInterval: Duration
         /// `gateway.upstream_timeout_seconds` (default 600): the longest a call may take upstream.
         public var upstreamTimeout: Duration
-        /// `gateway.max_connections` (default 256): connections to one upstream host.
+        /// `gateway.max_connections` (default 256): idle connections kept open to one upstream
+        /// from each event loop.
         public var maxConnectionsPerHost: Int
 
         public init(refreshInterval: Duration = .seconds(1), upstreamTimeout: Duration = .seconds(600), maxConnectionsPerHost: Int = 256) {
@@ -35,17 +36,27 @@ public final class AccessGateway: Service, Sendable {
     public let store: ProgramStore
     let configuration: Configuration
     let logger: Logger
-    let http: HTTPClient
+    let upstreams: UpstreamConnections
     let now: @Sendable () -> Date
     private let state = Mutex(State())
 
     struct State {
         var routes: [String: GatewayRoute] = [:]
         var limiters: [String: GrantLimiter] = [:]
-        var openCalls: [String: [String: CallCut]] = [:]
+        /// Each open call's way to end it, by grant and call.
+        var openCalls: [String: [String: @Sendable (GatewayRefusal) -> Void]] = [:]
         var unrecorded: [GatewayCallRecord] = []
         var loaded = false
         var reloadedForMiss: ContinuousClock.Instant?
+        /// Metric handles by route and status, made once: making one per call costs a lookup in
+        /// the metrics backend under its lock.
+        var callCounters: [CallMetric: Counter] = [:]
+        var callTimers: [GatewayAPI: Metrics.Timer] = [:]
+    }
+
+    struct CallMetric: Hashable {
+        var api: GatewayAPI
+        var status: Int
     }
 
     public init(store: ProgramStore, configuration: Configuration = .init(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
@@ -53,13 +64,8 @@ public final class AccessGateway: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
-        var client = HTTPClient.Configuration()
-        client.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConnectionsPerHost)
-        client.timeout = .init(connect: .seconds(10), read: .seconds(Int64(configuration.upstreamTimeout.components.seconds)))
-        // Never follow an upstream's redirect with the developer's credential.
-        client.redirectConfiguration = .disallow
-        http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: client)
+        // Upstream redirects are never followed: the developer's credential goes to their endpoint only.
+        upstreams = UpstreamConnections(connectTimeout: .seconds(10), maxIdlePerKey: configuration.maxConnectionsPerHost)
     }
 
     public func run() async throws {
@@ -79,7 +85,7 @@ public final class AccessGateway: Service, Sendable {
     /// Closes the upstream connections; `run()` does this when it ends. For a gateway that never
     /// ran (tests), call it when done.
     public func shutdown() async throws {
-        try await http.shutdown()
+        upstreams.closeAll()
     }
 
     // MARK: Directory
@@ -91,7 +97,7 @@ public final class AccessGateway: Service, Sendable {
         let routes = Dictionary(
             records.map { ($0.secretDigest, GatewayRoute($0, sealer: store.sealer)) }, uniquingKeysWith: { first, _ in first })
         let at = now()
-        let cuts: [(CallCut, GatewayRefusal)] = state.withLock { state in
+        let cuts: [(@Sendable (GatewayRefusal) -> Void, GatewayRefusal)] = state.withLock { state in
             state.routes = routes
             state.loaded = true
             let byGrant = Dictionary(routes.values.map { ($0.grantId, $0) }, uniquingKeysWith: { first, _ in first })
@@ -101,7 +107,7 @@ public final class AccessGateway: Service, Sendable {
                 state.limiters[grantId]?.update(route.limits)
                 state.limiters[grantId]?.resync(used: route.tokensUsed + unwritten[grantId, default: 0])
             }
-            var cuts: [(CallCut, GatewayRefusal)] = []
+            var cuts: [(@Sendable (GatewayRefusal) -> Void, GatewayRefusal)] = []
             for (grantId, calls) in state.openCalls {
                 // A grant whose keys are all revoked drops out of the directory: revoked.
                 let refusal = byGrant[grantId].map { $0.refusal(at: at) } ?? .revoked
@@ -109,24 +115,37 @@ public final class AccessGateway: Service, Sendable {
             }
             return cuts
         }
-        for (cut, refusal) in cuts { cut.cut(refusal) }
+        for (cut, refusal) in cuts { cut(refusal) }
     }
 
-    /// The route for a key secret. A key the directory does not know yet (issued a moment ago,
-    /// perhaps by another server) triggers a reload, at most one every quarter second.
-    func route(forSecret secret: String) async throws -> GatewayRoute? {
-        let digest = SecretDigest.of(secret)
-        let (route, reload) = state.withLock { state -> (GatewayRoute?, Bool) in
-            if let route = state.routes[digest] { return (route, false) }
+    enum RouteLookup {
+        case found(GatewayRoute)
+        case unknown
+        /// Not known yet: reload the directory and look again.
+        case reload
+    }
+
+    /// The route for a key's digest, from memory. A key the directory does not know yet (issued
+    /// a moment ago, perhaps by another server) asks for a reload, at most one every quarter second.
+    func cachedRoute(forDigest digest: String) -> RouteLookup {
+        state.withLock { state in
+            if let route = state.routes[digest] { return .found(route) }
             let now = ContinuousClock.now
-            guard !state.loaded || state.reloadedForMiss.map({ now - $0 > .milliseconds(250) }) ?? true else { return (nil, false) }
+            guard !state.loaded || state.reloadedForMiss.map({ now - $0 > .milliseconds(250) }) ?? true else { return .unknown }
             state.reloadedForMiss = now
-            return (nil, true)
+            return .reload
         }
-        if let route { return route }
-        guard reload else { return nil }
-        try await refresh()
-        return state.withLock { $0.routes[digest] }
+    }
+
+    /// The route for a key's digest, reloading the directory where the key is not known yet.
+    func route(forDigest digest: String) async throws -> GatewayRoute? {
+        switch cachedRoute(forDigest: digest) {
+        case .found(let route): return route
+        case .unknown: return nil
+        case .reload:
+            try await refresh()
+            return state.withLock { $0.routes[digest] }
+        }
     }
 
     // MARK: Limits
@@ -141,7 +160,8 @@ public final class AccessGateway: Service, Sendable {
         }
     }
 
-    func open(_ cut: CallCut, callId: String, grantId: String) {
+    /// Registers an open call with the way to end it when its grant may no longer call.
+    func open(callId: String, grantId: String, cut: @escaping @Sendable (GatewayRefusal) -> Void) {
         state.withLock { $0.openCalls[grantId, default: [:]][callId] = cut }
     }
 
@@ -153,6 +173,23 @@ public final class AccessGateway: Service, Sendable {
             state.openCalls[route.grantId]?[callId] = nil
             state.unrecorded.append(record)
         }
+    }
+
+    /// Counts an answered call in `airlock_gateway_calls_total{route,status}` and times it in
+    /// `airlock_gateway_call_duration_seconds{route}`.
+    func count(_ api: GatewayAPI, status: Int, duration: Duration) {
+        let (counter, timer) = state.withLock { state in
+            let key = CallMetric(api: api, status: status)
+            let counter =
+                state.callCounters[key]
+                ?? Counter(label: "airlock_gateway_calls_total", dimensions: [("route", api.route), ("status", String(status))])
+            let timer = state.callTimers[api] ?? Metrics.Timer(label: "airlock_gateway_call_duration_seconds", dimensions: [("route", api.route)])
+            state.callCounters[key] = counter
+            state.callTimers[api] = timer
+            return (counter, timer)
+        }
+        counter.increment()
+        timer.record(duration: duration)
     }
 
     /// Queues the record of a call refused before it was admitted.
@@ -189,28 +226,4 @@ extension ContinuousClock.Instant {
 
 extension AccessGateway {
     static let clockOrigin = ContinuousClock.now
-}
-
-/// Ends one open call when its grant is revoked or its model closed.
-final class CallCut: Sendable {
-    private let signal: AsyncStream<GatewayRefusal>
-    private let trigger: AsyncStream<GatewayRefusal>.Continuation
-
-    init() {
-        (signal, trigger) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-    }
-
-    func cut(_ refusal: GatewayRefusal) {
-        trigger.yield(refusal)
-        trigger.finish()
-    }
-
-    /// Ends the wait without a cut, when the call is done.
-    func release() { trigger.finish() }
-
-    /// The refusal that cut the call, or nil once the call was released.
-    func wait() async -> GatewayRefusal? {
-        for await refusal in signal { return refusal }
-        return nil
-    }
 }

@@ -66,6 +66,10 @@ import Testing
                 #expect(eval.status == 0, "\(eval.error)")
                 _ = try Airlock.onlyRun(in: folder + "/logs")
                 #expect(upstream.requests.count >= before + 3)
+                // Gateway calls are counted beside the server's other requests.
+                let metrics = try await ProgramCLI.runProgram(
+                    python, ["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())", server.url + "/metrics"])
+                #expect(metrics.output.contains(#"airlock_gateway_calls_total{route="/v1/chat/completions",status="200"}"#), "\(metrics.output)")
 
                 _ = try await server.json(["grant", "revoke", grant, "--reason", "test"], key: developer)
                 let after = try await Self.runClient(python, url: server.url, key: secret)

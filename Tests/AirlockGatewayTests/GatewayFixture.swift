@@ -70,7 +70,7 @@ struct GatewayFixture: Sendable {
                 let gateway = AccessGateway(store: store, logger: TestBackend.quietLogger)
                 let router = Router()
                 gateway.addRoutes(to: router)
-                let app = Application(router: router, logger: TestBackend.quietLogger)
+                let app = Application(router: router, server: gateway.httpServer, logger: TestBackend.quietLogger)
                 do {
                     try await app.test(.live) { client in
                         let fixture = GatewayFixture(

@@ -121,7 +121,6 @@ import Testing
     /// open after one event, the client has that event before the next is sent.
     @Test func streamsArriveInPieces() async throws {
         let events = [#"{"choices":[{"delta":{"content":"first"}}]}"#, #"{"choices":[{"delta":{"content":"never"}}]}"#]
-        // The gateway notices the client leaving at its next write, so the hold is kept short.
         try await GatewayFixture.with(upstream: { _ in .paced(events, every: 5) }) { fixture, _ in
             var request = HTTPClientRequest(url: fixture.url + "/chat/completions")
             request.method = .POST

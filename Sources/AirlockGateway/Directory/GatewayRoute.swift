@@ -29,6 +29,8 @@ public struct GatewayRoute: Sendable {
         public var baseURL: String
         public var model: String?
         public var credential: String?
+        /// The URL's parts, or nil when it is not an http or https URL.
+        var address: UpstreamAddress?
     }
 
     init(_ record: GatewayKeyRecord, sealer: CredentialSealer?) {
@@ -54,7 +56,7 @@ public struct GatewayRoute: Sendable {
         if let url = record.version.endpointUrl {
             // A credential that does not open is no credential: the call fails upstream, not here.
             let credential = record.sealedCredentials.flatMap { try? sealer?.open($0, context: record.version.id) }
-            upstream = Upstream(baseURL: url, model: record.version.endpointModel, credential: credential)
+            upstream = Upstream(baseURL: url, model: record.version.endpointModel, credential: credential, address: UpstreamAddress(url))
         }
     }
 
@@ -90,12 +92,14 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
     case badRequest(String)
     case upstreamFailed(status: Int, detail: String)
     case upstreamUnreachable(String)
+    /// The gateway cannot read its directory (the store is down).
+    case unavailable(String)
 
     public var status: Int {
         switch self {
         case .missingKey, .unknownKey, .keyExpired: 401
         case .revoked, .closedByDeveloper, .withdrawn, .notDecided, .notStarted, .ended, .purposeNotAllowed: 403
-        case .noEndpoint: 503
+        case .noEndpoint, .unavailable: 503
         case .limited: 429
         case .badRequest: 400
         case .upstreamFailed: 502
@@ -124,6 +128,7 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
         case .badRequest: "invalid_request"
         case .upstreamFailed: "upstream_error"
         case .upstreamUnreachable: "upstream_unreachable"
+        case .unavailable: "gateway_unavailable"
         }
     }
 
@@ -149,6 +154,7 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
         case .badRequest(let detail): detail
         case .upstreamFailed(let status, let detail): "the model's endpoint answered \(status): \(detail)"
         case .upstreamUnreachable(let detail): "the model's endpoint could not be reached: \(detail)"
+        case .unavailable(let detail): "the gateway cannot read its grants now: \(detail)"
         }
     }
 

@@ -6,6 +6,15 @@ public enum GatewayAPI: String, Sendable, CaseIterable {
     case completions
     case messages
 
+    /// The path clients call, as the record shows it.
+    var route: String {
+        switch self {
+        case .chatCompletions: "/v1/chat/completions"
+        case .completions: "/v1/completions"
+        case .messages: "/v1/messages"
+        }
+    }
+
     /// Whether errors are written the Anthropic way.
     var isAnthropic: Bool { self == .messages }
 }

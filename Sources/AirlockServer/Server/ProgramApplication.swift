@@ -92,6 +92,7 @@ public enum ProgramApplication {
     ) -> some ApplicationProtocol {
         Application(
             router: router(api: api, registry: registry, gateway: gateway),
+            server: gateway?.httpServer ?? .http1(),
             configuration: .init(address: .hostname(api.configuration.host, port: api.configuration.port), serverName: "airlock"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -107,7 +108,8 @@ public enum ProgramApplication {
         addOperationalRoutes(to: router, registry: registry) { try await gateway.store.database.ping() }
         gateway.addRoutes(to: router)
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "airlock-gateway"),
+            router: router, server: gateway.httpServer,
+            configuration: .init(address: .hostname(host, port: port), serverName: "airlock-gateway"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 }
