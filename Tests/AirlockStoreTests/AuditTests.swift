@@ -23,6 +23,23 @@ import Testing
         return entries
     }
 
+    /// Details are stored as JSON with sorted keys that reads back as written, whatever the text.
+    @Test func detailsOfAnyTextReadBack() async throws {
+        let detail = [
+            "quote": #"say "hi" \ back"#, "lines": "one\ntwo\r\tthree", "control": "\u{01}\u{1F}", "unicode": "Zürich — 東京 🚀", "": "empty key",
+        ]
+        try await TestBackend.sqlite.withFreshStore { store in
+            let entry = try await store.transaction { records in
+                try await records.appendAudit(
+                    at: Sample.date(1000), actorUserId: nil, actorOrganisationId: nil, action: "test.detail", objectType: "test", objectId: nil,
+                    detail: detail)
+            }
+            let read = try JSONSerialization.jsonObject(with: Data(entry.detail.utf8)) as? [String: String]
+            #expect(read == detail)
+            #expect(entry.detail.hasPrefix(#"{"":"empty key","control":"\u0001\u001f","lines""#))
+        }
+    }
+
     @Test(arguments: TestBackend.all)
     func appendsChainFromGenesis(backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

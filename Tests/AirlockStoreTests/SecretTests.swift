@@ -9,6 +9,17 @@ import Testing
 @Suite struct SecretTests {
     private static let otherKey = Data(repeating: 0xA5, count: 32).base64EncodedString()
 
+    /// Ids: the prefix, ten characters of time, sixteen random; they sort by time.
+    @Test func identifiersSortByTime() {
+        let earlier = Identifier.make("cal", at: Date(timeIntervalSince1970: 1_700_000_000))
+        let later = Identifier.make("cal", at: Date(timeIntervalSince1970: 1_700_000_000.002))
+        #expect(earlier.count == 30 && earlier.hasPrefix("cal_"))
+        #expect(earlier < later)
+        #expect(Identifier.make("cal", at: Date(timeIntervalSince1970: 0)).hasPrefix("cal_0000000000"))
+        #expect(earlier.dropFirst(4).allSatisfy { "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains($0) })
+        #expect(Set((0..<100).map { _ in Identifier.make("cal") }).count == 100)
+    }
+
     @Test func sealerRoundTrips() throws {
         let sealer = try CredentialSealer(base64Key: TestBackend.testCredentialsKey)
         let sealed = try sealer.seal("Bearer sk-live-123", context: "ver_1")
