@@ -6,8 +6,10 @@ VENV       ?= .venv
 PYTHON     ?= python3
 AIRLOCK    := .build/debug/airlock
 # Python packages the tests use as real peers (pinned): Inspect reads exported logs;
-# Schemathesis fuzzes the program server from its OpenAPI document; the OpenAI SDK calls the gateway.
-TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0
+# Schemathesis fuzzes the program server from its OpenAPI document; the OpenAI SDK calls the gateway;
+# cvss scores vectors beside Airlock's; stix2-validator and csaf check the documents Airlock emits;
+# taxii2-client drives the TAXII server.
+TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0 cvss==3.6 stix2-validator==3.2.0 csaf==2026.10.25 taxii2-client==2.3.0
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
 # bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests),
 # chromium to render the assessment report in tests.

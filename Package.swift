@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "AirlockEval", targets: ["AirlockEval"]),
         .library(name: "AirlockSuites", targets: ["AirlockSuites"]),
         .library(name: "AirlockStore", targets: ["AirlockStore"]),
+        .library(name: "AirlockExchange", targets: ["AirlockExchange"]),
         .library(name: "AirlockServer", targets: ["AirlockServer"]),
     ],
     dependencies: [
@@ -109,6 +110,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Sharing and disclosure: STIX 2.1, TAXII 2.1, CSAF 2.0 and CVE JSON 5 documents.
+        .target(
+            name: "AirlockExchange",
+            dependencies: [
+                "AirlockCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // `airlock serve`: the program server's HTTP API (Hummingbird 2).
         .target(
             name: "AirlockServer",
@@ -152,6 +163,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AirlockExchangeTests", dependencies: ["AirlockCore", "AirlockExchange"], swiftSettings: swiftSettings),
         // A scripted model server on 127.0.0.1:0 for the engine and CLI tests.
         .target(
             name: "AirlockTestSupport",

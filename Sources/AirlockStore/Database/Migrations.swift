@@ -112,6 +112,45 @@ public enum Migrations {
                 """,
             ]
         },
+        Migration(version: 3, name: "findings, disclosure cases and sharing") { flavour in
+            [
+                // Findings and cases are documents (their domain types as JSON); the columns beside
+                // them are what queries select on.
+                """
+                CREATE TABLE findings (
+                    id TEXT PRIMARY KEY, case_id TEXT, version_id TEXT NOT NULL REFERENCES model_versions(id),
+                    reporter_id TEXT NOT NULL REFERENCES organisations(id), kind TEXT NOT NULL, tlp TEXT NOT NULL,
+                    merged_into TEXT, document TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX findings_by_case ON findings (case_id)",
+                """
+                CREATE TABLE disclosure_cases (
+                    id TEXT PRIMARY KEY, reference TEXT NOT NULL UNIQUE, state TEXT NOT NULL, embargo_end BIGINT,
+                    document TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE case_participants (
+                    case_id TEXT NOT NULL REFERENCES disclosure_cases(id), organisation_id TEXT NOT NULL REFERENCES organisations(id),
+                    role TEXT NOT NULL, PRIMARY KEY (case_id, organisation_id, role))
+                """,
+                "CREATE INDEX case_participants_by_organisation ON case_participants (organisation_id)",
+                // TAXII: every version of every object in every collection, paged by (date_added, seq).
+                """
+                CREATE TABLE taxii_objects (
+                    seq \(flavour == .postgres ? "BIGSERIAL" : "INTEGER") PRIMARY KEY, collection_id TEXT NOT NULL,
+                    object_id TEXT NOT NULL, type TEXT NOT NULL, version TEXT NOT NULL, version_micros BIGINT NOT NULL,
+                    spec_version TEXT NOT NULL, date_added BIGINT NOT NULL, media_type TEXT NOT NULL, tlp TEXT NOT NULL,
+                    case_id TEXT, body TEXT NOT NULL, UNIQUE (collection_id, object_id, version))
+                """,
+                "CREATE INDEX taxii_objects_by_date ON taxii_objects (collection_id, date_added, seq)",
+                "CREATE INDEX taxii_objects_by_object ON taxii_objects (collection_id, object_id)",
+                """
+                CREATE TABLE taxii_statuses (
+                    id TEXT PRIMARY KEY, collection_id TEXT NOT NULL, organisation_id TEXT, document TEXT NOT NULL,
+                    created_at BIGINT NOT NULL)
+                """,
+            ]
+        },
     ]
 
     /// The database refuses to change or delete audit entries; `airlock audit verify` catches

@@ -1,0 +1,129 @@
+import Foundation
+import SQLKit
+
+/// One version of one STIX object in one TAXII collection, as stored.
+public struct TAXIIStoredObject: Sendable, Hashable {
+    /// The store's order of insertion; with `dateAddedMicros`, the collection's paging order.
+    public var sequence: Int64
+    public var collectionId: String
+    public var objectId: String
+    public var type: String
+    /// The version as the object writes it (`modified`, else `created`), and in microseconds.
+    public var version: String
+    public var versionMicros: Int64
+    public var specVersion: String
+    /// When the collection received it, in microseconds since 1970.
+    public var dateAddedMicros: Int64
+    public var mediaType: String
+    /// The TLP 2.0 level the object is marked with (`clear` … `red`), which decides who reads it.
+    public var tlp: String
+    /// The disclosure case the object belongs to, whose participants alone read it at TLP:RED.
+    public var caseId: String?
+    /// The object's JSON, byte for byte as served.
+    public var body: String
+
+    public init(
+        sequence: Int64 = 0, collectionId: String, objectId: String, type: String, version: String, versionMicros: Int64,
+        specVersion: String, dateAddedMicros: Int64, mediaType: String, tlp: String, caseId: String?, body: String
+    ) {
+        self.sequence = sequence
+        self.collectionId = collectionId
+        self.objectId = objectId
+        self.type = type
+        self.version = version
+        self.versionMicros = versionMicros
+        self.specVersion = specVersion
+        self.dateAddedMicros = dateAddedMicros
+        self.mediaType = mediaType
+        self.tlp = tlp
+        self.caseId = caseId
+        self.body = body
+    }
+}
+
+/// What changes when a collection's contents change: servers keep collections in memory and
+/// reload one when its stamp moves.
+public struct TAXIICollectionStamp: Sendable, Hashable {
+    public var count: Int64
+    public var lastSequence: Int64
+}
+
+extension ProgramRecords {
+    /// Every object version in a collection, in paging order.
+    public func taxiiObjects(collectionId: String) async throws -> [TAXIIStoredObject] {
+        try await sql.raw("SELECT * FROM taxii_objects WHERE collection_id = \(bind: collectionId) ORDER BY date_added, seq").all().map { row in
+            TAXIIStoredObject(
+                sequence: try row.decode(column: "seq", as: Int64.self), collectionId: collectionId,
+                objectId: try row.decode(column: "object_id", as: String.self), type: try row.decode(column: "type", as: String.self),
+                version: try row.decode(column: "version", as: String.self), versionMicros: try row.decode(column: "version_micros", as: Int64.self),
+                specVersion: try row.decode(column: "spec_version", as: String.self),
+                dateAddedMicros: try row.decode(column: "date_added", as: Int64.self), mediaType: try row.decode(column: "media_type", as: String.self),
+                tlp: try row.decode(column: "tlp", as: String.self), caseId: try row.decode(column: "case_id", as: String?.self),
+                body: try row.decode(column: "body", as: String.self))
+        }
+    }
+
+    public func taxiiStamp(collectionId: String) async throws -> TAXIICollectionStamp {
+        let row = try await sql.raw(
+            "SELECT COUNT(*) AS count, MAX(seq) AS last FROM taxii_objects WHERE collection_id = \(bind: collectionId)"
+        ).first()
+        return TAXIICollectionStamp(
+            count: try row?.decode(column: "count", as: Int64.self) ?? 0, lastSequence: try row?.decode(column: "last", as: Int64?.self) ?? 0)
+    }
+
+    /// The latest `date_added` in a collection, so that a batch added after it sorts after it.
+    public func taxiiLastDateAdded(collectionId: String) async throws -> Int64? {
+        try await sql.raw("SELECT MAX(date_added) AS last FROM taxii_objects WHERE collection_id = \(bind: collectionId)")
+            .first()?.decode(column: "last", as: Int64?.self)
+    }
+
+    /// Whether the collection holds this version of the object already.
+    public func taxiiHolds(collectionId: String, objectId: String, version: String) async throws -> Bool {
+        try await sql.raw("""
+            SELECT 1 AS held FROM taxii_objects WHERE collection_id = \(bind: collectionId) AND object_id = \(bind: objectId) \
+            AND version = \(bind: version)
+            """).first() != nil
+    }
+
+    /// Adds object versions; returns them with their sequence numbers.
+    public func insert(_ objects: [TAXIIStoredObject]) async throws -> [TAXIIStoredObject] {
+        var stored: [TAXIIStoredObject] = []
+        stored.reserveCapacity(objects.count)
+        for object in objects {
+            let row = try await sql.raw("""
+                INSERT INTO taxii_objects (collection_id, object_id, type, version, version_micros, spec_version, date_added, \
+                media_type, tlp, case_id, body) VALUES (\(bind: object.collectionId), \(bind: object.objectId), \(bind: object.type), \
+                \(bind: object.version), \(bind: object.versionMicros), \(bind: object.specVersion), \(bind: object.dateAddedMicros), \
+                \(bind: object.mediaType), \(bind: object.tlp), \(bind: object.caseId), \(bind: object.body)) RETURNING seq
+                """).first()
+            var object = object
+            object.sequence = try row?.decode(column: "seq", as: Int64.self) ?? 0
+            stored.append(object)
+        }
+        return stored
+    }
+
+    /// Removes object versions by sequence number.
+    public func deleteTAXIIObjects(collectionId: String, sequences: [Int64]) async throws {
+        for sequence in sequences {
+            try await sql.raw("DELETE FROM taxii_objects WHERE collection_id = \(bind: collectionId) AND seq = \(bind: sequence)").run()
+        }
+    }
+
+    /// Keeps a POST's status resource, as JSON, for `GET …/status/{id}/`.
+    public func insertTAXIIStatus(id: String, collectionId: String, organisationId: String?, document: String, at date: Date) async throws {
+        try await sql.raw("""
+            INSERT INTO taxii_statuses (id, collection_id, organisation_id, document, created_at) VALUES (\(bind: id), \
+            \(bind: collectionId), \(bind: organisationId), \(bind: document), \(bind: date.storedMilliseconds))
+            """).run()
+    }
+
+    /// A status resource and the organisation whose request it describes.
+    public func taxiiStatus(id: String) async throws -> (document: String, organisationId: String?, collectionId: String)? {
+        guard let row = try await sql.raw("SELECT * FROM taxii_statuses WHERE id = \(bind: id)").first() else { return nil }
+        return (
+            try row.decode(column: "document", as: String.self), try row.decode(column: "organisation_id", as: String?.self),
+            try row.decode(column: "collection_id", as: String.self)
+        )
+    }
+}
