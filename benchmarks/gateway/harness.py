@@ -156,7 +156,7 @@ def report(results_path, out_path):
             "saturation_p99_ms": median([r.get("p99_ms") for r in sat]),
             "proxy_cpu_us_per_request": median([r.get("proxy_cpu_us_per_request") for r in sat]),
         }
-        for kind in ("rate_high", "rate_low", "single"):
+        for kind in ("rate_high", "rate_bursts", "rate_low", "single"):
             runs = pick(t, kind)
             if not runs:
                 continue
@@ -184,7 +184,8 @@ def report(results_path, out_path):
         w(f"  {t:<8} {fmt(s['saturation_rps'], '', 0):>10} {fmt(s['saturation_p50_ms']):>8} "
           f"{fmt(s['saturation_p99_ms']):>8} {s['saturation_non2xx'] + s['saturation_socket_errors']:>8} {cpu_text:>14}")
 
-    for kind, title in (("rate_high", "Fixed rate (hey -q)"), ("rate_low", "Low fixed rate (hey -q)"),
+    for kind, title in (("rate_high", "Fixed rate, paced (hey -q)"), ("rate_bursts", "Fixed rate in bursts (hey -q, many connections)"),
+                        ("rate_low", "Low fixed rate (hey -q)"),
                         ("single", "One connection, back to back (hey -c 1)")):
         present = [t for t in targets if kind in summary[t]]
         if not present:

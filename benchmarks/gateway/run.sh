@@ -12,7 +12,8 @@
 #   DURATION [10]          seconds of each measured wrk or hey run
 #   REPEAT [3]             measured runs of each kind (medians are reported)
 #   WRK_THREADS [2]  WRK_CONNS [64]               saturation load
-#   RATE_CONNS [10]  RATE_PER_CONN [100]          fixed rate: hey -c 10 -q 100 = 1,000/s
+#   RATE_CONNS [2]   RATE_PER_CONN [500]          fixed rate: hey -c 2 -q 500 = 1,000/s, paced
+#   BURST_CONNS [10] BURST_PER_CONN [100]         the same rate in bursts: hey -c 10 -q 100
 #   LOW_CONNS [5]    LOW_PER_CONN [10]            the rate LiteLLM can hold: 50/s (all targets)
 #   NGINX_WORKERS [1]
 #   LITELLM_VERSION [1.102.4]  LITELLM_WORKERS [1]
@@ -32,8 +33,10 @@ DURATION="${DURATION:-10}"
 REPEAT="${REPEAT:-3}"
 WRK_THREADS="${WRK_THREADS:-2}"
 WRK_CONNS="${WRK_CONNS:-64}"
-RATE_CONNS="${RATE_CONNS:-10}"
-RATE_PER_CONN="${RATE_PER_CONN:-100}"
+RATE_CONNS="${RATE_CONNS:-2}"
+RATE_PER_CONN="${RATE_PER_CONN:-500}"
+BURST_CONNS="${BURST_CONNS:-10}"
+BURST_PER_CONN="${BURST_PER_CONN:-100}"
 LOW_CONNS="${LOW_CONNS:-5}"
 LOW_PER_CONN="${LOW_PER_CONN:-10}"
 NGINX_WORKERS="${NGINX_WORKERS:-1}"
@@ -459,6 +462,8 @@ for t in ${TARGETS//,/ }; do
   if [[ "$t" != litellm ]]; then
     # LiteLLM cannot hold 1,000/s on this machine: it gets the low rate only.
     for run in $(seq "$REPEAT"); do fixed_rate "$t" rate_high "$RATE_CONNS" "$RATE_PER_CONN" "$run"; done
+    # hey's connections tick together: ten connections send ten requests at once every 10 ms.
+    fixed_rate "$t" rate_bursts "$BURST_CONNS" "$BURST_PER_CONN" 1
   fi
   fixed_rate "$t" rate_low "$LOW_CONNS" "$LOW_PER_CONN" 1
   fixed_rate "$t" single 1 0 1
