@@ -34,6 +34,26 @@ import Testing
         }
     }
 
+    /// An endpoint that closes a kept-alive connection as a request arrives on it (an idle
+    /// timeout) gets the request once more on a new connection; one that drops a new connection
+    /// too makes the call fail as unreachable.
+    @Test func aClosedKeptAliveConnectionIsRetriedOnce() async throws {
+        try await GatewayFixture.with(upstream: { request in
+            switch request.index {
+            case 1, 3, 4: .drop
+            default: .ok(ModelReplies.chat("answer \(request.index)"))
+            }
+        }) { fixture, server in
+            #expect(try await fixture.post("/chat/completions", json: chatBody).status == 200)
+            let retried = try await fixture.post("/chat/completions", json: chatBody)
+            #expect(retried.status == 200)
+            #expect(retried.pieces.map(\.1).joined().contains("answer 2"))
+            let failed = try await fixture.postBody("/chat/completions", json: chatBody)
+            #expect(failed.status == 504)
+            #expect(server.requests.count == 5)
+        }
+    }
+
     /// Requests sent back to back on one connection, to the router and to the gateway in turn,
     /// are answered in the order they were sent.
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {

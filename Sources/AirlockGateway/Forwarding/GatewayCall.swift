@@ -29,6 +29,8 @@ final class GatewayCall: UpstreamExchangeDelegate {
     private var prepared: GatewayRequest?
     private var admission: GrantLimiter.Admission?
     private var connection: UpstreamConnection?
+    /// Whether the request was sent again on a new connection, after a kept-alive one closed.
+    private var resent = false
     private var deadline: Scheduled<Void>?
     private var upstreamStatus = 0
     private var upstreamContentType: String?
@@ -122,7 +124,11 @@ final class GatewayCall: UpstreamExchangeDelegate {
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .init(gateway.configuration.upstreamTimeout)) {
             self.upstreamFailed(UpstreamTimedOut())
         }
-        gateway.upstreams.connection(to: address, on: context.eventLoop).assumeIsolated().whenComplete { result in
+        connect(prepared, upstream: upstream, address: address, fresh: false)
+    }
+
+    private func connect(_ prepared: GatewayRequest, upstream: GatewayRoute.Upstream, address: UpstreamAddress, fresh: Bool) {
+        gateway.upstreams.connection(to: address, on: context.eventLoop, fresh: fresh).assumeIsolated().whenComplete { result in
             switch result {
             case .failure(let error):
                 self.upstreamFailed(error)
@@ -220,6 +226,18 @@ final class GatewayCall: UpstreamExchangeDelegate {
 
     func upstreamFailed(_ error: any Error) {
         guard !done, let route, let admission, let prepared else { return }
+        // An endpoint may close a kept-alive connection just as the request goes out on it (its
+        // idle timeout): nothing was answered, so the request is sent once more, on a new connection.
+        if upstreamStatus == 0, !resent, connection?.reused == true, !(error is UpstreamTimedOut),
+            let upstream = route.upstream, let address = upstream.address
+        {
+            resent = true
+            let failed = connection
+            connection = nil
+            failed?.handler.delegate = nil
+            failed?.channel.close(promise: nil)
+            return connect(prepared, upstream: upstream, address: address, fresh: true)
+        }
         dropConnection()
         let detail = AccessGateway.describe(error)
         if streaming { return endStream(route, admission, prepared, failure: detail) }

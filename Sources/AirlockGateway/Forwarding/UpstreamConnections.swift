@@ -48,10 +48,11 @@ final class UpstreamConnections: Sendable {
         tls = try? NIOSSLContext(configuration: .makeClientConfiguration())
     }
 
-    /// An idle connection to `address` on `loop`, or a new one.
-    func connection(to address: UpstreamAddress, on loop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
+    /// An idle connection to `address` on `loop` (unless `fresh`), or a new one.
+    func connection(to address: UpstreamAddress, on loop: any EventLoop, fresh: Bool = false) -> EventLoopFuture<UpstreamConnection> {
         let key = Key(loop: ObjectIdentifier(loop), address: address)
-        while let reused = idle.withLock({ $0[key]?.popLast() }) {
+        while !fresh, var reused = idle.withLock({ $0[key]?.popLast() }) {
+            reused.reused = true
             if reused.channel.isActive { return loop.makeSucceededFuture(reused) }
         }
         let tls = self.tls
@@ -102,6 +103,9 @@ struct UpstreamConnection: @unchecked Sendable {
     let channel: any Channel
     let handler: UpstreamResponseHandler
     let key: UpstreamConnections.Key
+    /// Whether it carried an earlier call: the endpoint may close such a connection just as a
+    /// request goes out on it.
+    var reused = false
 }
 
 /// What an upstream exchange reports, on the connection's event loop.
