@@ -25,6 +25,12 @@ public struct ServerConfiguration: Sendable {
     /// `gateway.refresh_milliseconds` (int, default 1000), `gateway.upstream_timeout_seconds` (int,
     /// default 600) and `gateway.max_connections` (int, default 256): see ``AccessGateway/Configuration``.
     public var gateway: AccessGateway.Configuration = .init()
+    /// `sharing.namespace` (string, default `https://airlock.invalid`): this deployment's URL, the
+    /// CSAF publisher namespace; it also seeds STIX and TAXII collection ids, so set it once.
+    public var sharingNamespace = "https://airlock.invalid"
+    /// `sharing.advisory_base_url` (string, default `<namespace>/advisories`): where published
+    /// advisories are served, as documents link to them.
+    public var advisoryBaseURL = "https://airlock.invalid/advisories"
 
     public init(
         host: String = "127.0.0.1", port: Int = 8470, store: ProgramStore.Configuration = .init(),
@@ -70,6 +76,11 @@ public struct ServerConfiguration: Sendable {
         guard connections >= 1 else { throw ConfigurationError("gateway.max_connections", "must be at least 1") }
         gateway = .init(
             refreshInterval: .milliseconds(refresh), upstreamTimeout: .seconds(upstream), maxConnectionsPerHost: connections)
+        sharingNamespace = config.string(forKey: "sharing.namespace", default: "https://airlock.invalid")
+        guard let namespace = URL(string: sharingNamespace), ["http", "https"].contains(namespace.scheme ?? ""), namespace.host != nil else {
+            throw ConfigurationError("sharing.namespace", "must be an http or https URL, not '\(sharingNamespace)'")
+        }
+        advisoryBaseURL = config.string(forKey: "sharing.advisory_base_url", default: sharingNamespace + "/advisories")
     }
 
     /// An integer key; a value that is there but not an integer is an error, not the default.
