@@ -26,7 +26,10 @@ import Testing
             "http.host": "0.0.0.0", "http.port": "9000", "database.url": "postgres://a:b@db.internal:5432/airlock",
             "program.notice_period_days": 60, "program.grant_grace_days": "7", "sessions.lifetime_hours": 2,
             "credentials.key": .init(.string("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="), isSecret: true),
+            "sharing.namespace": "https://airlock.bank.example",
         ]))
+        #expect(configuration.sharingNamespace == "https://airlock.bank.example")
+        #expect(configuration.advisoryBaseURL == "https://airlock.bank.example/advisories")
         #expect(configuration.host == "0.0.0.0" && configuration.port == 9000)
         #expect(configuration.store.location == .postgres(url: "postgres://a:b@db.internal:5432/airlock"))
         #expect("\(configuration.store.location)".contains("REDACTED"))
@@ -39,7 +42,7 @@ import Testing
     @Test(arguments: [
         ("http.port", ConfigValue("eighty")), ("http.port", ConfigValue(70000)), ("program.notice_period_days", ConfigValue(-1)),
         ("sessions.lifetime_hours", ConfigValue(0)), ("credentials.key", ConfigValue("short")),
-        ("database.url", ConfigValue("mysql://db/airlock")),
+        ("database.url", ConfigValue("mysql://db/airlock")), ("sharing.namespace", ConfigValue("not a url")),
     ])
     func badValuesNameTheirKey(key: String, value: ConfigValue) throws {
         let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration(config: Self.reader([key: value])) }
