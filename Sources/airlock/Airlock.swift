@@ -12,6 +12,7 @@ struct Airlock: AsyncParsableCommand {
         subcommands: [
             EvalCommand.self, AssessCommand.self, RunsCommand.self, ExportCommand.self, RangeCommand.self, DataCommand.self,
             LocalModelCommand.self, ServeCommand.self, GatewayCommand.self, DatabaseCommand.self, AuditCommand.self, LoginCommand.self, OrganisationCommand.self, CommitmentCommand.self, ModelCommand.self, GrantCommand.self,
+            FindingCommand.self, CaseCommand.self,
         ]
     )
 }

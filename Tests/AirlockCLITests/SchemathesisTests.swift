@@ -30,6 +30,13 @@ import Testing
                  "--from", ProgramCLI.date(days: 1), "--until", ProgramCLI.date(days: 60), "--tokens", "100000", "--rpm", "60"],
                 key: office)
             _ = try await server.json(["grant", "approve", try #require(grant.id)], key: office)
+            // A finding in a case, so that the sharing lists and reads have data to check.
+            let finding = try await server.json(
+                ["finding", "file", "--version", versionId, "--kind", "ai_system_weakness", "--title", "Prompt injection",
+                 "--description", "The system prompt leaks.", "--product", "vendor=Frontier Lab;name=Frontier;versions=1.0",
+                 "--cvss-v3-1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", "--evidence", "A transcript shows it."],
+                key: office)
+            _ = try await server.json(["case", "open", "--title", "Prompt injection", "--finding", try #require(finding.id)], key: office)
 
             let process = Process()
             process.executableURL = URL(fileURLWithPath: schemathesis)

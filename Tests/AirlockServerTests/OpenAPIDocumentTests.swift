@@ -15,6 +15,8 @@ import Testing
         let routes = try await TestBackend.sqlite.withFreshStore { store in
             ProgramApplication.router(api: ProgramAPI(store: store, configuration: ServerConfiguration()), registry: .init()).routes
                 .map { "\($0.method.rawValue) /\($0.path.description.drop { $0 == "/" })" }
+                // TAXII 2.1 is specified by OASIS, not by this OpenAPI document.
+                .filter { !$0.contains(" /taxii2") }
         }
         let document = try #require(try JSONSerialization.jsonObject(with: OpenAPIDocument.data) as? [String: Any])
         #expect(document["openapi"] as? String == "3.1.0")

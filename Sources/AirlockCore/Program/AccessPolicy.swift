@@ -6,6 +6,9 @@ public enum ObjectRelation: String, Sendable, Hashable, CaseIterable {
     case owner
     /// The actor's organisation holds an access grant to the object's model version.
     case grantee
+    /// The actor's organisation takes part in the disclosure case the object belongs to (a case,
+    /// or a finding in one), in any role.
+    case participant
     /// No relation. For a sensitive object even its existence is withheld.
     case none
 }
@@ -30,6 +33,8 @@ public enum ProgramAction: String, Sendable, Hashable, CaseIterable {
     case grantList, grantCreate, grantRead, grantApprove, grantConsent, grantRevoke
     case grantKeyCreate, grantKeyList
     case runList, runCreate, runRead
+    case findingList, findingCreate, findingRead, findingMerge
+    case caseList, caseCreate, caseRead, caseManage, caseVendorStatus, casePublish, caseExport
     case auditRead
 }
 
@@ -101,6 +106,30 @@ public enum AccessPolicy {
             return Rule(leastRole: [.programOffice: .viewer, .grantee: .member], hidesExistence: true)
         case .runCreate:
             return Rule(leastRole: [.programOffice: .member, .grantee: .member], hidesExistence: true)
+        // Findings: filed on a version the organisation has a relation to (the developer on its
+        // own models); read by the reporter (owner), the office and the participants of its case.
+        case .findingList, .caseList:
+            return Rule(leastRole: anyone, hidesExistence: false)
+        case .findingCreate:
+            return Rule(
+                leastRole: [.programOffice: .member, .owner: .member, .grantee: .member],
+                kinds: [.programOffice, .evaluator, .infrastructureOperator, .modelDeveloper], hidesExistence: true)
+        case .findingRead:
+            return Rule(leastRole: [.programOffice: .viewer, .owner: .viewer, .participant: .viewer], hidesExistence: true)
+        case .findingMerge:
+            return Rule(leastRole: [.programOffice: .member, .owner: .member], hidesExistence: true)
+        // Disclosure cases: only participants (and the office that coordinates) know one exists.
+        case .caseCreate:
+            return Rule(leastRole: [.programOffice: .member], hidesExistence: false)
+        case .caseRead, .caseExport:
+            return Rule(leastRole: [.programOffice: .viewer, .participant: .viewer], hidesExistence: true)
+        case .caseManage:
+            return Rule(leastRole: [.programOffice: .member], hidesExistence: true)
+        // A vendor states its own status (owner: the vendor the statement is about).
+        case .caseVendorStatus:
+            return Rule(leastRole: [.programOffice: .member, .owner: .member], hidesExistence: true)
+        case .casePublish:
+            return Rule(leastRole: [.programOffice: .admin], hidesExistence: true)
         case .auditRead:
             return Rule(leastRole: [.programOffice: .admin], hidesExistence: false)
         }

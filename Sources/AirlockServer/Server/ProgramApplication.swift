@@ -65,7 +65,29 @@ public enum ProgramApplication {
         v1.get("grants/{grant_id}/keys", use: api.listGrantKeys)
         v1.post("grants/{grant_id}/keys", use: api.createGrantKey)
 
+        // Findings and coordinated disclosure (docs/sharing.md).
+        v1.get("findings", use: api.listFindings)
+        v1.post("findings", use: api.fileFinding)
+        v1.get("findings/{finding_id}", use: api.readFinding)
+        v1.post("findings/{finding_id}/merge", use: api.mergeFinding)
+        v1.get("cases", use: api.listCases)
+        v1.post("cases", use: api.openCase)
+        v1.get("cases/{case_id}", use: api.readCase)
+        v1.post("cases/{case_id}/participants", use: api.addCaseParticipant)
+        v1.post("cases/{case_id}/findings", use: api.addCaseFinding)
+        v1.put("cases/{case_id}/vendors/{organisation_id}/status", use: api.setVendorStatus)
+        v1.post("cases/{case_id}/triage", use: api.triageCase)
+        v1.post("cases/{case_id}/publication", use: api.publishCase)
+        v1.get("cases/{case_id}/csaf", use: api.exportCSAF)
+        v1.get("cases/{case_id}/vex", use: api.listVEX)
+        v1.get("cases/{case_id}/vex/{vendor_id}", use: api.exportVEX)
+        v1.get("cases/{case_id}/cve/{finding_id}", use: api.exportCVE)
+        v1.get("cases/{case_id}/stix", use: api.exportSTIX)
+
         v1.get("audit", use: api.readAudit)
+
+        // TAXII 2.1 under /taxii2, with its own authentication and errors (docs/sharing.md).
+        TAXIIRoutes(api: api).add(to: router)
         return router
     }
 

@@ -49,16 +49,23 @@ extension ProgramRecords {
         return (try Self.decode(Finding.self, try row.decode(column: "document", as: String.self), id: id), try row.decode(column: "case_id", as: String?.self))
     }
 
-    /// Findings reported by an organisation, or by anyone when `reporterId` is nil, in id order.
-    public func findings(reporterId: String?, after cursor: String?, limit: Int) async throws -> Page<Finding> {
-        var query: SQLQueryString = "SELECT id, document FROM findings WHERE 1 = 1"
+    /// Findings reported by an organisation, or by anyone when `reporterId` is nil, in id order,
+    /// each with the case it is in.
+    public func findings(reporterId: String?, after cursor: String?, limit: Int) async throws
+        -> Page<(finding: Finding, caseId: String?)>
+    {
+        var query: SQLQueryString = "SELECT id, case_id, document FROM findings WHERE 1 = 1"
         if let reporterId { query = query + " AND reporter_id = \(bind: reporterId)" }
         if let cursor { query = query + " AND id > \(bind: cursor)" }
         let rows = try await sql.raw(query + " ORDER BY id LIMIT \(bind: limit + 1)").all()
         let findings = try rows.prefix(limit).map { row in
-            try Self.decode(Finding.self, try row.decode(column: "document", as: String.self), id: try row.decode(column: "id", as: String.self))
+            let id = try row.decode(column: "id", as: String.self)
+            return (
+                finding: try Self.decode(Finding.self, try row.decode(column: "document", as: String.self), id: id),
+                caseId: try row.decode(column: "case_id", as: String?.self)
+            )
         }
-        return Page(items: findings, nextCursor: rows.count > limit ? findings.last?.id : nil)
+        return Page(items: findings, nextCursor: rows.count > limit ? findings.last?.finding.id : nil)
     }
 
     // MARK: Cases
@@ -123,6 +130,53 @@ extension ProgramRecords {
                 "SELECT id FROM disclosure_cases ORDER BY id"
             }
         return try await sql.raw(query).all().map { try $0.decode(column: "id", as: String.self) }
+    }
+
+    /// A page of cases an organisation takes part in (every case when nil), in id order, with their findings.
+    public func disclosureCases(participant organisationId: String?, after cursor: String?, limit: Int) async throws
+        -> Page<DisclosureCase>
+    {
+        // DISTINCT and the cursor on the same column, so a case in several roles counts once.
+        var query: SQLQueryString =
+            if let organisationId {
+                """
+                SELECT id FROM (SELECT DISTINCT case_id AS id FROM case_participants \
+                WHERE organisation_id = \(bind: organisationId)) AS mine WHERE 1 = 1
+                """
+            } else {
+                "SELECT id FROM disclosure_cases WHERE 1 = 1"
+            }
+        if let cursor { query = query + " AND id > \(bind: cursor)" }
+        let ids = try await sql.raw(query + " ORDER BY id LIMIT \(bind: limit + 1)").all()
+            .map { try $0.decode(column: "id", as: String.self) }
+        var cases: [DisclosureCase] = []
+        for id in ids.prefix(limit) {
+            if let disclosureCase = try await disclosureCase(id: id) { cases.append(disclosureCase) }
+        }
+        return Page(items: cases, nextCursor: ids.count > limit ? ids[limit - 1] : nil)
+    }
+
+    /// Whether an organisation takes part in a case, in any role.
+    public func isCaseParticipant(caseId: String, organisationId: String) async throws -> Bool {
+        try await sql.raw("""
+            SELECT 1 AS found FROM case_participants WHERE case_id = \(bind: caseId) AND organisation_id = \(bind: organisationId)
+            """).first() != nil
+    }
+
+    /// The organisations with these ids that exist, in the order asked, each once.
+    public func organisations(ids: [String]) async throws -> [Organisation] {
+        var seen: Set<String> = []
+        var found: [Organisation] = []
+        for id in ids where seen.insert(id).inserted {
+            if let organisation = try await organisation(id: id) { found.append(organisation) }
+        }
+        return found
+    }
+
+    /// The first organisation of a kind, by id: the program office that publishes when a case names none.
+    public func firstOrganisation(kind: OrganisationKind) async throws -> Organisation? {
+        try await sql.raw("SELECT * FROM organisations WHERE kind = \(bind: kind.rawValue) ORDER BY id LIMIT 1").first()
+            .map(Organisation.init(row:))
     }
 
     /// The next case reference of a year: `AIRLOCK-2026-0001`, `…-0002`, ….

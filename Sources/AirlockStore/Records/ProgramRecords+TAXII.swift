@@ -43,15 +43,33 @@ public struct TAXIIStoredObject: Sendable, Hashable {
 
 /// What changes when a collection's contents change: servers keep collections in memory and
 /// reload one when its stamp moves.
+///
+/// The latest `date_added` is part of it because SQLite may give a deleted last row's sequence
+/// number to the next insert; that insert's later `date_added` still moves the stamp.
 public struct TAXIICollectionStamp: Sendable, Hashable {
     public var count: Int64
     public var lastSequence: Int64
+    public var lastDateAdded: Int64
+
+    public init(count: Int64, lastSequence: Int64, lastDateAdded: Int64 = 0) {
+        self.count = count
+        self.lastSequence = lastSequence
+        self.lastDateAdded = lastDateAdded
+    }
 }
 
 extension ProgramRecords {
     /// Every object version in a collection, in paging order.
     public func taxiiObjects(collectionId: String) async throws -> [TAXIIStoredObject] {
-        try await sql.raw("SELECT * FROM taxii_objects WHERE collection_id = \(bind: collectionId) ORDER BY date_added, seq").all().map { row in
+        try await taxiiObjects(collectionId: collectionId, afterSequence: nil)
+    }
+
+    /// The object versions of a collection whose sequence number is above `afterSequence` (all
+    /// when nil), in paging order: what a cached copy lacks when only inserts happened since.
+    public func taxiiObjects(collectionId: String, afterSequence: Int64?) async throws -> [TAXIIStoredObject] {
+        var query: SQLQueryString = "SELECT * FROM taxii_objects WHERE collection_id = \(bind: collectionId)"
+        if let afterSequence { query = query + " AND seq > \(bind: afterSequence)" }
+        return try await sql.raw(query + " ORDER BY date_added, seq").all().map { row in
             TAXIIStoredObject(
                 sequence: try row.decode(column: "seq", as: Int64.self), collectionId: collectionId,
                 objectId: try row.decode(column: "object_id", as: String.self), type: try row.decode(column: "type", as: String.self),
@@ -64,11 +82,51 @@ extension ProgramRecords {
     }
 
     public func taxiiStamp(collectionId: String) async throws -> TAXIICollectionStamp {
-        let row = try await sql.raw(
-            "SELECT COUNT(*) AS count, MAX(seq) AS last FROM taxii_objects WHERE collection_id = \(bind: collectionId)"
-        ).first()
+        let row = try await sql.raw("""
+            SELECT COUNT(*) AS count, MAX(seq) AS last, MAX(date_added) AS last_added FROM taxii_objects \
+            WHERE collection_id = \(bind: collectionId)
+            """).first()
         return TAXIICollectionStamp(
-            count: try row?.decode(column: "count", as: Int64.self) ?? 0, lastSequence: try row?.decode(column: "last", as: Int64?.self) ?? 0)
+            count: try row?.decode(column: "count", as: Int64.self) ?? 0, lastSequence: try row?.decode(column: "last", as: Int64?.self) ?? 0,
+            lastDateAdded: try row?.decode(column: "last_added", as: Int64?.self) ?? 0)
+    }
+
+    /// Makes concurrent writers of one collection take turns until the transaction ends, so that
+    /// batches commit in `date_added` order and a client polling with `added_after` misses none.
+    /// PostgreSQL: a transaction-scoped advisory lock; SQLite's `BEGIN IMMEDIATE` already
+    /// serialises writers.
+    public func lockTAXIICollection(collectionId: String) async throws {
+        guard flavour == .postgres else { return }
+        try await sql.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "taxii:" + collectionId)))").run()
+    }
+
+    /// The versions (`version_micros`) a collection holds of each of `objectIds`, for refusing
+    /// duplicates before inserting.
+    public func taxiiVersions(collectionId: String, objectIds: [String]) async throws -> [String: [Int64]] {
+        var held: [String: [Int64]] = [:]
+        let unique = Array(Set(objectIds))
+        for start in stride(from: 0, to: unique.count, by: 500) {
+            var query: SQLQueryString = "SELECT object_id, version_micros FROM taxii_objects WHERE collection_id = \(bind: collectionId) AND object_id IN ("
+            for (offset, id) in unique[start..<min(start + 500, unique.count)].enumerated() {
+                if offset > 0 { query = query + ", " }
+                query = query + "\(bind: id)"
+            }
+            for row in try await sql.raw(query + ")").all() {
+                held[try row.decode(column: "object_id", as: String.self), default: []].append(
+                    try row.decode(column: "version_micros", as: Int64.self))
+            }
+        }
+        return held
+    }
+
+    /// The cases an organisation takes part in, each with its roles (raw values of `CaseRole`).
+    public func taxiiCaseRoles(organisationId: String) async throws -> [String: [String]] {
+        var roles: [String: [String]] = [:]
+        let rows = try await sql.raw("SELECT case_id, role FROM case_participants WHERE organisation_id = \(bind: organisationId)").all()
+        for row in rows {
+            roles[try row.decode(column: "case_id", as: String.self), default: []].append(try row.decode(column: "role", as: String.self))
+        }
+        return roles
     }
 
     /// The latest `date_added` in a collection, so that a batch added after it sorts after it.
