@@ -1,3 +1,5 @@
+import AirlockCore
+import AirlockGateway
 import AirlockStore
 import AirlockTestSupport
 import AsyncHTTPClient
@@ -31,6 +33,27 @@ import Testing
             }
             let detail = try #require(entries.first?.detail)
             #expect(detail.contains(#""status":"499""#) && detail.contains("client_closed"))
+        }
+    }
+
+    /// A stream whose endpoint has not begun to answer when the grant is revoked ends at once
+    /// with the refusal (had it waited, the endpoint's stream would have come through as 200).
+    @Test func revocationEndsAStreamNotYetBegun() async throws {
+        let events = [#"{"choices":[{"delta":{"content":"late"}}]}"#, "[DONE]"]
+        try await GatewayFixture.with(upstream: { _ in .delayed(30, .paced(events, every: 0.01)) }) { fixture, server in
+            async let response = fixture.post("/chat/completions", json: #"{"messages":[],"stream":true,"max_tokens":10}"#)
+            while server.requests.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            try await fixture.store.transaction { records in
+                var decisions = fixture.grant.decisions
+                decisions.revokedAt = Date()
+                try await records.updateDecisions(grantId: fixture.grant.id, decisions)
+            }
+            try await fixture.gateway.refresh()
+            let cut = try await response
+            #expect(cut.status == 403)
+            #expect(cut.pieces.map(\.1).joined().contains("grant_revoked"))
+            let entry = try #require(try await fixture.callEntries().first)
+            #expect(entry.detail.contains(#""error":"grant_revoked""#) && entry.detail.contains(#""status":"403""#))
         }
     }
 

@@ -37,8 +37,6 @@ final class GatewayCall: UpstreamExchangeDelegate {
     private var answer: ByteBuffer?
     /// Whether the answer is a stream being passed on (its head already sent to the client).
     private var streaming = false
-    /// A cut that came before the stream began.
-    private var pendingCut: GatewayRefusal?
     private var meter = UsageMeter()
     private var captured = Data()
     private var done = false
@@ -178,7 +176,6 @@ final class GatewayCall: UpstreamExchangeDelegate {
         fields[.contentType] = "text/event-stream"
         fields[.cacheControl] = "no-cache"
         context.writeAndFlush(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
-        if let pendingCut { cut(pendingCut) }
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
@@ -249,16 +246,17 @@ final class GatewayCall: UpstreamExchangeDelegate {
         respond(refusal)
     }
 
-    /// The grant was revoked or the model closed: an open stream ends with an error event.
-    /// A call waiting for a whole answer is let finish.
+    /// The grant was revoked or the model closed: an open stream ends with an error event, and
+    /// a stream the endpoint has not begun ends with the refusal. A call waiting for a whole
+    /// answer is let finish.
     func cut(_ refusal: GatewayRefusal) {
         guard !done, let route, let admission, let prepared, prepared.streams else { return }
-        guard streaming else {
-            pendingCut = refusal
-            return
-        }
         dropConnection()
-        endStream(route, admission, prepared, cutBy: refusal)
+        if streaming { return endStream(route, admission, prepared, cutBy: refusal) }
+        gateway.finish(
+            route, admission, callId: callId,
+            record: record(route, status: refusal.status, charged: prepared.reservation, streamed: true, error: refusal.code))
+        respond(refusal)
     }
 
     private func endStream(_ route: GatewayRoute, _ admission: GrantLimiter.Admission, _ prepared: GatewayRequest, cutBy: GatewayRefusal? = nil, failure: String? = nil) {
