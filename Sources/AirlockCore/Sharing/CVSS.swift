@@ -71,6 +71,51 @@ public struct CVSSError: Error, Hashable, CustomStringConvertible {
     public var description: String { "CVSS \(version) vector \"\(vector)\": \(reason)" }
 }
 
+/// What CVSS 3.x and 4.0 vectors share: each is parsed from and written as its vector string,
+/// and equal to another when their canonical vectors are.
+public protocol CVSSVector: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The vector in canonical form: the specification's order, undefined metrics left out.
+    var vector: String { get }
+    init(_ vector: String) throws(CVSSError)
+}
+
+extension CVSSVector {
+    public var description: String { vector }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.vector == rhs.vector }
+    public func hash(into hasher: inout Hasher) { hasher.combine(vector) }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let string = try container.decode(String.self)
+        do {
+            self = try Self(string)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description, underlyingError: error))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(vector)
+    }
+}
+
+extension [CVSSMetric] {
+    /// A metric's value as a vector writes it, `"X"` where undefined, nil for an unknown name.
+    func value(of metric: String, chosen: [UInt8]) -> String? {
+        guard let index = firstIndex(where: { $0.abbreviation == metric }) else { return nil }
+        return self[index].values[Int(chosen[index])]
+    }
+
+    /// The CVSS JSON schema's names and values: every mandatory metric, then each defined one.
+    func schemaProperties(chosen: [UInt8]) -> [(name: String, value: String)] {
+        zip(self, chosen).compactMap { metric, valueIndex in
+            metric.isMandatory || valueIndex != 0 ? (metric.schemaKey, metric.schemaValues[Int(valueIndex)]) : nil
+        }
+    }
+}
+
 /// One metric of a CVSS version: its abbreviation, the values a vector may give it, and their
 /// names in the CVSS JSON schema.
 struct CVSSMetric: Sendable {

@@ -6,7 +6,7 @@ import Foundation
 /// environmental ones optional (`X` = not defined), in any order as §6 allows; `vector` gives
 /// them back in the specification's order. `CVSS:3.0/` vectors are read as 3.0, whose modified
 /// impact for a changed scope differs (§7.3). Encodes as its vector string.
-public struct CVSS31: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct CVSS31: CVSSVector {
     /// The minor version named by the vector's prefix.
     public enum Version: String, Sendable, Hashable, Codable {
         case v3_0 = "3.0"
@@ -59,40 +59,13 @@ public struct CVSS31: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// A metric's value as the vector writes it (`"N"`), `"X"` for an optional metric the vector
     /// leaves undefined, nil for a name that is not a CVSS 3.x metric.
-    public func value(of metric: String) -> String? {
-        guard let index = Self.metrics.firstIndex(where: { $0.abbreviation == metric }) else { return nil }
-        return Self.metrics[index].values[Int(chosen[index])]
-    }
+    public func value(of metric: String) -> String? { Self.metrics.value(of: metric, chosen: chosen) }
 
     /// The metrics under the CVSS v3.x JSON schema's names, which CSAF's `cvss_v3` uses:
     /// every base metric (`("attackVector", "NETWORK")`, …), then each temporal and environmental
     /// metric the vector defines. The caller adds `version`, `vectorString`, the scores and
     /// severities (`CVSSSeverity.schemaName`).
-    public func csafProperties() -> [(name: String, value: String)] {
-        zip(Self.metrics, chosen).compactMap { metric, valueIndex in
-            metric.isMandatory || valueIndex != 0 ? (metric.schemaKey, metric.schemaValues[Int(valueIndex)]) : nil
-        }
-    }
-
-    public var description: String { vector }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.vector == rhs.vector }
-    public func hash(into hasher: inout Hasher) { hasher.combine(vector) }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let string = try container.decode(String.self)
-        do {
-            self = try CVSS31(string)
-        } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description, underlyingError: error))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(vector)
-    }
+    public func csafProperties() -> [(name: String, value: String)] { Self.metrics.schemaProperties(chosen: chosen) }
 }
 
 extension CVSS31 {

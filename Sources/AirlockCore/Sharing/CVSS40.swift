@@ -5,7 +5,7 @@
 /// specification's order (§7; out-of-order vectors are invalid). The score follows §8.2:
 /// macrovector lookup, then interpolation by severity distance. Supplemental metrics never change
 /// it. Encodes as its vector string.
-public struct CVSS40: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct CVSS40: CVSSVector {
     /// Which metric groups a score reflects (§1.3).
     public enum Nomenclature: String, Sendable, Hashable, Codable {
         case base = "CVSS-B"
@@ -55,39 +55,12 @@ public struct CVSS40: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// A metric's value as the vector writes it (`"N"`, `"Amber"`), `"X"` for an optional metric
     /// the vector leaves undefined, nil for a name that is not a CVSS 4.0 metric.
-    public func value(of metric: String) -> String? {
-        guard let index = Self.metrics.firstIndex(where: { $0.abbreviation == metric }) else { return nil }
-        return Self.metrics[index].values[Int(chosen[index])]
-    }
+    public func value(of metric: String) -> String? { Self.metrics.value(of: metric, chosen: chosen) }
 
     /// The metrics under the CVSS v4.0 JSON schema's names (CSAF 2.1's `cvss_v4`): every base
     /// metric (`("attackVector", "NETWORK")`, …), then each other metric the vector defines. The
     /// caller adds `version`, `vectorString`, `baseScore` and `baseSeverity`.
-    public func csafProperties() -> [(name: String, value: String)] {
-        zip(Self.metrics, chosen).compactMap { metric, valueIndex in
-            metric.isMandatory || valueIndex != 0 ? (metric.schemaKey, metric.schemaValues[Int(valueIndex)]) : nil
-        }
-    }
-
-    public var description: String { vector }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.vector == rhs.vector }
-    public func hash(into hasher: inout Hasher) { hasher.combine(vector) }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let string = try container.decode(String.self)
-        do {
-            self = try CVSS40(string)
-        } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description, underlyingError: error))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(vector)
-    }
+    public func csafProperties() -> [(name: String, value: String)] { Self.metrics.schemaProperties(chosen: chosen) }
 }
 
 extension CVSS40 {
