@@ -1,8 +1,6 @@
 #!/usr/bin/env python3
 """Helpers for benchmarks/gateway/run.sh (standard library only).
 
-  harness.py free-port                       a free TCP port on 127.0.0.1
-  harness.py wait-port PORT SECONDS          exit 0 once 127.0.0.1:PORT accepts
   harness.py check URL KEY BODY              one POST; exit 0 on a 200 with usage
   harness.py hey-stats CSV                   hey -o csv output -> one JSON line
   harness.py cpu PID...                      user+system CPU seconds of the processes
@@ -11,29 +9,10 @@
 """
 import json
 import os
-import socket
 import statistics
 import sys
-import time
 import urllib.error
 import urllib.request
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        print(s.getsockname()[1])
-
-
-def wait_port(port, seconds):
-    deadline = time.monotonic() + float(seconds)
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
-                return 0
-        except OSError:
-            time.sleep(0.1)
-    return 1
 
 
 def check(url, key, body):
@@ -268,11 +247,6 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     command, args = argv[1], argv[2:]
-    if command == "free-port":
-        free_port()
-        return 0
-    if command == "wait-port":
-        return wait_port(*args)
     if command == "check":
         return check(*args)
     if command == "hey-stats":

@@ -44,15 +44,10 @@ LITELLM_VERSION="${LITELLM_VERSION:-1.102.4}"
 LITELLM_WORKERS="${LITELLM_WORKERS:-1}"
 KEEP_WORK="${KEEP_WORK:-0}"
 PROFILE="${PROFILE:-0}"
-AIRLOCK_SET_BY_USER=0
-if [[ -n "${AIRLOCK:-}" ]]; then AIRLOCK_SET_BY_USER=1; fi
-AIRLOCK="${AIRLOCK:-$ROOT/.build-release/release/airlock}"
-PY="${PYTHON:-python3}"
+# PYTHON [python3] and AIRLOCK: read by lib.sh.
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$ROOT/benchmarks/lib.sh"
 HARNESS=("$PY" "$HERE/harness.py")
-
-log() { printf '[gateway-bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-has() { [[ ",$1," == *",$2,"* ]]; }
 
 for t in ${TARGETS//,/ }; do
   case "$t" in direct|airlock|litellm) ;; *) die "unknown target '$t' (direct, airlock, litellm)";; esac
@@ -61,92 +56,33 @@ has "$TARGETS" direct || die "TARGETS must include direct: latency is reported a
 
 # ------------------------------------------------------------------ installs
 
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then SUDO=(sudo); fi
-APT_UPDATED=0
-apt_install() {
-  if [[ ${#SUDO[@]} -gt 0 ]] && ! command -v sudo >/dev/null; then die "need root (or sudo) to apt-get install: $*"; fi
-  if [[ "$APT_UPDATED" -eq 0 ]]; then
-    log "apt-get update"
-    "${SUDO[@]}" apt-get update -qq
-    APT_UPDATED=1
-  fi
-  log "apt-get install $*"
-  # Keep nginx's postinst from starting the system nginx on port 80.
-  local made_policy=0 rc=0
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
-  if [[ "$made_policy" -eq 1 ]]; then "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d; fi
-  [[ "$rc" -eq 0 ]] || die "apt-get install $* failed ($rc)"
-}
-
-pkgs=()
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || pkgs+=(nginx-light)
-command -v wrk >/dev/null || pkgs+=(wrk)
+want_nginx nginx-light
+command -v wrk >/dev/null || PKGS+=(wrk)
 # hey is packaged in Debian (bookworm: 0.1.4); wrk2 is not, so hey -q holds the fixed rate.
-command -v hey >/dev/null || pkgs+=(hey)
-command -v "$PY" >/dev/null || pkgs+=(python3)
+command -v hey >/dev/null || PKGS+=(hey)
+want_python
 if has "$TARGETS" airlock; then
-  command -v sqlite3 >/dev/null || pkgs+=(sqlite3)
-  command -v jq >/dev/null || pkgs+=(jq)
-  command -v openssl >/dev/null || pkgs+=(openssl)
+  command -v sqlite3 >/dev/null || PKGS+=(sqlite3)
+  command -v jq >/dev/null || PKGS+=(jq)
+  command -v openssl >/dev/null || PKGS+=(openssl)
 fi
-if has "$TARGETS" litellm && command -v "$PY" >/dev/null && ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
-  pkgs+=(python3-venv)
-fi
-if [[ ${#pkgs[@]} -gt 0 ]]; then apt_install "${pkgs[@]}"; fi
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-[[ -x "$NGINX" ]] || die "nginx not found after install"
+if has "$TARGETS" litellm; then want_venv; fi
+apt_install "${PKGS[@]}"
+find_nginx
 
-litellm_ok() {
-  [[ -x "$VENV/bin/litellm" ]] && "$VENV/bin/python" - "$LITELLM_VERSION" <<'EOF' 2>/dev/null
-import sys
-from importlib.metadata import version
-assert version("litellm") == sys.argv[1]
-import fastapi, uvicorn, orjson  # noqa: F401  (the proxy extras)
-EOF
-}
-if has "$TARGETS" litellm && ! litellm_ok; then
-  log "creating $VENV with litellm[proxy]==$LITELLM_VERSION"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION"
-  litellm_ok || die "LiteLLM venv is not usable"
+if has "$TARGETS" litellm; then
+  ensure_venv "$VENV" LiteLLM litellm fastapi,uvicorn,orjson "litellm[proxy]==$LITELLM_VERSION"
 fi
-
-if has "$TARGETS" airlock && [[ ! -x "$AIRLOCK" ]]; then
-  [[ "$AIRLOCK_SET_BY_USER" -eq 0 ]] || die "AIRLOCK=$AIRLOCK is not an executable"
-  command -v swift >/dev/null || die "no Airlock binary at $AIRLOCK and no swift to build it (or run with TARGETS=direct,litellm)"
-  log "building Airlock: swift build -c release --product airlock --scratch-path .build-release"
-  (cd "$ROOT" && swift build -c release --product airlock --scratch-path .build-release)
-  [[ -x "$AIRLOCK" ]] || die "build finished but $AIRLOCK is missing"
-fi
+if has "$TARGETS" airlock; then build_airlock "or run with TARGETS=direct,litellm"; fi
 
 # ------------------------------------------------------------------ processes
 
-mkdir -p "$OUT"
-WORK="$(mktemp -d /tmp/airlock-gateway-bench.XXXXXX)"
-LOGS="$OUT/logs"
-rm -rf "$LOGS"
-mkdir -p "$LOGS"
+make_work
 RESULTS="$OUT/runs.jsonl"
 : >"$RESULTS"
 
-NGINX_PID="" AIRLOCK_PID="" LITELLM_PID=""
+AIRLOCK_PID="" LITELLM_PID=""
 
-stop_pid() {  # stop_pid PID SIGNAL SECONDS: signal, wait, then KILL
-  local pid="$1" sig="$2" secs="$3"
-  [[ -n "$pid" ]] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for _ in $(seq $((secs * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 stop_group() {  # the LiteLLM proxy runs in a session of its own: stop its whole group
   local pid="$1"
   [[ -n "$pid" ]] || return 0
@@ -158,70 +94,22 @@ stop_group() {  # the LiteLLM proxy runs in a session of its own: stop its whole
 cleanup() {
   stop_group "$LITELLM_PID"; LITELLM_PID=""
   stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
-  stop_pid "$NGINX_PID" QUIT 5; NGINX_PID=""
-  if [[ "$KEEP_WORK" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+  stop_nginx
+  remove_work
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit cleanup
 
 # ------------------------------------------------------------------ stub model: nginx
 
-# One fixed OpenAI chat completion ("PONG", with usage). No '$' or "'" in it.
-COMPLETION='{"id":"chatcmpl-stub","object":"chat.completion","created":1700000000,"model":"stub","choices":[{"index":0,"message":{"role":"assistant","content":"PONG"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":13}}'
 # What every client sends: a short chat request with a small max_tokens, as an evaluation would.
 BODY='{"model":"stub","messages":[{"role":"user","content":"Say PONG."}],"max_tokens":16}'
 export BENCH_BODY="$BODY"
 
-NGX="$WORK/nginx"
-mkdir -p "$NGX/logs" "$NGX/tmp"
-start_nginx() {
-  local port="$1"
-  cat >"$NGX/nginx.conf" <<EOF
-# Generated by benchmarks/gateway/run.sh: stub OpenAI chat-completions server.
-worker_processes $NGINX_WORKERS;
-worker_rlimit_nofile 16384;
-daemon off;
-master_process on;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $NGX/tmp/body;
-  proxy_temp_path $NGX/tmp/proxy;
-  fastcgi_temp_path $NGX/tmp/fastcgi;
-  uwsgi_temp_path $NGX/tmp/uwsgi;
-  scgi_temp_path $NGX/tmp/scgi;
-  client_body_buffer_size 256k;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  default_type application/json;
-  server {
-    listen 127.0.0.1:$port;
+start_nginx_stub "$WORK/nginx" "
     # POST to a static file is 405 in nginx: answer with return.
     location = /v1/chat/completions {
-      return 200 '$COMPLETION';
-    }
-    location / {
-      return 404 '{"error":{"message":"not found in stub","type":"invalid_request_error"}}';
-    }
-  }
-}
-EOF
-  "$NGINX" -t -q -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" || return 1
-  "$NGINX" -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" &
-  NGINX_PID=$!
-  if ! "${HARNESS[@]}" wait-port "$port" 10; then stop_pid "$NGINX_PID" QUIT 5; NGINX_PID=""; return 1; fi
-  kill -0 "$NGINX_PID" 2>/dev/null
-}
-NGINX_PORT=""
-for _ in 1 2 3 4 5; do
-  NGINX_PORT="$("${HARNESS[@]}" free-port)"
-  if start_nginx "$NGINX_PORT"; then break; fi
-  log "nginx failed to start on port $NGINX_PORT; retrying"
-  NGINX_PORT=""
-done
-[[ -n "$NGINX_PORT" ]] || { cat "$NGX/logs/error.log" >&2 || true; die "could not start nginx"; }
+      return 200 '$STUB_COMPLETION';
+    }"
 STUB="http://127.0.0.1:$NGINX_PORT/v1"
 "${HARNESS[@]}" check "$STUB/chat/completions" none "$BODY" || die "the stub does not answer"
 log "stub model: nginx pid $NGINX_PID at $STUB ($NGINX_WORKERS worker)"
@@ -234,31 +122,13 @@ PIDS[direct]=""
 # ------------------------------------------------------------------ Airlock
 
 LIMITS_SET_BY=""
-start_airlock() {  # start_airlock LOGNAME: sets AIRLOCK_PID, AIRLOCK_URL
-  local name="$1" line=""
-  "$AIRLOCK" serve --database "$DB" --host 127.0.0.1 --port 0 >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
-  AIRLOCK_PID=$!
-  for _ in $(seq 300); do
-    line="$(grep -m1 -o 'airlock: serving on http://[0-9.]*:[0-9]*' "$LOGS/$name.out" 2>/dev/null || true)"
-    [[ -n "$line" ]] && break
-    kill -0 "$AIRLOCK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [[ -n "$line" ]] || { cat "$LOGS/$name.err" >&2; die "airlock serve did not start"; }
-  AIRLOCK_URL="${line#airlock: serving on }"
-}
-
 if has "$TARGETS" airlock; then
   DB="$WORK/airlock.db"
   AIRLOCK_CREDENTIALS_KEY="$(openssl rand -base64 32)"
   export AIRLOCK_CREDENTIALS_KEY
-  unset AIRLOCK_DATABASE_URL AIRLOCK_API_KEY AIRLOCK_SERVER AIRLOCK_PASSWORD
-  (cd "$WORK" && printf '%s\n' 'office-password-1' | "$AIRLOCK" db bootstrap --database "$DB" \
-    --organisation "Program Office" --email office@bench.example --name "Office Admin" --password-stdin) >"$LOGS/bootstrap.out"
-  OFFICE="$(sed -n 's/^API key (shown once): //p' "$LOGS/bootstrap.out")"
-  [[ "$OFFICE" == alk_* ]] || die "db bootstrap printed no API key"
+  bootstrap_airlock "$DB" office-password-1
 
-  start_airlock airlock-setup
+  start_airlock_serve airlock-setup "$DB"
   log "setting up the program store through $AIRLOCK_URL"
   export AIRLOCK_SERVER="$AIRLOCK_URL"
   al() { local key="$1"; shift; AIRLOCK_API_KEY="$key" "$AIRLOCK" "$@"; }
@@ -315,7 +185,7 @@ print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"
   log "grant $GRANT: $(sqlite3 "$DB" "SELECT 'rpm ' || requests_per_minute || ', concurrent ' || max_concurrent || ', quota ' || token_quota || ', tpm ' || ifnull(tokens_per_minute, 'none') FROM grants WHERE id='$GRANT'") (set via $LIMITS_SET_BY)"
   AUDIT_BEFORE="$(sqlite3 "$DB" "SELECT count(*) FROM audit_log")"
 
-  start_airlock airlock
+  start_airlock_serve airlock "$DB"
   URL[airlock]="$AIRLOCK_URL/v1/chat/completions"
   KEY[airlock]="$GRANT_KEY"
   PIDS[airlock]="$AIRLOCK_PID"
@@ -331,7 +201,7 @@ litellm_pids() {  # the proxy and its workers, if any: every process of its sess
   echo "${pids:-$LITELLM_PID}"
 }
 if has "$TARGETS" litellm; then
-  LITELLM_PORT="$("${HARNESS[@]}" free-port)"
+  LITELLM_PORT="$(free_port)"
   LITELLM_MASTER_KEY="sk-litellm-bench-master"
   cat >"$WORK/litellm.yaml" <<EOF
 model_list:
@@ -353,7 +223,7 @@ EOF
     setsid "$VENV/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LITELLM_PORT" \
       --num_workers "$LITELLM_WORKERS" --telemetry False) >"$LOGS/litellm.out" 2>"$LOGS/litellm.err" &
   LITELLM_PID=$!
-  "${HARNESS[@]}" wait-port "$LITELLM_PORT" 120 || { tail -n 30 "$LOGS/litellm.err" >&2; die "LiteLLM did not start"; }
+  wait_port "$LITELLM_PORT" 120 || { tail -n 30 "$LOGS/litellm.err" >&2; die "LiteLLM did not start"; }
   URL[litellm]="http://127.0.0.1:$LITELLM_PORT/v1/chat/completions"
   KEY[litellm]="$LITELLM_MASTER_KEY"
   "${HARNESS[@]}" check "${URL[litellm]}" "$LITELLM_MASTER_KEY" "$BODY" || die "LiteLLM does not answer"

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Helpers and the client for benchmarks/taxii/run.sh.
 
-  bench.py free-port                                   a free TCP port on 127.0.0.1
   bench.py wait-url URL SECONDS                        exit 0 once URL answers (any HTTP status)
   bench.py generate COUNT OUT.json                     COUNT deterministic STIX 2.1 objects, TLP:CLEAR
   bench.py medallion-data OBJECTS.json OUT.json ID     medallion 3.0.0's memory-backend data file
@@ -12,7 +11,6 @@
   bench.py report RUNS.jsonl OUT.json                  the table and the ratios
 """
 import json
-import socket
 import statistics
 import sys
 import time
@@ -20,12 +18,6 @@ import uuid
 
 TAXII = "application/taxii+json;version=2.1"
 CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        print(s.getsockname()[1])
 
 
 def wait_url(url, seconds):
@@ -216,7 +208,7 @@ def report(runs_path, out):
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     commands = {
-        "free-port": free_port, "wait-url": wait_url, "generate": generate, "medallion-data": medallion_data,
+        "wait-url": wait_url, "generate": generate, "medallion-data": medallion_data,
         "load": load, "page": page, "report": report,
     }
     sys.exit(commands[command](*args) or 0)

@@ -36,13 +36,9 @@ BATCH="${BATCH:-1000}"
 MEDALLION_VERSION="${MEDALLION_VERSION:-3.0.0}"
 TAXII2_CLIENT_VERSION="${TAXII2_CLIENT_VERSION:-2.3.0}"
 KEEP_WORK="${KEEP_WORK:-0}"
-AIRLOCK_SET_BY_USER=0
-if [[ -n "${AIRLOCK:-}" ]]; then AIRLOCK_SET_BY_USER=1; fi
-AIRLOCK="${AIRLOCK:-$ROOT/.build-release/release/airlock}"
-PY="${PYTHON:-python3}"
-
-log() { printf '[taxii-bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# PYTHON [python3] and AIRLOCK: read by lib.sh.
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$ROOT/benchmarks/lib.sh"
 
 MAX_LIMIT=0
 for l in ${LIMITS//,/ }; do
@@ -52,64 +48,27 @@ done
 
 # ------------------------------------------------------------------ installs
 
-if ! command -v "$PY" >/dev/null || ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
-  SUDO=()
-  if [[ "$(id -u)" -ne 0 ]]; then SUDO=(sudo); fi
-  "${SUDO[@]}" apt-get update -qq
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
-fi
-venv_ok() {
-  [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" - "$MEDALLION_VERSION" "$TAXII2_CLIENT_VERSION" <<'EOF' 2>/dev/null
-import sys
-from importlib.metadata import version
-assert version("medallion") == sys.argv[1], version("medallion")
-assert version("taxii2-client") == sys.argv[2], version("taxii2-client")
-EOF
-}
-if ! venv_ok; then
-  log "creating $VENV with medallion==$MEDALLION_VERSION taxii2-client==$TAXII2_CLIENT_VERSION"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "medallion==$MEDALLION_VERSION" "taxii2-client==$TAXII2_CLIENT_VERSION"
-  venv_ok || die "the medallion venv is not usable"
-fi
+want_python
+want_venv
+apt_install "${PKGS[@]}"
+ensure_venv "$VENV" "the medallion" medallion "" "medallion==$MEDALLION_VERSION" "taxii2-client==$TAXII2_CLIENT_VERSION"
 BENCH=("$VENV/bin/python" "$HERE/bench.py")
 
-if [[ ! -x "$AIRLOCK" ]]; then
-  [[ "$AIRLOCK_SET_BY_USER" -eq 0 ]] || die "AIRLOCK=$AIRLOCK is not an executable"
-  command -v swift >/dev/null || die "no Airlock binary at $AIRLOCK and no swift to build it"
-  log "building Airlock: swift build -c release --product airlock --scratch-path .build-release"
-  (cd "$ROOT" && swift build -c release --product airlock --scratch-path .build-release)
-  [[ -x "$AIRLOCK" ]] || die "build finished but $AIRLOCK is missing"
-fi
+build_airlock ""  # no way to run without Airlock: no hint
 
 # ------------------------------------------------------------------ processes
 
-mkdir -p "$OUT"
-WORK="$(mktemp -d /tmp/airlock-taxii-bench.XXXXXX)"
-LOGS="$OUT/logs"
-rm -rf "$LOGS"
-mkdir -p "$LOGS"
+make_work
 RUNS="$OUT/runs.jsonl"
 : >"$RUNS"
 MEDALLION_PID="" AIRLOCK_PID=""
 
-stop_pid() {  # stop_pid PID: TERM, wait up to 30 s, then KILL
-  local pid="$1"
-  [[ -n "$pid" ]] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
-  stop_pid "$MEDALLION_PID"; MEDALLION_PID=""
-  stop_pid "$AIRLOCK_PID"; AIRLOCK_PID=""
-  if [[ "$KEEP_WORK" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+  stop_pid "$MEDALLION_PID" TERM 30; MEDALLION_PID=""
+  stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
+  remove_work
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit cleanup
 
 log "generating $COUNT STIX objects"
 "${BENCH[@]}" generate "$COUNT" "$WORK/objects.json"
@@ -118,7 +77,7 @@ log "generating $COUNT STIX objects"
 
 MEDALLION_COLLECTION="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
 "${BENCH[@]}" medallion-data "$WORK/objects.json" "$WORK/medallion-data.json" "$MEDALLION_COLLECTION"
-MEDALLION_PORT="$("${BENCH[@]}" free-port)"
+MEDALLION_PORT="$(free_port)"
 cat >"$WORK/medallion.json" <<EOF
 {
   "backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend",
@@ -142,33 +101,19 @@ MEDALLION_URL="http://127.0.0.1:$MEDALLION_PORT/api1/collections/$MEDALLION_COLL
 # ------------------------------------------------------------------ Airlock
 
 DB="$WORK/airlock.db"
-unset AIRLOCK_DATABASE_URL AIRLOCK_API_KEY AIRLOCK_SERVER AIRLOCK_PASSWORD
-(cd "$WORK" && "$AIRLOCK" db bootstrap --database "$DB" --organisation "Program Office" --email office@bench.example \
-  --name "Office Admin") >"$LOGS/bootstrap.out"
-OFFICE="$(sed -n 's/^API key (shown once): //p' "$LOGS/bootstrap.out")"
-[[ "$OFFICE" == alk_* ]] || die "db bootstrap printed no API key"
-AIRLOCK_LOG_LEVEL=warning "$AIRLOCK" serve --database "$DB" --host 127.0.0.1 --port 0 >"$LOGS/airlock.out" 2>"$LOGS/airlock.err" &
-AIRLOCK_PID=$!
-line=""
-for _ in $(seq 300); do
-  line="$(grep -m1 -o 'airlock: serving on http://[0-9.]*:[0-9]*' "$LOGS/airlock.out" 2>/dev/null || true)"
-  [[ -n "$line" ]] && break
-  kill -0 "$AIRLOCK_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n "$line" ]] || { cat "$LOGS/airlock.err" >&2; die "airlock serve did not start"; }
-AIRLOCK_BASE="${line#airlock: serving on }"
-PUBLIC_ID="$("$VENV/bin/python" - "$AIRLOCK_BASE" "$OFFICE" <<'EOF'
+bootstrap_airlock "$DB"
+start_airlock_serve airlock "$DB" AIRLOCK_LOG_LEVEL=warning
+PUBLIC_ID="$("$VENV/bin/python" - "$AIRLOCK_URL" "$OFFICE" <<'EOF'
 import sys
 from taxii2client.v21 import Server
 root = Server(sys.argv[1] + "/taxii2/", user="office", password=sys.argv[2]).default
 print(next(c.id for c in root.collections if c.alias == "public"))
 EOF
 )"
-AIRLOCK_URL="$AIRLOCK_BASE/taxii2/airlock/collections/$PUBLIC_ID/"
+AIRLOCK_COLLECTION="$AIRLOCK_URL/taxii2/airlock/collections/$PUBLIC_ID/"
 log "loading $COUNT objects into Airlock's public collection through TAXII POST, $BATCH a request"
 load_start="$(date +%s.%N)"
-"${BENCH[@]}" load "${AIRLOCK_URL}objects/" office "$OFFICE" "$WORK/objects.json" "$BATCH" || die "loading Airlock failed"
+"${BENCH[@]}" load "${AIRLOCK_COLLECTION}objects/" office "$OFFICE" "$WORK/objects.json" "$BATCH" || die "loading Airlock failed"
 LOAD_SECONDS="$(awk -v s="$load_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')"
 log "loaded in $LOAD_SECONDS s"
 
@@ -177,10 +122,10 @@ log "loaded in $LOAD_SECONDS s"
 for limit in ${LIMITS//,/ }; do
   for server in airlock medallion; do
     if [[ "$server" == medallion ]]; then
-      [[ ",$MEDALLION_LIMITS," == *",$limit,"* ]] || continue
+      has "$MEDALLION_LIMITS" "$limit" || continue
       url="$MEDALLION_URL" user=bench password=bench-password repeat="$MEDALLION_REPEAT"
     else
-      url="$AIRLOCK_URL" user=office password="$OFFICE" repeat="$REPEAT"
+      url="$AIRLOCK_COLLECTION" user=office password="$OFFICE" repeat="$REPEAT"
     fi
     log "$server: paging through $COUNT objects, limit $limit, $repeat passes"
     "${BENCH[@]}" page "$server" "$url" "$user" "$password" "$limit" "$repeat" "$COUNT" >>"$RUNS" \
@@ -195,8 +140,8 @@ done
 
 # ------------------------------------------------------------------ wrap-up
 
-stop_pid "$AIRLOCK_PID"; AIRLOCK_PID=""
-stop_pid "$MEDALLION_PID"; MEDALLION_PID=""
+stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
+stop_pid "$MEDALLION_PID" TERM 30; MEDALLION_PID=""
 env M_DATE="$(date -u +%FT%TZ)" M_AIRLOCK="$("$AIRLOCK" --version 2>/dev/null | head -n1 || true)" \
   "$VENV/bin/python" - "$OUT/meta.json" "$COUNT" "$REPEAT" "$LIMITS" "$BATCH" "$MEDALLION_VERSION" "$TAXII2_CLIENT_VERSION" \
     "$MEDALLION_REPEAT" "$MEDALLION_LIMITS" "$LOAD_SECONDS" <<'EOF'
