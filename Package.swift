@@ -45,11 +45,15 @@ let package = Package(
     targets: [
         // Domain types and rules; no I/O.
         .target(name: "AirlockCore", swiftSettings: swiftSettings),
+        // posix_spawn with what Swift's Glibc module does not show (the `_np` file actions), so
+        // every child starts with a clean signal state and no inherited descriptors.
+        .target(name: "CAirlockSpawn"),
         // The evaluation engine: tasks, datasets, solvers, scorers, providers, logs, statistics.
         .target(
             name: "AirlockEval",
             dependencies: [
                 "AirlockCore",
+                "CAirlockSpawn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -77,7 +81,6 @@ let package = Package(
             name: "AirlockStore",
             dependencies: [
                 "AirlockCore",
-                "AirlockEval",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -163,8 +166,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "AirlockExchangeTests", dependencies: ["AirlockCore", "AirlockExchange"], swiftSettings: swiftSettings),
+        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "AirlockTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AirlockExchangeTests", dependencies: ["AirlockCore", "AirlockExchange", "AirlockTestSupport"], swiftSettings: swiftSettings),
         // A scripted model server on 127.0.0.1:0 for the engine and CLI tests.
         .target(
             name: "AirlockTestSupport",
@@ -196,6 +199,7 @@ let package = Package(
                 "AirlockCore",
                 "AirlockEval",
                 "AirlockSuites",
+                "AirlockTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -241,7 +245,7 @@ let package = Package(
         // Drives the built `airlock` binary: crash-and-resume, export interop, the real local model.
         .testTarget(
             name: "AirlockCLITests",
-            dependencies: ["airlock", "AirlockCore", "AirlockEval", "AirlockStore", "AirlockTestSupport"],
+            dependencies: ["airlock", "AirlockCore", "AirlockEval", "AirlockSuites", "AirlockStore", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -5,7 +5,7 @@ public struct EvalError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidTask, invalidDataset, invalidModel, invalidArguments
-            case runNotFound, runMismatch, logCorrupt, localModelUnavailable, io, invalidPolicy
+            case runNotFound, runMismatch, logCorrupt, localModelUnavailable, io, invalidPolicy, setupFailed
         }
 
         private let base: Base
@@ -31,6 +31,8 @@ public struct EvalError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let io = Code(.io)
         /// An assessment policy file is malformed.
         public static let invalidPolicy = Code(.invalidPolicy)
+        /// A set-up step (an install) failed or ran out of time.
+        public static let setupFailed = Code(.setupFailed)
 
         public var description: String { base.rawValue }
     }

@@ -125,14 +125,10 @@ struct LocalModelCommand: AsyncParsableCommand {
         discussion: "Paths: AIRLOCK_VENV (default .venv), AIRLOCK_LOCAL_MODEL (default .airlock/models/gemma-3-270m-q4_k_m.gguf)."
     )
 
-    @OptionGroup var logging: LoggingOptions
-
     func run() async throws {
-        var logger = logging.makeLogger("airlock.local-model")
-        logger.logLevel = min(logger.logLevel, .info)
         do {
             let configuration = LocalModel.Configuration(environment: ProcessInfo.processInfo.environment)
-            try LocalModel.install(configuration, logger: logger)
+            try await withInterruptHandling { try await LocalModel.install(configuration) }
             print("local model ready: \(configuration.modelPath)")
         } catch {
             throw fail(error)

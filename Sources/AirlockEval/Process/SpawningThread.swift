@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// The one thread every sandboxed child is started from.
+/// The one thread every child is started from.
 ///
 /// bubblewrap's `--die-with-parent` (`PR_SET_PDEATHSIG`) fires when the *thread* that started it
 /// exits, not the process, and the threads that async code and Foundation run on come and go:
@@ -11,10 +11,10 @@ import Synchronization
 final class SpawningThread: Sendable {
     static let shared = SpawningThread()
 
-    /// A process handed to the spawning thread and back; only one thread touches it at a time.
-    private struct Job: @unchecked Sendable {
-        let process: Process
-        let done: @Sendable (Result<Void, any Error>) -> Void
+    /// A spawn handed to the spawning thread, and where its outcome goes.
+    private struct Job: Sendable {
+        let spawn: @Sendable () throws -> pid_t
+        let done: @Sendable (Result<pid_t, any Error>) -> Void
     }
 
     private let jobs = Mutex<[Job]>([])
@@ -30,34 +30,23 @@ final class SpawningThread: Sendable {
         while true {
             pending.wait()
             guard let job = jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
-            job.done(Result { try job.process.run() })
+            job.done(Result { try job.spawn() })
         }
     }
 
-    /// Starts `process` from the spawning thread and waits until it has started.
-    func start(_ process: Process) throws {
+    /// Runs `spawn` on the spawning thread and waits for the child's id. The wait is short (one
+    /// posix_spawn), so callers on any thread may block on it.
+    func spawn(_ spawn: @escaping @Sendable () throws -> pid_t) throws -> pid_t {
         let started = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
-        enqueue(Job(process: process) { result in
-            outcome.withLock { $0 = result }
-            started.signal()
-        })
-        started.wait()
-        try outcome.withLock { $0! }.get()
-    }
-
-    /// The same, suspending instead of blocking.
-    func start(_ process: Process) async throws {
-        // The process crosses into the continuation's closure inside a Job, which is how it
-        // travels to the spawning thread anyway.
-        let carried = Job(process: process, done: { _ in })
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enqueue(Job(process: carried.process, done: { continuation.resume(with: $0) }))
+        let outcome = Mutex<Result<pid_t, any Error>?>(nil)
+        jobs.withLock {
+            $0.append(Job(spawn: spawn) { result in
+                outcome.withLock { $0 = result }
+                started.signal()
+            })
         }
-    }
-
-    private func enqueue(_ job: Job) {
-        jobs.withLock { $0.append(job) }
         pending.signal()
+        started.wait()
+        return try outcome.withLock { $0! }.get()
     }
 }

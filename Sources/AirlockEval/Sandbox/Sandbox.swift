@@ -70,7 +70,7 @@ public final class Sandbox: Sendable {
     /// The services' user.
     var serviceUID: UInt32 { uid + Self.userCount }
     let limits: SandboxLimits
-    private let services = Mutex<[Process]>([])
+    private let services = Mutex<[ChildProcess]>([])
 
     static let bwrap = "/usr/bin/bwrap"
     static let ip = "/usr/sbin/ip"
@@ -196,23 +196,20 @@ public final class Sandbox: Sendable {
     /// Starts a long-lived service inside (a challenge's victim), in the sandbox's network
     /// namespace, under the services' user with `/srv` mounted; its output goes to `service-N.log` beside `/home/agent`.
     public func startService(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.ip)
-        process.arguments = ["netns", "exec", name] + bubblewrap(service: true) + confined(arguments, service: true)
-        process.environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
         let index = services.withLock { $0.count }
         let logPath = "\(root)/service-\(index).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
+        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw SandboxError(code: .start, message: "cannot open \(logPath)") }
+        defer { close(log) }
+        let process: ChildProcess
         do {
-            try SpawningThread.shared.start(process)
+            process = try ChildProcess.start(
+                Self.ip, ["netns", "exec", name] + bubblewrap(service: true) + confined(arguments, service: true),
+                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], stdout: log, stderr: log
+            )
         } catch {
             throw SandboxError(code: .start, message: "cannot start a service: \(error)")
         }
-        try? log.close()
         services.withLock { $0.append(process) }
     }
 
@@ -290,13 +287,13 @@ public final class Sandbox: Sendable {
 
     /// Stops every process of the sandbox, removes its network namespace and its files.
     func teardown() async throws {
-        let running = services.withLock { services -> [Process] in
+        let running = services.withLock { services -> [ChildProcess] in
             defer { services.removeAll() }
             return services
         }
-        for process in running where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        for process in running {
+            process.send(SIGKILL)
+            _ = await process.wait()
         }
         // Anything left in the namespace, and anything left under the sandbox's user.
         if let pids = try? await ChildProcess.run(Self.ip, ["netns", "pids", name], timeout: .seconds(10), outputLimit: 1 << 20) {
