@@ -114,7 +114,7 @@ import Testing
 
 /// The whole main job on the real local model: every report file, and an HTML page that headless
 /// Chromium renders.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_REQUIRE_LOCAL_MODEL"] == "1" || LocalModel.isInstalled(LocalModel.Configuration(environment: ProcessInfo.processInfo.environment)), "needs the local model (make test installs it)"))
+@Suite(.enabled(if: TestEnvironment.runs(.localModel, ifAvailable: LocalModel.isInstalled(LocalModel.Configuration(environment: ProcessInfo.processInfo.environment))), "needs the local model (make test installs it)"))
 struct AssessOnTheLocalModelTests {
     @Test func quickAssessWritesThreeReportsAndTheHTMLRendersInChromium() async throws {
         let folder = try Airlock.temporaryFolder()

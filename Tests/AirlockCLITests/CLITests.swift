@@ -188,7 +188,7 @@ func word(_ request: ScriptedModelServer.Request) -> String {
         }
     }
 
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"] != nil, "needs inspect-ai (make test installs it)"))
+    @Test(.enabled(if: TestEnvironment.runsPython, "needs inspect-ai (make test installs it)"))
     func inspectReadsTheExportedLog() async throws {
         let python = try #require(ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"])
         let folder = try Airlock.temporaryFolder()
@@ -227,7 +227,7 @@ func word(_ request: ScriptedModelServer.Request) -> String {
         }
     }
 
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_REQUIRE_LOCAL_MODEL"] == "1" || LocalModel.isInstalled(LocalModel.Configuration(environment: ProcessInfo.processInfo.environment)), "needs the local model (make test installs it)"))
+    @Test(.enabled(if: TestEnvironment.runs(.localModel, ifAvailable: LocalModel.isInstalled(LocalModel.Configuration(environment: ProcessInfo.processInfo.environment))), "needs the local model (make test installs it)"))
     func theDemoTaskRunsOnTheRealLocalModel() async throws {
         let folder = try Airlock.temporaryFolder()
         let serversBefore = llamaServers()
@@ -256,7 +256,7 @@ func llamaServers() -> Set<String> {
     })
 }
 
-@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+@Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
 struct RangeCommandTests {
     @Test func verifyReplaysAReferenceSolverAndRefusesUnknownNames() async throws {
         let solved = try await Airlock.run(["range", "verify", "crypto-weak-seed"])

@@ -6,7 +6,7 @@ import Testing
 /// The official OpenAI Python client, pointed at `airlock serve`'s gateway, reaching a scripted
 /// upstream through a grant made entirely through the CLI.
 @Suite struct GatewayClientTests {
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"] != nil, "needs the openai package (make test installs it)"))
+    @Test(.enabled(if: TestEnvironment.runsPython, "needs the openai package (make test installs it)"))
     func theOpenAIClientCallsStreamsAndIsRefusedWithReasons() async throws {
         let python = try #require(ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"])
         let words = ["Air", "lock ", "says ", "hello"]

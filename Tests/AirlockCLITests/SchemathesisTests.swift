@@ -1,11 +1,12 @@
 import AirlockCore
+import AirlockTestSupport
 import Foundation
 import Testing
 
 /// Schemathesis (PyPI) fuzzes a running server from its own OpenAPI document: no 5xx, and no
 /// response that the document does not allow.
 @Suite struct SchemathesisTests {
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"] != nil, "needs schemathesis (make test installs it)"))
+    @Test(.enabled(if: TestEnvironment.runsPython, "needs schemathesis (make test installs it)"))
     func fuzzingFindsNoServerErrorAndNoResponseOutsideTheDocument() async throws {
         let python = try #require(ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"])
         let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("schemathesis").path

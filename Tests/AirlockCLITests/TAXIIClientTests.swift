@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockTestSupport
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// as_pages, get_object, object_versions, get_manifest, delete_object; anonymous reads of the
 /// public collection; a bank's view; refusals. stix2-validator checks the objects as served.
 @Suite struct TAXIIClientTests {
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"] != nil, "needs taxii2-client (make test installs it)"))
+    @Test(.enabled(if: TestEnvironment.runsPython, "needs taxii2-client (make test installs it)"))
     func taxii2ClientDrivesEveryEndpoint() async throws {
         let python = try #require(ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"])
         try await ProgramServerProcess.with { server in

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockTestSupport
 import Foundation
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 /// (Red Hat's, whose CVSS 4.0 code is FIRST's calculator): every score, severity, canonical
 /// vector and macrovector must agree, and both must refuse the same malformed vectors.
 @Suite struct CVSSInteropTests {
-    static let needsPython = ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"] != nil
+    static let needsPython = TestEnvironment.runsPython
 
     @Test(.enabled(if: needsPython, "needs the cvss package (make test installs it)"))
     func randomValidVectorsScoreAsTheReferenceDoes() throws {

@@ -16,7 +16,7 @@ func messages(_ request: ScriptedModelServer.Request) -> [[String: JSONValue]] {
     return list.compactMap { if case .object(let message) = $0 { return message } else { return nil } }
 }
 
-@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+@Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
 struct AgentTests {
     static func task(_ solver: String, sandbox: String = "  files:\n    secret.txt: \"FLAG{a1rl0ck}\"\n") -> String {
         "name: agent\ndataset: {path: data.jsonl}\nsolvers:\n  - \(solver)\nscorers: [exact]\nsandbox:\n\(sandbox)"

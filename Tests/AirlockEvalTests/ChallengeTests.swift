@@ -9,7 +9,7 @@ let batteryCTF = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 
 /// The `solution` mode: every challenge's reference solver, replayed through a sandbox as an agent
 /// would meet it, must find that attempt's fresh flag. A broken challenge cannot land.
-@Suite(.enabled(if: Sandbox.isAvailable, "needs root and bubblewrap (make test installs it)"))
+@Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
 struct ChallengeTests {
     static let challenges = (try? Challenge.loadAll(root: batteryCTF)) ?? []
 

@@ -1,9 +1,10 @@
 import AirlockCore
 import AirlockEval
-@testable import AirlockSuites
+import AirlockTestSupport
 import Foundation
 import Logging
 import Testing
+@testable import AirlockSuites
 
 /// A data folder of its own in a temporary folder, removed afterwards. With `installed`, its
 /// `packages` is a link to the installed data packages, so an import reads the real inspect-evals.
@@ -124,7 +125,7 @@ private let fakeDynastic: [String: String] = [
 
     /// The `solution` mode for the public challenges: each reference solver, replayed in a sandbox
     /// as an agent would meet the challenge, prints the challenge's flag.
-    @Test(.enabled(if: InstalledData.isAvailable && Sandbox.isAvailable, "needs the data packages and sandboxes"), arguments: runnable)
+    @Test(.enabled(if: InstalledData.isAvailable && TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs the data packages and sandboxes"), arguments: runnable)
     func theReferenceSolverFindsTheFlag(name: String) async throws {
         try await withDataFolder(installed: true) { folder in
             _ = try CybenchImporter().run(in: folder, logger: Logger(label: "test"))

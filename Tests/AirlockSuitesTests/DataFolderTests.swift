@@ -1,16 +1,16 @@
 import AirlockCore
 import AirlockEval
 import AirlockSuites
+import AirlockTestSupport
 import Foundation
 import Testing
 
 /// The data packages `make data` installs; tests that read them run when they are there, and
-/// `make test` (AIRLOCK_REQUIRE_DATA=1) fails rather than skip when they are not.
+/// `make test` (AIRLOCK_REQUIRE) fails rather than skip when they are not.
 enum InstalledData {
     static let folder = DataFolder.default
     static var isAvailable: Bool {
-        if ProcessInfo.processInfo.environment["AIRLOCK_REQUIRE_DATA"] == "1" { return true }
-        return FileManager.default.fileExists(atPath: folder.packages + "/.installed")
+        TestEnvironment.runs(.data, ifAvailable: FileManager.default.fileExists(atPath: folder.packages + "/.installed"))
     }
 }
 

@@ -1,6 +1,7 @@
 import AirlockCore
 import AirlockEval
 import AirlockSuites
+import AirlockTestSupport
 import Foundation
 import Logging
 import Testing
@@ -138,7 +139,7 @@ import Testing
     /// For every template and a few seeds: both builds compile (C) or run (Python) in a sandbox;
     /// the reference input triggers the weakness in the vulnerable build and not in the patched
     /// one; ordinary input triggers nothing in either.
-    @Test(.enabled(if: Sandbox.isAvailable, "needs root, bubblewrap and iproute2"), arguments: VulnerabilityTemplates.all.map(\.id))
+    @Test(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root, bubblewrap and iproute2"), arguments: VulnerabilityTemplates.all.map(\.id))
     func theReferenceInputTriggersOnlyTheVulnerableBuild(_ id: String) async throws {
         let template = try Self.template(id)
         // ASan reserves about 20 TiB of address space for its shadow: the check's limit allows it.
@@ -300,7 +301,7 @@ import Testing
         #expect(try JSONDecoder().decode([ScorerDefinition].self, from: encoded) == decoded)
     }
 
-    @Test(.enabled(if: Sandbox.isAvailable, "needs root, bubblewrap and iproute2"))
+    @Test(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root, bubblewrap and iproute2"))
     func anOfferedInputIsRunAgainstBothBuilds() async throws {
         let (program, sample) = try Self.stackProgram()
         let truth = program.truth
