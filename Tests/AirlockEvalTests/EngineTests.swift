@@ -98,10 +98,34 @@ import Testing
         }
     }
 
+    @Test func bodiesCutOffOrNotJSONAreRetriedLikeADroppedConnection() async throws {
+        let fixture = try TaskFixture.words(4)
+        let seen = Mutex(Set<String>())
+        try await ScriptedModelServer.withServer({ request in
+            let word = requestedWord(request)
+            let first = seen.withLock { $0.insert(word).inserted }
+            guard first else { return .ok(ModelReplies.chat(word)) }
+            // Cut halfway, cut after one byte, a proxy's page, and a body that stops mid-object.
+            switch word {
+            case "word-1": return .cut(ModelReplies.chat(word), bytes: ModelReplies.chat(word).utf8.count / 2)
+            case "word-2": return .cut(ModelReplies.chat(word), bytes: 1)
+            case "word-3": return .ok("<html><body>502 Bad Gateway</body></html>")
+            default: return .json(status: 200, body: "{\"id\":", headers: [:])
+            }
+        }) { server in
+            let (run, outcome) = try await fixture.run(fixture.options(server))
+            guard case .complete(let results) = outcome else { Issue.record("expected complete, got \(outcome)"); return }
+            #expect(results.scored == 4)
+            #expect(results.scorers[0].overall.value == 1)
+            #expect(try run.directory.readRecords().allSatisfy { $0.calls.first?.retries == 1 })
+        }
+    }
+
     @Test func malformedResponsesFailAsTheModelsFaultAndAreNotScored() async throws {
         let fixture = try TaskFixture.words(3)
         try await ScriptedModelServer.withServer({ request in
-            requestedWord(request) == "word-2" ? .ok("{not json") : .ok(ModelReplies.chat(requestedWord(request)))
+            // JSON, but not a chat completion: retrying cannot help.
+            requestedWord(request) == "word-2" ? .ok(#"{"object": "list", "data": []}"#) : .ok(ModelReplies.chat(requestedWord(request)))
         }) { server in
             let (run, outcome) = try await fixture.run(fixture.options(server))
             guard case .completeWithFailures(let results) = outcome else { Issue.record("expected failures, got \(outcome)"); return }

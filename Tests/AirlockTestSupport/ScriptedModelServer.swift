@@ -14,6 +14,9 @@ public final class ScriptedModelServer: Sendable {
         case stall
         /// Close the connection without a response.
         case drop
+        /// A 200 whose body ends early: no length given, the first `bytes` of `body` sent, then the
+        /// connection closed, as when a connection drops mid-answer.
+        case cut(String, bytes: Int)
         /// Server-sent events, one `data:` line each, then the stream ends.
         case events([String])
         /// Server-sent events `every` seconds apart, then the stream ends.
@@ -132,6 +135,11 @@ public final class ScriptedModelServer: Sendable {
             case .stall:
                 return
             case .drop:
+                context.close(promise: nil)
+            case .cut(let text, let bytes):
+                let headers = HTTPHeaders([("content-type", "application/json"), ("connection", "close")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: text.utf8.prefix(bytes))))), promise: nil)
                 context.close(promise: nil)
             case .delayed(let seconds, let inner):
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)

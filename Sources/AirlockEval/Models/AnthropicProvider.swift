@@ -117,12 +117,7 @@ struct AnthropicProvider: ModelProvider {
         if let key = configuration.apiKey { headers.add(name: "x-api-key", value: key.value) }
         headers.add(name: "anthropic-version", value: "2023-06-01")
         let buffer = try await transport.post(url: configuration.baseURL + "/v1/messages", headers: headers, body: body, timeout: timeout)
-        let response: Response
-        do {
-            response = try JSONDecoder().decode(Response.self, from: buffer)
-        } catch {
-            throw ModelCallError(.malformedResponse, message: "not a Messages response: \(String(buffer: buffer).prefix(200))")
-        }
+        let response = try HTTPTransport.decode(Response.self, from: buffer, what: "Messages response")
         let text = response.content.filter { $0.type == "text" }.compactMap(\.text).joined()
         let calls = response.content.filter { $0.type == "tool_use" }.map { block -> ToolCall in
             let arguments = (try? JSONEncoder().encode(block.input ?? .object([:]))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

@@ -52,6 +52,21 @@ struct HTTPTransport: Sendable {
         return response
     }
 
+    /// Decodes a success's body as `type`. A body that is not JSON at all (cut off by a dropped
+    /// connection, or a proxy's page) is a transient failure, retried like a broken connection;
+    /// JSON of the wrong shape is the model API's fault.
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer, what: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: buffer)
+        } catch {
+            let excerpt = String(buffer: buffer).prefix(200)
+            if (try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed])) == nil {
+                throw ModelCallError(.connection, message: "the body of a \(what) is cut off or not JSON (\(buffer.readableBytes) bytes): \(excerpt)")
+            }
+            throw ModelCallError(.malformedResponse, message: "not a \(what): \(excerpt)")
+        }
+    }
+
     /// Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP date).
     static func retryAfter(_ headers: HTTPHeaders) -> Double? {
         if let ms = headers.first(name: "retry-after-ms").flatMap(Double.init) { return ms / 1000 }

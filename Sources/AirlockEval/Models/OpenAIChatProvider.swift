@@ -26,12 +26,7 @@ struct OpenAIChatProvider: ModelProvider {
             return try accumulator.output()
         }
         let buffer = try await transport.post(url: url, headers: headers, body: body, timeout: timeout)
-        let response: ChatResponse
-        do {
-            response = try JSONDecoder().decode(ChatResponse.self, from: buffer)
-        } catch {
-            throw ModelCallError(.malformedResponse, message: "not a chat completion: \(String(buffer: buffer).prefix(200))")
-        }
+        let response = try HTTPTransport.decode(ChatResponse.self, from: buffer, what: "chat completion")
         guard let choice = response.choices.first else {
             throw ModelCallError(.malformedResponse, message: "the response has no choices")
         }

@@ -62,12 +62,7 @@ struct OpenAICompletionsProvider: ModelProvider {
             seed: settings.seed
         ))
         let buffer = try await transport.post(url: configuration.baseURL + "/completions", headers: OpenAIHeaders.make(configuration.apiKey), body: body, timeout: timeout)
-        let response: Response
-        do {
-            response = try JSONDecoder().decode(Response.self, from: buffer)
-        } catch {
-            throw ModelCallError(.malformedResponse, message: "not a completion: \(String(buffer: buffer).prefix(200))")
-        }
+        let response = try HTTPTransport.decode(Response.self, from: buffer, what: "completion")
         guard let choice = response.choices.first else {
             throw ModelCallError(.malformedResponse, message: "the response has no choices")
         }
