@@ -71,7 +71,9 @@ import Testing
                 case 1: if position < bytes.count { bytes.remove(at: position) }
                 case 2: if position < bytes.count { bytes[position] = UInt8(truncatingIfNeeded: random.next()) }
                 case 3: bytes = Array(bytes.prefix(position))
-                default: if position < bytes.count { bytes[position] = Array("{}[],:\"\\ 0e-.".utf8)[random.nextIndex(below: 14)] }
+                default:
+                    let punctuation = Array("{}[],:\"\\ 0e-.".utf8)
+                    if position < bytes.count { bytes[position] = punctuation[random.nextIndex(below: punctuation.count)] }
                 }
             }
             return bytes
@@ -84,8 +86,12 @@ import Testing
 
     /// A lone surrogate escape is valid RFC 8259 grammar that the scanner decodes to U+FFFD,
     /// while Foundation refuses it; such inputs are left out of the comparison.
-    static func hasLoneSurrogateEscape(_ bytes: [UInt8]) -> Bool {
-        String(decoding: bytes, as: UTF8.self).lowercased().contains("\\ud")
+    /// Also left out: numbers beyond a `Double`'s range (`1e400`), valid grammar that
+    /// Foundation refuses to read; the scanner checks grammar, and range is the reader's business.
+    static func isOutsideFoundationsReach(_ bytes: [UInt8]) -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let outOfRange = text.matches(of: /[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/).contains { Double($0.output.0).map { !$0.isFinite } ?? true }
+        return outOfRange || text.lowercased().contains("\\ud")
     }
 
     @Test(arguments: 0..<8)
@@ -95,7 +101,7 @@ import Testing
             let text = generator.space() + generator.value(depth: 0) + generator.space()
             let bytes = Array(text.utf8)
             #expect(JSONScanner.isValid(bytes), "\(text.prefix(300))")
-            if !Self.hasLoneSurrogateEscape(bytes) {
+            if !Self.isOutsideFoundationsReach(bytes) {
                 #expect(Self.foundationReads(bytes), "\(text.prefix(300))")
             }
             if bytes.first(where: { !JSONScanner.isWhitespace($0) }) == UInt8(ascii: "{") {
@@ -125,7 +131,7 @@ import Testing
             }
             guard valid else { continue }
             accepted += 1
-            if !Self.hasLoneSurrogateEscape(bytes) {
+            if !Self.isOutsideFoundationsReach(bytes) {
                 #expect(Self.foundationReads(bytes), "\(String(decoding: bytes.prefix(300), as: UTF8.self))")
             }
         }
@@ -140,7 +146,7 @@ import Testing
             let length = random.nextIndex(below: 64)
             let alphabet = Array("{}[],:\"\\ -.0123456789eEtrufalsn".utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xED, 0xF0, 0xFF]
             let bytes = (0..<length).map { _ in alphabet[random.nextIndex(below: alphabet.count)] }
-            if JSONScanner.isValid(bytes), !Self.hasLoneSurrogateEscape(bytes) {
+            if JSONScanner.isValid(bytes), !Self.isOutsideFoundationsReach(bytes) {
                 #expect(Self.foundationReads(bytes), "\(bytes)")
             }
             _ = try? JSONObjectMembers(bytes, keys: .unescapedOnly)

@@ -4,7 +4,8 @@
 /// them, so that callers can keep a client's own bytes (a TAXII object as posted, a request body
 /// forwarded upstream) instead of a re-encoding that would reorder keys and reformat numbers.
 /// It reads from `index` up to `end` and never past them; nesting deeper than ``maximumDepth``
-/// is refused so that a hostile body cannot exhaust the stack. ``JSONObjectMembers`` reads one
+/// is refused so that a hostile body cannot exhaust the stack. Numbers are checked for grammar,
+/// not range (`1e400` passes; the reader of a value decides what it can hold). ``JSONObjectMembers`` reads one
 /// object's members on top of it.
 public struct JSONScanner {
     /// Why bytes are not what the caller asked for, and where.
