@@ -359,6 +359,20 @@ import Testing
         }
     }
 
+    /// JSON readers decode escapes in member names, so `"object_marking_ref\u0073"` is
+    /// `object_marking_refs` to every client that later reads the object: its marking must count.
+    @Test func aMarkingWhoseMemberNameIsEscapedStillCounts() async throws {
+        try await withTAXIIServer { world, _, client in
+            let red = TAXIIFixtures.indicator(1, tlp: .red)
+                .replacingOccurrences(of: #""object_marking_refs""#, with: #""object_marking_ref\u0073""#)
+            let posted = try await client.taxii(
+                .post, taxiiPath(world.community, "objects/"), .basic(world.key(.office)), body: TAXIIFixtures.envelope([red]))
+            #expect(posted.json["success_count"] as? Int == 0)
+            let failures = posted.json["failures"] as? [[String: Any]] ?? []
+            #expect((failures.first?["message"] as? String)?.contains("TLP:RED") == true)
+        }
+    }
+
     @Test func eachPostIsAuditedOnceAndReadsAreNot() async throws {
         try await withTAXIIServer { world, store, client in
             let office = TAXIICredentials.basic(world.key(.office))

@@ -1,3 +1,5 @@
+import AirlockCore
+
 /// What the reader made of one object of a POSTed envelope.
 public enum TAXIIEnvelopeItem: Sendable, Hashable {
     /// The object passed the checks; the store adds it (or finds it a duplicate).
@@ -46,13 +48,13 @@ public struct TAXIIEnvelopeReader: Sendable {
     }
 
     private func read(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<[TAXIIEnvelopeItem], TAXIIError> {
-        var scanner = TAXIIJSONScanner(buffer)
+        var scanner = JSONScanner(buffer)
         let elements: [TAXIIEnvelopeElement]
         do {
             elements = try TAXIIEnvelopeElement.scanEnvelope(&scanner)
         } catch let failure as TAXIIEnvelopeElement.EnvelopeProblem {
             return .failure(TAXIIError(.unprocessableContent, failure.message))
-        } catch let failure as TAXIIJSONScanner.Failure {
+        } catch let failure as JSONScanner.Failure {
             return .failure(TAXIIError(.malformedContent, "The request body is not valid JSON: \(failure.message) at byte \(failure.offset)."))
         } catch {
             return .failure(TAXIIError(.malformedContent, "The request body is not valid JSON."))
@@ -72,7 +74,7 @@ public struct TAXIIEnvelopeReader: Sendable {
         return .success(items)
     }
 
-    private func item(_ element: TAXIIEnvelopeElement, id: String, scanner: TAXIIJSONScanner) -> TAXIIEnvelopeItem {
+    private func item(_ element: TAXIIEnvelopeElement, id: String, scanner: JSONScanner) -> TAXIIEnvelopeItem {
         func text(_ name: String) -> String? {
             if case .string(let token)? = element.fields[name] { return scanner.text(token) }
             return nil
@@ -130,7 +132,7 @@ public struct TAXIIEnvelopeReader: Sendable {
 /// the checks read.
 struct TAXIIEnvelopeElement {
     enum Field {
-        case string(TAXIIJSONScanner.StringToken)
+        case string(JSONScanner.StringToken)
         /// Present, but not a string.
         case other
     }
@@ -149,14 +151,14 @@ struct TAXIIEnvelopeElement {
     var duplicateField: String?
 
     /// Scans the whole body: `{ …, "objects": [ … ], … }` and nothing after it.
-    static func scanEnvelope(_ scanner: inout TAXIIJSONScanner) throws -> [TAXIIEnvelopeElement] {
+    static func scanEnvelope(_ scanner: inout JSONScanner) throws -> [TAXIIEnvelopeElement] {
         // A UTF-8 byte order mark is tolerated.
         if scanner.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
         scanner.skipWhitespace()
-        guard !scanner.atEnd else { throw TAXIIJSONScanner.Failure(message: "the body is empty", offset: 0) }
+        guard !scanner.atEnd else { throw JSONScanner.Failure(.malformed, "the body is empty", offset: 0) }
         guard scanner.peek == UInt8(ascii: "{") else {
             try scanner.skipValue(depth: 0)
-            try scanToEnd(&scanner)
+            try scanner.scanToEnd()
             throw EnvelopeProblem(message: "The body must be a TAXII envelope, a JSON object with an objects array.")
         }
         scanner.index += 1
@@ -167,11 +169,7 @@ struct TAXIIEnvelopeElement {
             scanner.index += 1
         } else {
             while true {
-                guard scanner.peek == UInt8(ascii: "\"") else { throw scanner.failure("expected a member name in quotes") }
-                let key = try scanner.scanString()
-                scanner.skipWhitespace()
-                try scanner.expect(UInt8(ascii: ":"), "':' after a member name")
-                scanner.skipWhitespace()
+                let key = try scanner.scanMemberName()
                 if scanner.text(key) == "objects" {
                     if elements != nil { problem = "The envelope has more than one objects member." }
                     if scanner.peek == UInt8(ascii: "[") {
@@ -188,7 +186,7 @@ struct TAXIIEnvelopeElement {
                 if try scanner.endOfList(closing: UInt8(ascii: "}"), what: "',' or '}' in an object") { break }
             }
         }
-        try scanToEnd(&scanner)
+        try scanner.scanToEnd()
         if let problem { throw EnvelopeProblem(message: problem) }
         guard let elements else {
             throw EnvelopeProblem(message: "The envelope has no objects member; send {\"objects\": [ … ]}.")
@@ -196,12 +194,7 @@ struct TAXIIEnvelopeElement {
         return elements
     }
 
-    private static func scanToEnd(_ scanner: inout TAXIIJSONScanner) throws {
-        scanner.skipWhitespace()
-        guard scanner.atEnd else { throw scanner.failure("unexpected data after the JSON value") }
-    }
-
-    private static func scanElements(_ scanner: inout TAXIIJSONScanner) throws -> [TAXIIEnvelopeElement] {
+    private static func scanElements(_ scanner: inout JSONScanner) throws -> [TAXIIEnvelopeElement] {
         scanner.index += 1
         scanner.skipWhitespace()
         var elements: [TAXIIEnvelopeElement] = []
@@ -217,7 +210,7 @@ struct TAXIIEnvelopeElement {
     }
 
     /// One element; for an object, its members are scanned here to pick out ``fieldNames``.
-    private static func scanElement(_ scanner: inout TAXIIJSONScanner) throws -> TAXIIEnvelopeElement {
+    private static func scanElement(_ scanner: inout JSONScanner) throws -> TAXIIEnvelopeElement {
         let start = scanner.index
         guard scanner.peek == UInt8(ascii: "{") else {
             try scanner.skipValue(depth: 2)
@@ -230,11 +223,7 @@ struct TAXIIEnvelopeElement {
             scanner.index += 1
         } else {
             while true {
-                guard scanner.peek == UInt8(ascii: "\"") else { throw scanner.failure("expected a member name in quotes") }
-                let key = try scanner.scanString()
-                scanner.skipWhitespace()
-                try scanner.expect(UInt8(ascii: ":"), "':' after a member name")
-                scanner.skipWhitespace()
+                let key = try scanner.scanMemberName()
                 let name = fieldName(key, scanner: scanner)
                 if let name {
                     if element.fields[name] != nil { element.duplicateField = element.duplicateField ?? name }
@@ -256,7 +245,7 @@ struct TAXIIEnvelopeElement {
     }
 
     /// The member's name when it is one of ``fieldNames``; other names are not decoded.
-    private static func fieldName(_ key: TAXIIJSONScanner.StringToken, scanner: TAXIIJSONScanner) -> String? {
+    private static func fieldName(_ key: JSONScanner.StringToken, scanner: JSONScanner) -> String? {
         guard key.hasEscapes || (2...12).contains(key.range.count) else { return nil }
         let name = scanner.text(key)
         return fieldNames.contains(name) ? name : nil

@@ -1,3 +1,5 @@
+import AirlockCore
+
 /// A TAXII request that cannot be answered as asked: the HTTP status to send, and a message that
 /// names the parameter and the value at fault.
 ///
@@ -126,17 +128,17 @@ extension TAXIIError {
     /// The TAXII 2.1 error message resource: `title`, `description`, `error_code`, `http_status`
     /// (a string, as medallion sends it) and, when a parameter is at fault, `details`.
     public var jsonBytes: [UInt8] {
-        var writer = TAXIIJSONWriter(capacity: 128 + message.utf8.count)
+        var writer = JSONWriter(capacity: 128 + message.utf8.count)
         writer.beginObject()
-        writer.member("title", code.title)
-        writer.member("description", message)
-        writer.member("error_code", code.description)
-        writer.member("http_status", String(httpStatus))
+        writer.field("title", code.title)
+        writer.field("description", message)
+        writer.field("error_code", code.description)
+        writer.field("http_status", String(httpStatus))
         if parameter != nil || value != nil {
             writer.key("details")
             writer.beginObject()
-            writer.member("parameter", ifPresent: parameter)
-            writer.member("value", ifPresent: value)
+            writer.field("parameter", ifPresent: parameter)
+            writer.field("value", ifPresent: value)
             writer.endObject()
         }
         writer.endObject()

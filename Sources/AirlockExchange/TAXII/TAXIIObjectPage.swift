@@ -1,3 +1,5 @@
+import AirlockCore
+
 /// One page of records for an object endpoint, with what the response needs: `more`, `next`, the
 /// date headers, and the body for the endpoint (``jsonBytes``).
 ///
@@ -81,10 +83,10 @@ public struct TAXIIObjectPage: Sendable {
             writer.beginArray()
             for record in records {
                 writer.beginObject()
-                writer.member("id", record.id)
-                writer.member("date_added", record.dateAdded)
-                writer.member("version", record.versionText)
-                writer.member("media_type", record.mediaType)
+                writer.field("id", record.id)
+                writer.field("date_added", record.dateAdded)
+                writer.field("version", record.versionText)
+                writer.field("media_type", record.mediaType)
                 writer.endObject()
             }
             writer.endArray()
@@ -98,17 +100,17 @@ public struct TAXIIObjectPage: Sendable {
     public func versionsJSON() -> [UInt8] {
         var writer = pageWriter(capacity: 64 + records.count * 32)
         if !records.isEmpty {
-            writer.member("versions", strings: records.map(\.versionText))
+            writer.field("versions", strings: records.map(\.versionText))
         }
         writer.endObject()
         return writer.bytes
     }
 
-    private func pageWriter(capacity: Int) -> TAXIIJSONWriter {
-        var writer = TAXIIJSONWriter(capacity: capacity)
+    private func pageWriter(capacity: Int) -> JSONWriter {
+        var writer = JSONWriter(capacity: capacity)
         writer.beginObject()
-        writer.member("more", more)
-        writer.member("next", ifPresent: next)
+        writer.field("more", more)
+        writer.field("next", ifPresent: next)
         return writer
     }
 }

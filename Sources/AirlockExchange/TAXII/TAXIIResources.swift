@@ -1,3 +1,5 @@
+import AirlockCore
+
 /// The discovery resource (`GET /taxii2/`, TAXII 2.1 §4.1.1).
 public struct TAXIIDiscovery: Sendable, Hashable {
     public var title: String
@@ -18,13 +20,13 @@ public struct TAXIIDiscovery: Sendable, Hashable {
 
     /// `{"title","description"?,"contact"?,"default"?,"api_roots"?}`; `api_roots` left out when empty.
     public var jsonBytes: [UInt8] {
-        var writer = TAXIIJSONWriter()
+        var writer = JSONWriter()
         writer.beginObject()
-        writer.member("title", title)
-        writer.member("description", ifPresent: description)
-        writer.member("contact", ifPresent: contact)
-        writer.member("default", ifPresent: defaultAPIRoot)
-        if !apiRoots.isEmpty { writer.member("api_roots", strings: apiRoots) }
+        writer.field("title", title)
+        writer.field("description", ifPresent: description)
+        writer.field("contact", ifPresent: contact)
+        writer.field("default", ifPresent: defaultAPIRoot)
+        if !apiRoots.isEmpty { writer.field("api_roots", strings: apiRoots) }
         writer.endObject()
         return writer.bytes
     }
@@ -48,12 +50,12 @@ public struct TAXIIAPIRoot: Sendable, Hashable {
 
     /// `{"title","description"?,"versions","max_content_length"}`.
     public var jsonBytes: [UInt8] {
-        var writer = TAXIIJSONWriter()
+        var writer = JSONWriter()
         writer.beginObject()
-        writer.member("title", title)
-        writer.member("description", ifPresent: description)
-        writer.member("versions", strings: versions)
-        writer.member("max_content_length", maxContentLength)
+        writer.field("title", title)
+        writer.field("description", ifPresent: description)
+        writer.field("versions", strings: versions)
+        writer.field("max_content_length", maxContentLength)
         writer.endObject()
         return writer.bytes
     }
@@ -93,7 +95,7 @@ public struct TAXIICollection: Sendable, Hashable {
 
     /// `{"id","title","description"?,"alias"?,"can_read","can_write","media_types"?}`.
     public var jsonBytes: [UInt8] {
-        var writer = TAXIIJSONWriter()
+        var writer = JSONWriter()
         write(into: &writer)
         return writer.bytes
     }
@@ -101,7 +103,7 @@ public struct TAXIICollection: Sendable, Hashable {
     /// The collections resource: `{"collections":[…]}`; `{}` when there are none (the key may be
     /// left out when empty, and medallion does).
     public static func collectionsJSON(_ collections: [TAXIICollection]) -> [UInt8] {
-        var writer = TAXIIJSONWriter(capacity: 32 + collections.count * 256)
+        var writer = JSONWriter(capacity: 32 + collections.count * 256)
         writer.beginObject()
         if !collections.isEmpty {
             writer.key("collections")
@@ -113,15 +115,15 @@ public struct TAXIICollection: Sendable, Hashable {
         return writer.bytes
     }
 
-    func write(into writer: inout TAXIIJSONWriter) {
+    func write(into writer: inout JSONWriter) {
         writer.beginObject()
-        writer.member("id", id)
-        writer.member("title", title)
-        writer.member("description", ifPresent: description)
-        writer.member("alias", ifPresent: alias)
-        writer.member("can_read", canRead)
-        writer.member("can_write", canWrite)
-        if !mediaTypes.isEmpty { writer.member("media_types", strings: mediaTypes) }
+        writer.field("id", id)
+        writer.field("title", title)
+        writer.field("description", ifPresent: description)
+        writer.field("alias", ifPresent: alias)
+        writer.field("can_read", canRead)
+        writer.field("can_write", canWrite)
+        if !mediaTypes.isEmpty { writer.field("media_types", strings: mediaTypes) }
         writer.endObject()
     }
 
@@ -210,31 +212,31 @@ public struct TAXIIStatus: Sendable, Hashable {
     /// "failure_count","failures"?,"pending_count","pendings"?}`; an empty list is left out, as
     /// medallion does.
     public var jsonBytes: [UInt8] {
-        var writer = TAXIIJSONWriter(capacity: 256 + totalCount * 96)
+        var writer = JSONWriter(capacity: 256 + totalCount * 96)
         writer.beginObject()
-        writer.member("id", id)
-        writer.member("status", state.rawValue)
-        writer.member("request_timestamp", requestTimestamp)
-        writer.member("total_count", totalCount)
-        writer.member("success_count", successes.count)
+        writer.field("id", id)
+        writer.field("status", state.rawValue)
+        writer.field("request_timestamp", requestTimestamp)
+        writer.field("total_count", totalCount)
+        writer.field("success_count", successes.count)
         Self.write("successes", successes, into: &writer)
-        writer.member("failure_count", failures.count)
+        writer.field("failure_count", failures.count)
         Self.write("failures", failures, into: &writer)
-        writer.member("pending_count", pendings.count)
+        writer.field("pending_count", pendings.count)
         Self.write("pendings", pendings, into: &writer)
         writer.endObject()
         return writer.bytes
     }
 
-    private static func write(_ name: String, _ details: [TAXIIStatusDetail], into writer: inout TAXIIJSONWriter) {
+    private static func write(_ name: String, _ details: [TAXIIStatusDetail], into writer: inout JSONWriter) {
         guard !details.isEmpty else { return }
         writer.key(name)
         writer.beginArray()
         for detail in details {
             writer.beginObject()
-            writer.member("id", detail.id)
-            writer.member("version", detail.version)
-            writer.member("message", ifPresent: detail.message)
+            writer.field("id", detail.id)
+            writer.field("version", detail.version)
+            writer.field("message", ifPresent: detail.message)
             writer.endObject()
         }
         writer.endArray()

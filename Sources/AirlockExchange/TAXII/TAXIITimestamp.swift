@@ -1,3 +1,4 @@
+import AirlockCore
 import Foundation
 
 /// A STIX/TAXII timestamp (`2016-04-06T20:03:48.123456Z`, UTC), held as whole microseconds.
@@ -171,6 +172,18 @@ public struct TAXIITimestamp: Sendable, Hashable, Comparable, CustomStringConver
             bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
             rest %= divisor
             divisor /= 10
+        }
+    }
+}
+
+extension JSONWriter {
+    /// A timestamp member, its digits written straight into the bytes (no `String` on the way).
+    mutating func field(_ name: String, _ value: TAXIITimestamp) {
+        key(name)
+        raw { bytes in
+            bytes.append(UInt8(ascii: "\""))
+            value.write(into: &bytes)
+            bytes.append(UInt8(ascii: "\""))
         }
     }
 }

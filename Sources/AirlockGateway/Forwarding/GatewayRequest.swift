@@ -1,3 +1,4 @@
+import AirlockCore
 import Foundation
 
 /// The APIs the gateway speaks, each forwarded to the same path under the upstream's base URL.
@@ -39,10 +40,17 @@ public struct GatewayRequest: Sendable {
     /// Reads `stream` and `max_tokens` and edits `model` and `stream_options` in place; every
     /// other byte of the body reaches the upstream as the client sent it.
     public init(api: GatewayAPI, body: Data, upstreamModel: String?) throws(Problem) {
-        guard let object = JSONMembers([UInt8](body)) else { throw .notJSON }
-        // What the gateway reads must be what the upstream reads.
-        guard !object.hasEscapedKey else { throw .badField("body", "keys may not be written with escape sequences") }
-        if let twice = object.duplicates(among: ["model", "stream", "stream_options", "max_tokens", "max_completion_tokens"]).first {
+        // What the gateway reads must be what the upstream reads: no escaped keys, and none of
+        // the keys it reads twice.
+        let object: JSONObjectMembers
+        do {
+            object = try JSONObjectMembers([UInt8](body), keys: .unescapedOnly)
+        } catch where error.code == .escapedKey {
+            throw .badField("body", "keys may not be written with escape sequences")
+        } catch {
+            throw .notJSON
+        }
+        if let twice = object.repeatedKeys(among: ["model", "stream", "stream_options", "max_tokens", "max_completion_tokens"]).first {
             throw .badField(twice, "appears more than once")
         }
         self.api = api
@@ -59,16 +67,18 @@ public struct GatewayRequest: Sendable {
         }
         if api == .messages, object.value("max_tokens") == nil { throw .badField("max_tokens", "is required") }
         var replacements: [String: [UInt8]] = [:]
-        if let upstreamModel { replacements["model"] = jsonStringLiteral(upstreamModel) }
+        if let upstreamModel { replacements["model"] = JSONWriter.quoted(upstreamModel) }
         if streams, api != .messages {
             // Without it, an OpenAI stream carries no usage to charge.
-            if let options = object.object("stream_options") {
-                guard !options.hasEscapedKey, options.duplicates(among: ["include_usage"]).isEmpty else {
+            if let options = try? object.object("stream_options", keys: .unescapedOnly) {
+                guard options.repeatedKeys(among: ["include_usage"]).isEmpty else {
                     throw .badField("stream_options", "keys may not be escaped or repeated")
                 }
                 replacements["stream_options"] = options.rewritten(replacing: ["include_usage": Array("true".utf8)])
-            } else if object.value("stream_options") != nil {
-                throw .badField("stream_options", "must be an object")
+            } else if let options = object.value("stream_options") {
+                throw options.first == UInt8(ascii: "{")
+                    ? .badField("stream_options", "keys may not be escaped or repeated")
+                    : .badField("stream_options", "must be an object")
             } else {
                 replacements["stream_options"] = Array(#"{"include_usage":true}"#.utf8)
             }
@@ -94,7 +104,7 @@ public struct UsageMeter: Sendable {
 
     /// A whole JSON response.
     public mutating func read(response body: Data) {
-        if let object = JSONMembers([UInt8](body)) { take(object) }
+        if let object = try? JSONObjectMembers([UInt8](body), keys: .decoded) { take(object) }
     }
 
     /// A piece of a server-sent event stream; events may be split across pieces.
@@ -105,16 +115,20 @@ public struct UsageMeter: Sendable {
             pending.removeSubrange(pending.startIndex...newline)
             guard line.starts(with: Array("data:".utf8)) else { continue }
             let payload = line.dropFirst(5).drop { $0 == UInt8(ascii: " ") }
-            if let object = JSONMembers(Array(payload)) { take(object) }
+            if let object = try? JSONObjectMembers(Array(payload), keys: .decoded) { take(object) }
         }
         // A line longer than any event is not one: drop it rather than grow without end.
         if pending.count > 1 << 20 { pending.removeAll() }
     }
 
-    private mutating func take(_ object: JSONMembers) {
+    private mutating func take(_ object: JSONObjectMembers) {
         // OpenAI: usage on the response or the last chunk. Anthropic: input tokens on
-        // message_start's message, output tokens (cumulative) on message_delta.
-        guard let usage = object.object("usage") ?? object.object("message")?.object("usage") else { return }
+        // message_start's message, output tokens (cumulative) on message_delta. The answer goes
+        // no further, so its keys are read as any parser would, escapes decoded.
+        func member(_ key: String, of object: JSONObjectMembers?) -> JSONObjectMembers? {
+            (try? object?.object(key, keys: .decoded)) ?? nil
+        }
+        guard let usage = member("usage", of: object) ?? member("usage", of: member("message", of: object)) else { return }
         if let prompt = usage.integer("prompt_tokens") ?? usage.integer("input_tokens") {
             promptTokens = prompt
             reported = true

@@ -1,6 +1,5 @@
 import AirlockCore
 import AirlockExchange
-import Foundation
 
 /// The TLP level of a posted STIX object: the strictest TLP marking among its
 /// `object_marking_refs`. TLP 2.0 markings (``STIXMarking``) and STIX 2.1's predefined TLP 1.0
@@ -15,18 +14,13 @@ enum TAXIIObjectMarking {
         "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": .red,
     ]
 
-    private static let member = Array(#""object_marking_refs""#.utf8)
-
     /// The strictest TLP level the object's `object_marking_refs` name; nil when they name none.
     static func level(ofObject json: [UInt8]) -> TrafficLightProtocol? {
-        // Most objects carry no markings; only those that mention the member are decoded.
-        guard json.firstRange(of: member) != nil,
-              let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
-              let refs = object["object_marking_refs"] as? [Any]
-        else { return nil }
-        return refs.compactMap { ref in
-            guard let id = ref as? String else { return nil }
-            return STIXMarking.level(ofMarking: id) ?? tlp1[id]
-        }.max()
+        // Keys decoded: `"object_marking_ref\u0073"` is this member to every later reader, so a
+        // search for the plain spelling would let an escaped marking pass unread.
+        guard let object = try? JSONObjectMembers(json, keys: .decoded), let refs = object.strings("object_marking_refs") else {
+            return nil
+        }
+        return refs.compactMap { STIXMarking.level(ofMarking: $0) ?? tlp1[$0] }.max()
     }
 }

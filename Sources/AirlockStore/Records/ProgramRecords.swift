@@ -461,35 +461,11 @@ public struct ProgramRecords: Sendable {
     /// An audit detail as JSON with sorted keys, written directly: the gateway writes one for
     /// every call.
     static func detailJSON(_ detail: [String: String]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(detail.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
-        out.append(UInt8(ascii: "{"))
-        for (index, key) in detail.keys.sorted().enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            appendQuoted(key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            appendQuoted(detail[key]!, to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// A JSON string literal, byte by byte: UTF-8 passes through, quotes, backslashes and
-    /// control characters are escaped.
-    private static func appendQuoted(_ text: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
-            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case ..<0x20: out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        var writer = JSONWriter(capacity: detail.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
+        writer.beginObject()
+        for key in detail.keys.sorted() { writer.field(key, detail[key]!) }
+        writer.endObject()
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// The condition for a grant that gives its grantee a relation to the version (dates aside).

@@ -1,53 +1,121 @@
-/// A strict JSON (RFC 8259) scanner over bytes: it checks the grammar, UTF-8 included, and tells
-/// where values start and end without building them, so that a POST's objects can be stored as the
-/// client's own bytes instead of a re-encoding (which would reorder keys and reformat numbers).
-struct TAXIIJSONScanner {
-    struct Failure: Error {
-        var message: String
-        var offset: Int
+/// A strict JSON (RFC 8259) scanner over bytes: the one JSON reader below `JSONDecoder`.
+///
+/// It checks the grammar, UTF-8 included, and tells where values start and end without building
+/// them, so that callers can keep a client's own bytes (a TAXII object as posted, a request body
+/// forwarded upstream) instead of a re-encoding that would reorder keys and reformat numbers.
+/// It reads from `index` up to `end` and never past them; nesting deeper than ``maximumDepth``
+/// is refused so that a hostile body cannot exhaust the stack. Numbers are checked for grammar,
+/// not range (`1e400` passes; the reader of a value decides what it can hold). ``JSONObjectMembers`` reads one
+/// object's members on top of it.
+public struct JSONScanner {
+    /// Why bytes are not what the caller asked for, and where.
+    public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// What kind of failure; more may be added.
+        public struct Code: Sendable, Hashable, CustomStringConvertible {
+            private enum Base: String, Sendable, Hashable { case malformed, tooDeep, escapedKey, notAnObject }
+            private let base: Base
+            private init(_ base: Base) { self.base = base }
+
+            /// Not JSON: a grammar, escape or UTF-8 error, or data after the value.
+            public static let malformed = Code(.malformed)
+            /// Valid so far, but nested more than ``JSONScanner/maximumDepth`` deep.
+            public static let tooDeep = Code(.tooDeep)
+            /// A member name written with an escape where ``JSONObjectMembers/KeySpelling/unescapedOnly`` refuses them.
+            public static let escapedKey = Code(.escapedKey)
+            /// Valid JSON, but not the object asked for.
+            public static let notAnObject = Code(.notAnObject)
+
+            public var description: String { base.rawValue }
+        }
+
+        public var code: Code
+        public var message: String
+        /// The byte offset where scanning stopped.
+        public var offset: Int
+
+        public init(_ code: Code, _ message: String, offset: Int) {
+            self.code = code
+            self.message = message
+            self.offset = offset
+        }
+
+        public var description: String { "\(message) at byte \(offset)" }
     }
 
     /// A string's bytes between its quotes, and whether it has escapes to decode.
-    struct StringToken {
-        var range: Range<Int>
-        var hasEscapes: Bool
+    public struct StringToken: Sendable, Hashable {
+        public var range: Range<Int>
+        public var hasEscapes: Bool
     }
 
     /// Deeper nesting is refused, so a hostile body cannot exhaust the stack.
-    static let maximumDepth = 200
+    public static let maximumDepth = 200
 
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index: Int
+    public let bytes: UnsafeBufferPointer<UInt8>
+    public var index: Int
+    /// Where the bytes to scan end: `bytes.count`, or the end of a value within them.
+    public let end: Int
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    public init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.init(bytes, within: 0..<bytes.count)
+    }
+
+    /// A scanner of `range` within `bytes` only.
+    public init(_ bytes: UnsafeBufferPointer<UInt8>, within range: Range<Int>) {
         self.bytes = bytes
-        self.index = 0
+        self.index = range.lowerBound
+        self.end = min(range.upperBound, bytes.count)
     }
 
-    var atEnd: Bool { index >= bytes.count }
+    public var atEnd: Bool { index >= end }
 
-    var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+    public var peek: UInt8? { index < end ? bytes[index] : nil }
 
-    mutating func skipWhitespace() {
-        while index < bytes.count, Self.isWhitespace(bytes[index]) { index += 1 }
+    public mutating func skipWhitespace() {
+        while index < end, Self.isWhitespace(bytes[index]) { index += 1 }
     }
 
-    static func isWhitespace(_ byte: UInt8) -> Bool {
+    public static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
-    func failure(_ message: String) -> Failure {
-        Failure(message: atEnd ? message + " (the body ends too soon)" : message, offset: index)
+    /// A grammar failure at the current position.
+    public func failure(_ message: String) -> Failure {
+        Failure(.malformed, atEnd ? message + " (the body ends too soon)" : message, offset: index)
     }
 
-    mutating func expect(_ byte: UInt8, _ what: String) throws(Failure) {
+    public mutating func expect(_ byte: UInt8, _ what: String) throws(Failure) {
         guard peek == byte else { throw failure("expected \(what)") }
         index += 1
     }
 
-    /// Skips one value of any kind, checking it.
-    mutating func skipValue(depth: Int) throws(Failure) {
-        guard depth <= Self.maximumDepth else { throw failure("values are nested more than \(Self.maximumDepth) deep") }
+    /// Checks that the bytes hold exactly one JSON value, with whitespace around it allowed.
+    public mutating func scanDocument() throws(Failure) {
+        skipWhitespace()
+        try skipValue(depth: 0)
+        try scanToEnd()
+    }
+
+    /// Checks that nothing but whitespace is left.
+    public mutating func scanToEnd() throws(Failure) {
+        skipWhitespace()
+        guard atEnd else { throw failure("unexpected data after the JSON value") }
+    }
+
+    /// Whether `bytes` hold exactly one JSON value, whitespace around it allowed.
+    public static func isValid(_ bytes: some Collection<UInt8>) -> Bool {
+        let check = { (buffer: UnsafeBufferPointer<UInt8>) -> Bool in
+            var scanner = JSONScanner(buffer)
+            return (try? scanner.scanDocument()) != nil
+        }
+        return bytes.withContiguousStorageIfAvailable(check) ?? Array(bytes).withUnsafeBufferPointer(check)
+    }
+
+    /// Skips one value of any kind, checking it; `depth` is how deep it lies.
+    public mutating func skipValue(depth: Int) throws(Failure) {
+        guard depth <= Self.maximumDepth else {
+            throw Failure(.tooDeep, "values are nested more than \(Self.maximumDepth) deep", offset: index)
+        }
         guard let byte = peek else { throw failure("expected a value") }
         switch byte {
         case UInt8(ascii: "{"):
@@ -58,11 +126,7 @@ struct TAXIIJSONScanner {
                 return
             }
             while true {
-                guard peek == UInt8(ascii: "\"") else { throw failure("expected a member name in quotes") }
-                _ = try scanString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"), "':' after a member name")
-                skipWhitespace()
+                _ = try scanMemberName()
                 try skipValue(depth: depth + 1)
                 skipWhitespace()
                 if try endOfList(closing: UInt8(ascii: "}"), what: "',' or '}' in an object") { return }
@@ -94,9 +158,19 @@ struct TAXIIJSONScanner {
         }
     }
 
+    /// A member's name and the `:` after it, whitespace skipped; the value follows.
+    public mutating func scanMemberName() throws(Failure) -> StringToken {
+        guard peek == UInt8(ascii: "\"") else { throw failure("expected a member name in quotes") }
+        let key = try scanString()
+        skipWhitespace()
+        try expect(UInt8(ascii: ":"), "':' after a member name")
+        skipWhitespace()
+        return key
+    }
+
     /// After a member or element: consumes `,` (more follow: `false`) or the closing bracket
     /// (`true`).
-    mutating func endOfList(closing: UInt8, what: String) throws(Failure) -> Bool {
+    public mutating func endOfList(closing: UInt8, what: String) throws(Failure) -> Bool {
         guard let byte = peek else { throw failure("expected \(what)") }
         if byte == closing {
             index += 1
@@ -109,11 +183,11 @@ struct TAXIIJSONScanner {
     }
 
     /// Scans a string from its opening quote; checks escapes, control characters and UTF-8.
-    mutating func scanString() throws(Failure) -> StringToken {
+    public mutating func scanString() throws(Failure) -> StringToken {
         index += 1
         let start = index
         var hasEscapes = false
-        while index < bytes.count {
+        while index < end {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
@@ -165,7 +239,7 @@ struct TAXIIJSONScanner {
         }
         for offset in 1...continuation {
             let position = index + offset
-            guard position < bytes.count else { throw failure("invalid UTF-8") }
+            guard position < end else { throw failure("invalid UTF-8") }
             let range = offset == 1 ? secondRange : 0x80...0xBF
             guard range.contains(bytes[position]) else { throw failure("invalid UTF-8") }
         }
@@ -194,7 +268,7 @@ struct TAXIIJSONScanner {
 
     private mutating func skipLiteral(_ literal: StaticString) throws(Failure) {
         let expected = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-        guard index + expected.count <= bytes.count, bytes[index..<(index + expected.count)].elementsEqual(expected) else {
+        guard index + expected.count <= end, bytes[index..<(index + expected.count)].elementsEqual(expected) else {
             throw failure("expected a value")
         }
         index += expected.count
@@ -214,9 +288,13 @@ struct TAXIIJSONScanner {
     }
 
     /// The text of a scanned string, escapes decoded (a lone surrogate becomes U+FFFD).
-    func text(_ token: StringToken) -> String {
-        let raw = UnsafeBufferPointer(rebasing: bytes[token.range])
-        guard token.hasEscapes else { return String(decoding: raw, as: UTF8.self) }
+    public func text(_ token: StringToken) -> String {
+        Self.text(UnsafeBufferPointer(rebasing: bytes[token.range]), hasEscapes: token.hasEscapes)
+    }
+
+    /// The text of a string's bytes between its quotes (already checked), escapes decoded.
+    static func text(_ raw: UnsafeBufferPointer<UInt8>, hasEscapes: Bool) -> String {
+        guard hasEscapes else { return String(decoding: raw, as: UTF8.self) }
         var scalars = String.UnicodeScalarView()
         var utf8: [UInt8] = []
         var position = 0
@@ -230,7 +308,7 @@ struct TAXIIJSONScanner {
             guard at + 4 <= raw.count else { return nil }
             var value: UInt32 = 0
             for offset in 0..<4 {
-                guard let digit = Self.hexValue(raw[at + offset]) else { return nil }
+                guard let digit = hexValue(raw[at + offset]) else { return nil }
                 value = value << 4 | digit
             }
             return value
@@ -269,7 +347,7 @@ struct TAXIIJSONScanner {
     }
 
     /// A value's bytes with the whitespace between tokens removed.
-    func compacted(_ range: Range<Int>) -> [UInt8] {
+    public func compacted(_ range: Range<Int>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(range.count)
         var inString = false
