@@ -307,7 +307,7 @@ enum ProgramJSON {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            try container.encode(RFC3339.format(date))
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -348,16 +348,9 @@ struct ProgramDate: ExpressibleByArgument, Sendable, Hashable {
 
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces)
-        if text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil {
-            guard let date = try? Date.ISO8601FormatStyle().parse(text + "T00:00:00Z") else { return nil }
-            self.date = date
-        } else if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) {
-            self.date = date
-        } else if let date = try? Date.ISO8601FormatStyle().parse(text) {
-            self.date = date
-        } else {
-            return nil
-        }
+        // A plain date is the day's first instant in UTC; the parser refuses anything else it might be.
+        guard let date = RFC3339.parse(text) ?? RFC3339.parse(text + "T00:00:00Z") else { return nil }
+        self.date = date
     }
 
     static let help = "RFC 3339 (2027-03-01T00:00:00Z) or a date (2027-03-01, midnight UTC)"

@@ -144,7 +144,7 @@ struct OrganisationCommand: AsyncParsableCommand {
         @Option(help: "The user's role in the organisation.")
         var role: MemberRole
 
-        @Flag(help: "Read a sign-in password (12 characters or more) from standard input; without one the user signs in with API keys only.")
+        @Flag(help: "Read a sign-in password (\(PasswordRule.minimumLength) characters or more) from standard input; without one the user signs in with API keys only.")
         var passwordStdin = false
 
         struct Body: Encodable, Sendable {

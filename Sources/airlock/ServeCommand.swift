@@ -183,7 +183,8 @@ struct DatabaseCommand: AsyncParsableCommand {
             var password: String?
             if passwordStdin {
                 password = SecretInput.line(prompt: "Password for \(email): ")
-                guard let password, password.count >= 12 else { throw ValidationError("a password has at least 12 characters") }
+                guard let password else { throw ValidationError("--password-stdin: standard input has no password") }
+                do { try PasswordRule.check(password) } catch { throw ValidationError(PasswordRule.summary) }
             }
             let result = try await ProgramStore.withStore(configuration.store, logger: logging.makeLogger("airlock.db")) { store in
                 try await ProgramBootstrap.createProgramOffice(

@@ -80,9 +80,7 @@ extension ProgramAPI {
             let email = try Validate.email(body.email)
             var passwordHash: String?
             if let password = body.password {
-                guard password.count >= 12 else {
-                    throw ProgramRuleError(.invalidField, "a password has at least 12 characters", field: "password")
-                }
+                try PasswordRule.check(password)
                 passwordHash = try await Passwords.hash(password)
             }
             let user = User(
