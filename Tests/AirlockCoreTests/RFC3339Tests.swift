@@ -89,7 +89,7 @@ import Testing
         let alphabet = Array("0123456789-:.TtZz+ ٠١٢٣٤٥٦٧٨٩０１".unicodeScalars)
         for _ in 0..<20_000 {
             let length = Int.random(in: 0...40, using: &generator)
-            var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             _ = RFC3339.parse(String(decoding: bytes, as: UTF8.self))
             bytes.withUnsafeBufferPointer { _ = RFC3339.instant(utf8: $0, syntax: .stix) }
             var text = Array(Self.randomTime(&generator).unicodeScalars)
