@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import ArgumentParser
 import Foundation
@@ -83,68 +84,12 @@ struct FindingCommand: AsyncParsableCommand {
         @Option(help: "A workaround or mitigation until a fix is out.")
         var remediation: String?
 
-        struct Product: Encodable, Sendable {
-            var vendor: String
-            var name: String
-            var versions: [String]
-            var fixedVersion: String?
-            var cpe: String?
-            var purl: String?
-            var vendorOrganisationId: String?
 
-            enum CodingKeys: String, CodingKey {
-                case vendor, name, versions, cpe, purl
-                case fixedVersion = "fixed_version"
-                case vendorOrganisationId = "vendor_organisation_id"
-            }
-        }
 
-        struct Evidence: Encodable, Sendable {
-            var text: String
-            var runId: String?
-            var sampleId: String?
-            var epoch: Int?
-            var transcript: String?
 
-            enum CodingKeys: String, CodingKey {
-                case text, epoch, transcript
-                case runId = "run_id"
-                case sampleId = "sample_id"
-            }
-        }
-
-        struct CWE: Encodable, Sendable {
-            var id: String
-            var name: String
-        }
-
-        struct Body: Encodable, Sendable {
-            var modelVersionId: String
-            var kind: FindingKind
-            var origin: FindingOrigin?
-            var title: String
-            var description: String
-            var affectedProducts: [Product]
-            var cvss31: String?
-            var cvss40: String?
-            var evidence: [Evidence]
-            var tlp: String?
-            var cwe: CWE?
-            var cveId: String?
-            var remediation: String?
-
-            enum CodingKeys: String, CodingKey {
-                case kind, origin, title, description, evidence, tlp, cwe, remediation
-                case modelVersionId = "model_version_id"
-                case affectedProducts = "affected_products"
-                case cvss31 = "cvss_v3_1"
-                case cvss40 = "cvss_v4_0"
-                case cveId = "cve_id"
-            }
-        }
 
         /// `vendor=…;name=…;versions=a,b;fixed=…;cpe=…;purl=…;org=…`.
-        static func product(_ text: String) throws(ProgramClientError) -> Product {
+        static func product(_ text: String) throws(ProgramClientError) -> NewProduct {
             var fields: [String: String] = [:]
             for pair in text.split(separator: ";") {
                 guard let equals = pair.firstIndex(of: "=") else {
@@ -161,7 +106,7 @@ struct FindingCommand: AsyncParsableCommand {
                 throw ProgramClientError(.invalidArguments, "--product '\(text)': needs vendor= and name=")
             }
             let versions = (fields["versions"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            return Product(
+            return NewProduct(
                 vendor: vendor, name: name, versions: versions, fixedVersion: fields["fixed"], cpe: fields["cpe"], purl: fields["purl"],
                 vendorOrganisationId: fields["org"])
         }
@@ -180,18 +125,18 @@ struct FindingCommand: AsyncParsableCommand {
             guard !product.isEmpty else { throw ProgramClientError(.invalidArguments, "name an affected product with --product") }
             guard !evidence.isEmpty else { throw ProgramClientError(.invalidArguments, "give the evidence with --evidence") }
             if cwe != nil, cweName == nil { throw ProgramClientError(.invalidArguments, "--cwe needs --cwe-name (the catalog's name)") }
-            var items = evidence.map { Evidence(text: $0) }
+            var items = evidence.map { NewEvidence(text: $0) }
             items[0].runId = run
             items[0].sampleId = sample
             items[0].epoch = epoch
             items[0].transcript = transcript
-            var products: [Product] = []
+            var products: [NewProduct] = []
             for text in product { products.append(try Self.product(text)) }
-            let request = Body(
+            let request = NewFinding(
                 modelVersionId: version, kind: kind, origin: origin, title: title, description: description, affectedProducts: products,
-                cvss31: cvss31, cvss40: cvss40, evidence: items, tlp: tlp, cwe: cwe.map { CWE(id: $0, name: cweName ?? "") },
+                cvssV3_1: cvss31, cvssV4_0: cvss40, evidence: items, tlp: tlp, cwe: cwe.map { CWEReference(id: $0, name: cweName ?? "") },
                 cveId: cve, remediation: remediation)
-            guard let data = try? ProgramJSON.encoder.encode(request), let value = try? JSONDecoder().decode(JSONValue.self, from: data)
+            guard let data = try? APIJSON.encoder.encode(request), let value = try? JSONDecoder().decode(JSONValue.self, from: data)
             else { throw ProgramClientError(.invalidArguments, "the finding cannot be written as JSON") }
             return value
         }
@@ -243,13 +188,10 @@ struct FindingCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The primary finding (fnd_…).", valueName: "id"))
         var into: String
 
-        struct Body: Encodable, Sendable {
-            var into: String
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(into: into)
+                let body = FindingMerge(into: into)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("findings", id, "merge"), body) })
             }
         }
@@ -265,7 +207,7 @@ struct CaseCommand: AsyncParsableCommand {
         ])
 
     /// `ORGANISATION:ROLE`.
-    struct Participant: ExpressibleByArgument, Encodable, Sendable {
+    struct Participant: ExpressibleByArgument, Sendable {
         var organisationId: String
         var role: CaseRole
 
@@ -275,15 +217,10 @@ struct CaseCommand: AsyncParsableCommand {
             organisationId = parts[0]
             self.role = role
         }
-
-        enum CodingKeys: String, CodingKey {
-            case role
-            case organisationId = "organisation_id"
-        }
     }
 
     /// `TLP[@WHEN]`: `red`, `amber@triage`, `green@2027-03-01`, `clear@publication`.
-    struct PlanStep: ExpressibleByArgument, Encodable, Sendable {
+    struct PlanStep: ExpressibleByArgument, Sendable {
         var tlp: String
         var when: String
         var date: Date?
@@ -336,27 +273,14 @@ struct CaseCommand: AsyncParsableCommand {
             "A step of the TLP plan as TLP[@triage|@publication|@DATE], strictest first (repeat for each step).", valueName: "step"))
         var tlpStep: [PlanStep] = []
 
-        struct Body: Encodable, Sendable {
-            var title: String
-            var summary: String?
-            var findingIds: [String]
-            var participants: [Participant]
-            var agreedEmbargoEnd: Date?
-            var tlpPlan: [PlanStep]?
-
-            enum CodingKeys: String, CodingKey {
-                case title, summary, participants
-                case findingIds = "finding_ids"
-                case agreedEmbargoEnd = "agreed_embargo_end"
-                case tlpPlan = "tlp_plan"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(
-                    title: title, summary: summary, findingIds: finding, participants: participant, agreedEmbargoEnd: embargoEnd?.date,
-                    tlpPlan: tlpStep.isEmpty ? nil : tlpStep)
+                let body = NewCase(
+                    title: title, summary: summary, findingIds: finding,
+                    participants: participant.map { NewCaseParticipant(organisationId: $0.organisationId, role: $0.role) },
+                    agreedEmbargoEnd: embargoEnd?.date,
+                    tlpPlan: tlpStep.isEmpty ? nil : tlpStep.map { TLPStepRequest(tlp: $0.tlp, when: $0.when, date: $0.date) })
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient { try await $0.create("cases", body, idempotencyKey: key) })
             }
@@ -405,19 +329,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "reporter, vendor, affected_operator, model_developer or program_office.")
         var role: CaseRole
 
-        struct Body: Encodable, Sendable {
-            var organisationId: String
-            var role: CaseRole
-
-            enum CodingKeys: String, CodingKey {
-                case role
-                case organisationId = "organisation_id"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(organisationId: organisation, role: role)
+                let body = NewCaseParticipant(organisationId: organisation, role: role)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "participants"), body) })
             }
         }
@@ -434,15 +349,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The finding (fnd_…).", valueName: "id"))
         var finding: String
 
-        struct Body: Encodable, Sendable {
-            var findingId: String
-
-            enum CodingKeys: String, CodingKey { case findingId = "finding_id" }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(findingId: finding)
+                let body = NewCaseFinding(findingId: finding)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "findings"), body) })
             }
         }
@@ -477,23 +387,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The finding it is about (default: every finding of the case).", valueName: "id"))
         var finding: String?
 
-        struct Body: Encodable, Sendable {
-            var status: String
-            var justification: String?
-            var fixedVersion: String?
-            var notes: String?
-            var findingId: String?
-
-            enum CodingKeys: String, CodingKey {
-                case status, justification, notes
-                case fixedVersion = "fixed_version"
-                case findingId = "finding_id"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(status: status, justification: justification, fixedVersion: fixedVersion, notes: notes, findingId: finding)
+                let body = VendorStatusChange(status: status, justification: justification, fixedVersion: fixedVersion, notes: notes, findingId: finding)
                 ProgramJSON.print(try await access.withClient {
                     try await $0.put(ProgramClient.path("cases", id, "vendors", vendor, "status"), body)
                 })
@@ -512,13 +409,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "A note for the audit log.")
         var note: String?
 
-        struct Body: Encodable, Sendable {
-            var note: String?
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(note: note)
+                let body = CaseTriage(note: note)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "triage"), body) })
             }
         }
@@ -542,19 +436,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "For a published case: what the new revision changes.")
         var summary: String?
 
-        struct Body: Encodable, Sendable {
-            var earlyReleaseReason: String?
-            var summary: String?
-
-            enum CodingKeys: String, CodingKey {
-                case summary
-                case earlyReleaseReason = "early_release_reason"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(earlyReleaseReason: earlyReleaseReason, summary: summary)
+                let body = CasePublication(earlyReleaseReason: earlyReleaseReason, summary: summary)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "publication"), body) })
             }
         }
