@@ -9,18 +9,18 @@ public struct NewFinding: Codable, Sendable {
     public var origin: FindingOrigin?
     public var title: String
     public var description: String
-    public var affectedProducts: [NewProduct]
+    public var affectedProducts: [AffectedProduct]
     /// A CVSS 3.1 (or 3.0) vector, `cvss_v3_1` in JSON.
     public var cvssV3_1: String?
     /// A CVSS 4.0 vector, `cvss_v4_0` in JSON.
     public var cvssV4_0: String?
-    public var evidence: [NewEvidence]
+    public var evidence: [FindingEvidence]
     public var tlp: String?
     public var cwe: CWEReference?
     public var cveId: String?
     public var remediation: String?
 
-    public init(modelVersionId: String, kind: FindingKind, origin: FindingOrigin? = nil, title: String, description: String, affectedProducts: [NewProduct], cvssV3_1: String? = nil, cvssV4_0: String? = nil, evidence: [NewEvidence], tlp: String? = nil, cwe: CWEReference? = nil, cveId: String? = nil, remediation: String? = nil) {
+    public init(modelVersionId: String, kind: FindingKind, origin: FindingOrigin? = nil, title: String, description: String, affectedProducts: [AffectedProduct], cvssV3_1: String? = nil, cvssV4_0: String? = nil, evidence: [FindingEvidence], tlp: String? = nil, cwe: CWEReference? = nil, cveId: String? = nil, remediation: String? = nil) {
         self.modelVersionId = modelVersionId
         self.kind = kind
         self.origin = origin
@@ -34,44 +34,6 @@ public struct NewFinding: Codable, Sendable {
         self.cwe = cwe
         self.cveId = cveId
         self.remediation = remediation
-    }
-}
-
-/// A product a finding affects, as filed.
-public struct NewProduct: Codable, Sendable {
-    public var vendor: String
-    public var name: String
-    public var versions: [String]
-    public var fixedVersion: String?
-    public var cpe: String?
-    public var purl: String?
-    public var vendorOrganisationId: String?
-
-    public init(vendor: String, name: String, versions: [String], fixedVersion: String? = nil, cpe: String? = nil, purl: String? = nil, vendorOrganisationId: String? = nil) {
-        self.vendor = vendor
-        self.name = name
-        self.versions = versions
-        self.fixedVersion = fixedVersion
-        self.cpe = cpe
-        self.purl = purl
-        self.vendorOrganisationId = vendorOrganisationId
-    }
-}
-
-/// Evidence for a finding, as filed.
-public struct NewEvidence: Codable, Sendable {
-    public var text: String
-    public var runId: String?
-    public var sampleId: String?
-    public var epoch: Int?
-    public var transcript: String?
-
-    public init(text: String, runId: String? = nil, sampleId: String? = nil, epoch: Int? = nil, transcript: String? = nil) {
-        self.text = text
-        self.runId = runId
-        self.sampleId = sampleId
-        self.epoch = epoch
-        self.transcript = transcript
     }
 }
 
@@ -90,28 +52,17 @@ public struct NewCase: Codable, Sendable {
     public var title: String
     public var summary: String?
     public var findingIds: [String]
-    public var participants: [NewCaseParticipant]?
+    public var participants: [CaseParticipant]?
     public var agreedEmbargoEnd: Date?
     public var tlpPlan: [TLPStepRequest]?
 
-    public init(title: String, summary: String? = nil, findingIds: [String], participants: [NewCaseParticipant]? = nil, agreedEmbargoEnd: Date? = nil, tlpPlan: [TLPStepRequest]? = nil) {
+    public init(title: String, summary: String? = nil, findingIds: [String], participants: [CaseParticipant]? = nil, agreedEmbargoEnd: Date? = nil, tlpPlan: [TLPStepRequest]? = nil) {
         self.title = title
         self.summary = summary
         self.findingIds = findingIds
         self.participants = participants
         self.agreedEmbargoEnd = agreedEmbargoEnd
         self.tlpPlan = tlpPlan
-    }
-}
-
-/// `POST /cases/{id}/participants`, and a participant of a new case.
-public struct NewCaseParticipant: Codable, Sendable {
-    public var organisationId: String
-    public var role: CaseRole
-
-    public init(organisationId: String, role: CaseRole) {
-        self.organisationId = organisationId
-        self.role = role
     }
 }
 

@@ -89,7 +89,7 @@ struct FindingCommand: AsyncParsableCommand {
 
 
         /// `vendor=…;name=…;versions=a,b;fixed=…;cpe=…;purl=…;org=…`.
-        static func product(_ text: String) throws(ProgramClientError) -> NewProduct {
+        static func product(_ text: String) throws(ProgramClientError) -> AffectedProduct {
             var fields: [String: String] = [:]
             for pair in text.split(separator: ";") {
                 guard let equals = pair.firstIndex(of: "=") else {
@@ -106,7 +106,7 @@ struct FindingCommand: AsyncParsableCommand {
                 throw ProgramClientError(.invalidArguments, "--product '\(text)': needs vendor= and name=")
             }
             let versions = (fields["versions"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            return NewProduct(
+            return AffectedProduct(
                 vendor: vendor, name: name, versions: versions, fixedVersion: fields["fixed"], cpe: fields["cpe"], purl: fields["purl"],
                 vendorOrganisationId: fields["org"])
         }
@@ -125,12 +125,12 @@ struct FindingCommand: AsyncParsableCommand {
             guard !product.isEmpty else { throw ProgramClientError(.invalidArguments, "name an affected product with --product") }
             guard !evidence.isEmpty else { throw ProgramClientError(.invalidArguments, "give the evidence with --evidence") }
             if cwe != nil, cweName == nil { throw ProgramClientError(.invalidArguments, "--cwe needs --cwe-name (the catalog's name)") }
-            var items = evidence.map { NewEvidence(text: $0) }
+            var items = evidence.map { FindingEvidence(text: $0) }
             items[0].runId = run
             items[0].sampleId = sample
             items[0].epoch = epoch
             items[0].transcript = transcript
-            var products: [NewProduct] = []
+            var products: [AffectedProduct] = []
             for text in product { products.append(try Self.product(text)) }
             let request = NewFinding(
                 modelVersionId: version, kind: kind, origin: origin, title: title, description: description, affectedProducts: products,
@@ -206,40 +206,6 @@ struct CaseCommand: AsyncParsableCommand {
             Export.self,
         ])
 
-    /// `ORGANISATION:ROLE`.
-    struct Participant: ExpressibleByArgument, Sendable {
-        var organisationId: String
-        var role: CaseRole
-
-        init?(argument: String) {
-            let parts = argument.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let role = CaseRole(rawValue: parts[1]) else { return nil }
-            organisationId = parts[0]
-            self.role = role
-        }
-    }
-
-    /// `TLP[@WHEN]`: `red`, `amber@triage`, `green@2027-03-01`, `clear@publication`.
-    struct PlanStep: ExpressibleByArgument, Sendable {
-        var tlp: String
-        var when: String
-        var date: Date?
-
-        init?(argument: String) {
-            let parts = argument.split(separator: "@", maxSplits: 1).map(String.init)
-            tlp = parts[0]
-            switch parts.count == 2 ? parts[1] : "" {
-            case "": when = "immediately"
-            case "triage": when = "on_triage"
-            case "publication": when = "on_publication"
-            case let text:
-                guard let date = ProgramDate(argument: text) else { return nil }
-                when = "at"
-                self.date = date.date
-            }
-        }
-    }
-
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Open a disclosure case for findings (the program office).",
@@ -264,23 +230,23 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(
             "A participant as ORGANISATION:ROLE (reporter, vendor, affected_operator, model_developer, program_office; repeat for more).",
             valueName: "org:role"))
-        var participant: [Participant] = []
+        var participant: [CaseParticipant] = []
 
         @Option(help: ArgumentHelp("An embargo end the participants agreed on: \(ProgramDate.help).", valueName: "date"))
         var embargoEnd: ProgramDate?
 
         @Option(help: ArgumentHelp(
             "A step of the TLP plan as TLP[@triage|@publication|@DATE], strictest first (repeat for each step).", valueName: "step"))
-        var tlpStep: [PlanStep] = []
+        var tlpStep: [TLPStepRequest] = []
 
 
         func run() async throws {
             try await runProgramCommand {
                 let body = NewCase(
                     title: title, summary: summary, findingIds: finding,
-                    participants: participant.map { NewCaseParticipant(organisationId: $0.organisationId, role: $0.role) },
+                    participants: participant,
                     agreedEmbargoEnd: embargoEnd?.date,
-                    tlpPlan: tlpStep.isEmpty ? nil : tlpStep.map { TLPStepRequest(tlp: $0.tlp, when: $0.when, date: $0.date) })
+                    tlpPlan: tlpStep.isEmpty ? nil : tlpStep)
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient { try await $0.create("cases", body, idempotencyKey: key) })
             }
@@ -332,7 +298,7 @@ struct CaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runProgramCommand {
-                let body = NewCaseParticipant(organisationId: organisation, role: role)
+                let body = CaseParticipant(organisationId: organisation, role: role)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "participants"), body) })
             }
         }
@@ -510,6 +476,30 @@ struct CaseCommand: AsyncParsableCommand {
                     ProgramJSON.print(data)
                 }
             }
+        }
+    }
+}
+
+/// `ORGANISATION:ROLE`, as `case open --participant` takes it.
+extension CaseParticipant: ExpressibleByArgument {
+    public init?(argument: String) {
+        let parts = argument.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let role = CaseRole(rawValue: parts[1]) else { return nil }
+        self.init(organisationId: parts[0], role: role)
+    }
+}
+
+/// `TLP[@WHEN]`, as `case open --tlp-step` takes it: `red`, `amber@triage`, `green@2027-03-01`, `clear@publication`.
+extension TLPStepRequest: ExpressibleByArgument {
+    public init?(argument: String) {
+        let parts = argument.split(separator: "@", maxSplits: 1).map(String.init)
+        switch parts.count == 2 ? parts[1] : "" {
+        case "": self.init(tlp: parts[0], when: "immediately")
+        case "triage": self.init(tlp: parts[0], when: "on_triage")
+        case "publication": self.init(tlp: parts[0], when: "on_publication")
+        case let text:
+            guard let date = ProgramDate(argument: text) else { return nil }
+            self.init(tlp: parts[0], when: "at", date: date.date)
         }
     }
 }

@@ -16,8 +16,8 @@ import Testing
     @Test func aFindingRoundTripsWithItsCVSSKeys() throws {
         let finding = NewFinding(
             modelVersionId: "ver_1", kind: .thirdPartyVulnerability, title: "t", description: "d",
-            affectedProducts: [NewProduct(vendor: "v", name: "n", versions: ["1"], fixedVersion: "2")],
-            cvssV3_1: "CVSS:3.1/AV:N", cvssV4_0: "CVSS:4.0/AV:N", evidence: [NewEvidence(text: "e", runId: "run_1")])
+            affectedProducts: [AffectedProduct(vendor: "v", name: "n", versions: ["1"], fixedVersion: "2")],
+            cvssV3_1: "CVSS:3.1/AV:N", cvssV4_0: "CVSS:4.0/AV:N", evidence: [FindingEvidence(text: "e", runId: "run_1")])
         let data = try APIJSON.encoder.encode(finding)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(Set(object.keys) == ["model_version_id", "kind", "title", "description", "affected_products", "cvss_v3_1", "cvss_v4_0", "evidence"])

@@ -45,7 +45,7 @@ import Testing
         pair("GrantDecision", GrantDecision.self), pair("NewRun", NewRun.self), pair("GatewaySetting", GatewaySetting.self),
         pair("CVSS31", CVSS31View.self), pair("CVSS40", CVSS40View.self), pair("Finding", FindingView.self),
         pair("FindingList", ListPage<FindingView>.self), pair("NewFinding", NewFinding.self),
-        pair("FindingMerge", FindingMerge.self), pair("NewCaseParticipant", NewCaseParticipant.self),
+        pair("FindingMerge", FindingMerge.self), pair("NewCaseParticipant", CaseParticipant.self),
         pair("TLPStepRequest", TLPStepRequest.self), pair("TLPStep", TLPStepView.self),
         pair("VendorStatus", VendorStatusView.self), pair("Case", CaseView.self), pair("CaseSummary", CaseSummary.self),
         pair("CaseList", ListPage<CaseSummary>.self), pair("NewCase", NewCase.self), pair("NewCaseFinding", NewCaseFinding.self),

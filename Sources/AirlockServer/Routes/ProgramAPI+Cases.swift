@@ -152,7 +152,7 @@ extension ProgramAPI {
             disclosureCase.add(CaseParticipant(organisationId: actor.organisation.id, role: .programOffice))
             for (index, participant) in (body.participants ?? []).enumerated() {
                 try await requireOrganisation(participant.organisationId, field: "participants[\(index)].organisation_id", records)
-                disclosureCase.add(CaseParticipant(organisationId: participant.organisationId, role: participant.role))
+                disclosureCase.add(participant)
             }
             for (index, findingId) in body.findingIds.enumerated() {
                 let finding = try await joinableFinding(findingId, field: "finding_ids[\(index)]", records)
@@ -195,11 +195,11 @@ extension ProgramAPI {
     func addCaseParticipant(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("case_id")
-        let (body, _) = try await decode(NewCaseParticipant.self, from: request)
+        let (body, _) = try await decode(CaseParticipant.self, from: request)
         let view = try await store.transaction { records in
             var disclosureCase = try await loadCase(id, .caseManage, actor, records)
             try await requireOrganisation(body.organisationId, field: "organisation_id", records)
-            disclosureCase.add(CaseParticipant(organisationId: body.organisationId, role: body.role))
+            disclosureCase.add(body)
             let view = try await save(disclosureCase, actor, records, at: now())
             try await audit(
                 records, actor, "case.participant.add", "case", id, ["organisation": body.organisationId, "role": body.role.rawValue])

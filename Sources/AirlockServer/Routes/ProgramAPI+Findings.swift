@@ -52,21 +52,17 @@ extension ProgramAPI {
             let relation = try await relation(of: actor, toVersion: version, records)
             let now = now()
             let evidence = try await checkedEvidence(body.evidence, version: version, relation: relation, actor: actor, records)
-            var products: [AffectedProduct] = []
             for (index, product) in body.affectedProducts.enumerated() {
                 if let vendorId = product.vendorOrganisationId, try await records.organisation(id: vendorId) == nil {
                     throw ProgramRuleError(
                         .invalidField, "no organisation with that id", field: "affected_products[\(index)].vendor_organisation_id")
                 }
-                products.append(AffectedProduct(
-                    vendor: product.vendor, name: product.name, versions: product.versions, fixedVersion: product.fixedVersion,
-                    cpe: product.cpe, purl: product.purl, vendorOrganisationId: product.vendorOrganisationId))
             }
             let linksTranscript = evidence.contains { $0.runId != nil && $0.transcript != nil }
             let finding = Finding(
                 id: Identifier.make("fnd", at: now), kind: body.kind, origin: body.origin ?? (linksTranscript ? .assessmentRun : .filed),
                 title: try Validate.name(body.title, field: "title", max: 300),
-                description: try Validate.text(body.description, field: "description", max: 20_000), affectedProducts: products,
+                description: try Validate.text(body.description, field: "description", max: 20_000), affectedProducts: body.affectedProducts,
                 cvss31: try body.cvssV3_1.map { try Self.cvss31($0) }, cvss40: try body.cvssV4_0.map { try Self.cvss40($0) },
                 evidence: evidence, tlp: try body.tlp.map { try TrafficLightProtocol(parsing: $0) } ?? .amber,
                 modelVersionId: version.id, reporterOrganisationId: actor.organisation.id, reportedAt: now, cwe: body.cwe,
@@ -158,7 +154,7 @@ extension ProgramAPI {
     /// The evidence as given, each run it links checked: the run exists, is on this version, and
     /// (for a grantee) is the actor's own.
     private func checkedEvidence(
-        _ evidence: [NewEvidence], version: ModelVersion, relation: ObjectRelation, actor: Actor, _ records: ProgramRecords
+        _ evidence: [FindingEvidence], version: ModelVersion, relation: ObjectRelation, actor: Actor, _ records: ProgramRecords
     ) async throws -> [FindingEvidence] {
         var checked: [FindingEvidence] = []
         for (index, item) in evidence.enumerated() {
@@ -180,8 +176,7 @@ extension ProgramAPI {
                 throw ProgramRuleError(
                     .invalidField, "a transcript is a path inside the run's folder (evidence/…)", field: "evidence[\(index)].transcript")
             }
-            checked.append(FindingEvidence(
-                text: item.text, runId: item.runId, sampleId: item.sampleId, epoch: item.epoch, transcript: item.transcript))
+            checked.append(item)
         }
         return checked
     }
