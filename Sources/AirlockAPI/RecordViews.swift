@@ -55,7 +55,10 @@ public struct CommitmentView: Codable, Sendable {
     public var effectiveUntil: Date?
     public var createdAt: Date
 
-    public init(id: String, organisationId: String, terms: String, signedBy: String, effectiveFrom: Date, effectiveUntil: Date? = nil, createdAt: Date) {
+    public init(
+        id: String, organisationId: String, terms: String, signedBy: String, effectiveFrom: Date, effectiveUntil: Date? = nil,
+        createdAt: Date
+    ) {
         self.id = id
         self.organisationId = organisationId
         self.terms = terms
@@ -110,7 +113,12 @@ public struct ModelVersionView: Codable, Sendable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: String, modelId: String, developerId: String, version: String, state: ModelVersionState, noticedAt: Date, plannedReleaseAt: Date, windowOpensAt: Date, accessEndsBy: Date, lateNotice: Bool, capabilities: [String], modelCard: String, endpointUrl: String? = nil, endpointModel: String? = nil, hasEndpointCredentials: Bool, gatewayOpen: Bool, gatewayPurposes: [GrantPurpose], createdAt: Date, updatedAt: Date) {
+    public init(
+        id: String, modelId: String, developerId: String, version: String, state: ModelVersionState, noticedAt: Date,
+        plannedReleaseAt: Date, windowOpensAt: Date, accessEndsBy: Date, lateNotice: Bool, capabilities: [String],
+        modelCard: String, endpointUrl: String? = nil, endpointModel: String? = nil, hasEndpointCredentials: Bool,
+        gatewayOpen: Bool, gatewayPurposes: [GrantPurpose], createdAt: Date, updatedAt: Date
+    ) {
         self.id = id
         self.modelId = modelId
         self.developerId = developerId
@@ -149,7 +157,10 @@ public struct RunView: Codable, Sendable {
     public var summary: JSONValue
     public var createdAt: Date
 
-    public init(id: String, versionId: String, organisationId: String, kind: String, name: String, sourceId: String? = nil, levels: [String: String], summary: JSONValue, createdAt: Date) {
+    public init(
+        id: String, versionId: String, organisationId: String, kind: String, name: String, sourceId: String? = nil,
+        levels: [String: String], summary: JSONValue, createdAt: Date
+    ) {
         self.id = id
         self.versionId = versionId
         self.organisationId = organisationId
@@ -174,7 +185,10 @@ public struct APIKeyView: Codable, Sendable {
     public var expiresAt: Date?
     public var revokedAt: Date?
 
-    public init(id: String, kind: APIKeyKind, userId: String? = nil, grantId: String? = nil, organisationId: String, name: String, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil) {
+    public init(
+        id: String, kind: APIKeyKind, userId: String? = nil, grantId: String? = nil, organisationId: String, name: String,
+        createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.userId = userId
@@ -202,7 +216,10 @@ public struct AuditEntryView: Codable, Sendable {
     public var previousHash: String
     public var hash: String
 
-    public init(sequence: Int64, at: Date, actorUserId: String? = nil, actorOrganisationId: String? = nil, action: String, objectType: String, objectId: String? = nil, detail: String, previousHash: String, hash: String) {
+    public init(
+        sequence: Int64, at: Date, actorUserId: String? = nil, actorOrganisationId: String? = nil, action: String,
+        objectType: String, objectId: String? = nil, detail: String, previousHash: String, hash: String
+    ) {
         self.sequence = sequence
         self.at = at
         self.actorUserId = actorUserId

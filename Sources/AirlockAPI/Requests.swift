@@ -92,7 +92,10 @@ public struct NewVersion: Codable, Sendable {
     /// Sealed at rest; never returned.
     public var endpointCredentials: String?
 
-    public init(version: String, plannedReleaseAt: Date, capabilities: [String]? = nil, modelCard: String? = nil, endpointUrl: String? = nil, endpointModel: String? = nil, endpointCredentials: String? = nil) {
+    public init(
+        version: String, plannedReleaseAt: Date, capabilities: [String]? = nil, modelCard: String? = nil,
+        endpointUrl: String? = nil, endpointModel: String? = nil, endpointCredentials: String? = nil
+    ) {
         self.version = version
         self.plannedReleaseAt = plannedReleaseAt
         self.capabilities = capabilities
@@ -156,7 +159,10 @@ public struct NewGrant: Codable, Sendable {
     public var maxConcurrent: Int?
     public var recordContent: Bool?
 
-    public init(versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64, requestsPerMinute: Int, tokensPerMinute: Int64? = nil, maxConcurrent: Int? = nil, recordContent: Bool? = nil) {
+    public init(
+        versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64,
+        requestsPerMinute: Int, tokensPerMinute: Int64? = nil, maxConcurrent: Int? = nil, recordContent: Bool? = nil
+    ) {
         self.versionId = versionId
         self.granteeId = granteeId
         self.purpose = purpose

@@ -20,7 +20,11 @@ public struct NewFinding: Codable, Sendable {
     public var cveId: String?
     public var remediation: String?
 
-    public init(modelVersionId: String, kind: FindingKind, origin: FindingOrigin? = nil, title: String, description: String, affectedProducts: [AffectedProduct], cvssV3_1: String? = nil, cvssV4_0: String? = nil, evidence: [FindingEvidence], tlp: String? = nil, cwe: CWEReference? = nil, cveId: String? = nil, remediation: String? = nil) {
+    public init(
+        modelVersionId: String, kind: FindingKind, origin: FindingOrigin? = nil, title: String, description: String,
+        affectedProducts: [AffectedProduct], cvssV3_1: String? = nil, cvssV4_0: String? = nil, evidence: [FindingEvidence],
+        tlp: String? = nil, cwe: CWEReference? = nil, cveId: String? = nil, remediation: String? = nil
+    ) {
         self.modelVersionId = modelVersionId
         self.kind = kind
         self.origin = origin
@@ -56,7 +60,10 @@ public struct NewCase: Codable, Sendable {
     public var agreedEmbargoEnd: Date?
     public var tlpPlan: [TLPStepRequest]?
 
-    public init(title: String, summary: String? = nil, findingIds: [String], participants: [CaseParticipant]? = nil, agreedEmbargoEnd: Date? = nil, tlpPlan: [TLPStepRequest]? = nil) {
+    public init(
+        title: String, summary: String? = nil, findingIds: [String], participants: [CaseParticipant]? = nil,
+        agreedEmbargoEnd: Date? = nil, tlpPlan: [TLPStepRequest]? = nil
+    ) {
         self.title = title
         self.summary = summary
         self.findingIds = findingIds
@@ -98,7 +105,9 @@ public struct VendorStatusChange: Codable, Sendable {
     public var notes: String?
     public var findingId: String?
 
-    public init(status: String, justification: String? = nil, fixedVersion: String? = nil, notes: String? = nil, findingId: String? = nil) {
+    public init(
+        status: String, justification: String? = nil, fixedVersion: String? = nil, notes: String? = nil, findingId: String? = nil
+    ) {
         self.status = status
         self.justification = justification
         self.fixedVersion = fixedVersion

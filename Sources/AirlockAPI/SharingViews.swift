@@ -10,7 +10,10 @@ public struct CVSS31View: Codable, Sendable {
     public var temporalScore: Double?
     public var environmentalScore: Double?
 
-    public init(vector: String, version: String, baseScore: Double, baseSeverity: CVSSSeverity, temporalScore: Double? = nil, environmentalScore: Double? = nil) {
+    public init(
+        vector: String, version: String, baseScore: Double, baseSeverity: CVSSSeverity, temporalScore: Double? = nil,
+        environmentalScore: Double? = nil
+    ) {
         self.vector = vector
         self.version = version
         self.baseScore = baseScore
@@ -73,7 +76,13 @@ public struct FindingView: Codable, Sendable {
     public var mergedInto: String?
     public var caseId: String?
 
-    public init(id: String, kind: FindingKind, origin: FindingOrigin, title: String, description: String, modelVersionId: String, reporterOrganisationId: String, reporters: [String], reportedAt: Date, affectedProducts: [AffectedProduct], cvssV3_1: CVSS31View? = nil, cvssV4_0: CVSS40View? = nil, severity: CVSSSeverity? = nil, evidence: [FindingEvidence]? = nil, tlp: TrafficLightProtocol, cwe: CWEReference? = nil, cveId: String? = nil, remediation: String? = nil, history: [FindingHistoryEntry], mergedInto: String? = nil, caseId: String? = nil) {
+    public init(
+        id: String, kind: FindingKind, origin: FindingOrigin, title: String, description: String, modelVersionId: String,
+        reporterOrganisationId: String, reporters: [String], reportedAt: Date, affectedProducts: [AffectedProduct],
+        cvssV3_1: CVSS31View? = nil, cvssV4_0: CVSS40View? = nil, severity: CVSSSeverity? = nil,
+        evidence: [FindingEvidence]? = nil, tlp: TrafficLightProtocol, cwe: CWEReference? = nil, cveId: String? = nil,
+        remediation: String? = nil, history: [FindingHistoryEntry], mergedInto: String? = nil, caseId: String? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.origin = origin
@@ -135,7 +144,10 @@ public struct VendorStatusView: Codable, Sendable {
     public var notes: String
     public var updatedAt: Date
 
-    public init(vendorId: String, findingId: String? = nil, status: String, justification: VEXJustification? = nil, notes: String, updatedAt: Date) {
+    public init(
+        vendorId: String, findingId: String? = nil, status: String, justification: VEXJustification? = nil, notes: String,
+        updatedAt: Date
+    ) {
         self.vendorId = vendorId
         self.findingId = findingId
         self.status = status
@@ -170,7 +182,13 @@ public struct CaseView: Codable, Sendable {
     /// The case's TAXII collection, which its participants read.
     public var taxiiCollectionId: String
 
-    public init(id: String, reference: String, title: String, summary: String, state: PublicationState, reportedAt: Date, agreedEmbargoEnd: Date? = nil, embargoEnd: Date? = nil, embargoWaitsForModelRelease: Bool, tlp: TrafficLightProtocol, tlpPlan: [TLPStepView], triagedAt: Date? = nil, publishedAt: Date? = nil, earlyReleaseReason: String? = nil, participants: [CaseParticipant], findings: [FindingView], vendorStatuses: [VendorStatusView], advisoryRevisions: [AdvisoryRevision], taxiiCollectionId: String) {
+    public init(
+        id: String, reference: String, title: String, summary: String, state: PublicationState, reportedAt: Date,
+        agreedEmbargoEnd: Date? = nil, embargoEnd: Date? = nil, embargoWaitsForModelRelease: Bool, tlp: TrafficLightProtocol,
+        tlpPlan: [TLPStepView], triagedAt: Date? = nil, publishedAt: Date? = nil, earlyReleaseReason: String? = nil,
+        participants: [CaseParticipant], findings: [FindingView], vendorStatuses: [VendorStatusView],
+        advisoryRevisions: [AdvisoryRevision], taxiiCollectionId: String
+    ) {
         self.id = id
         self.reference = reference
         self.title = title
@@ -236,7 +254,10 @@ public struct CaseSummary: Codable, Sendable {
     public var embargoEnd: Date?
     public var findingCount: Int
 
-    public init(id: String, reference: String, title: String, state: PublicationState, tlp: TrafficLightProtocol, reportedAt: Date, embargoEnd: Date? = nil, findingCount: Int) {
+    public init(
+        id: String, reference: String, title: String, state: PublicationState, tlp: TrafficLightProtocol, reportedAt: Date,
+        embargoEnd: Date? = nil, findingCount: Int
+    ) {
         self.id = id
         self.reference = reference
         self.title = title
@@ -257,7 +278,9 @@ public struct VEXDocumentView: Codable, Sendable {
     public var tlp: TrafficLightProtocol
     public var document: JSONValue
 
-    public init(vendorId: String, trackingId: String, fileName: String, url: String, tlp: TrafficLightProtocol, document: JSONValue) {
+    public init(
+        vendorId: String, trackingId: String, fileName: String, url: String, tlp: TrafficLightProtocol, document: JSONValue
+    ) {
         self.vendorId = vendorId
         self.trackingId = trackingId
         self.fileName = fileName

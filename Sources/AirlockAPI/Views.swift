@@ -59,7 +59,12 @@ public struct GrantView: Codable, Sendable {
     public var createdBy: String
     public var createdAt: Date
 
-    public init(id: String, versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64, requestsPerMinute: Int, tokensPerMinute: Int64? = nil, maxConcurrent: Int, recordContent: Bool, tokensUsed: Int64, status: GrantStatus, approvedAt: Date? = nil, consentedAt: Date? = nil, revokedAt: Date? = nil, createdBy: String, createdAt: Date) {
+    public init(
+        id: String, versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64,
+        requestsPerMinute: Int, tokensPerMinute: Int64? = nil, maxConcurrent: Int, recordContent: Bool, tokensUsed: Int64,
+        status: GrantStatus, approvedAt: Date? = nil, consentedAt: Date? = nil, revokedAt: Date? = nil, createdBy: String,
+        createdAt: Date
+    ) {
         self.id = id
         self.versionId = versionId
         self.granteeId = granteeId
