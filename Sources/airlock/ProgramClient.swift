@@ -326,6 +326,28 @@ struct ProgramDate: ExpressibleByArgument, Sendable, Hashable {
     static let help = "RFC 3339 (2027-03-01T00:00:00Z) or a date (2027-03-01, midnight UTC)"
 }
 
+/// `--password-stdin`: a user's sign-in password, read from standard input, never from the command line.
+struct PasswordInputOptions: ParsableArguments {
+    @Flag(help: ArgumentHelp(
+        "Read a sign-in password (\(PasswordRule.minimumLength) characters or more) from standard input; without one the user signs in with API keys only."))
+    var passwordStdin = false
+
+    /// The password for `email` when `--password-stdin` is given (nil otherwise), refused here by
+    /// ``PasswordRule`` before any request or write.
+    func read(for email: String) throws(ProgramClientError) -> String? {
+        guard passwordStdin else { return nil }
+        guard let line = SecretInput.line(prompt: "Password for \(email): "), !line.isEmpty else {
+            throw ProgramClientError(.invalidArguments, "--password-stdin: standard input has no password")
+        }
+        do {
+            try PasswordRule.check(line)
+        } catch {
+            throw ProgramClientError(.invalidArguments, "--password-stdin: \(error.reason)")
+        }
+        return line
+    }
+}
+
 /// Reads secrets without putting them on the command line.
 enum SecretInput {
     /// The first line of standard input; at a terminal, prompted for on standard error without echo.

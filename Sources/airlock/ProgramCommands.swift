@@ -136,20 +136,12 @@ struct OrganisationCommand: AsyncParsableCommand {
         @Option(help: "The user's role in the organisation.")
         var role: MemberRole
 
-        @Flag(help: "Read a sign-in password (\(PasswordRule.minimumLength) characters or more) from standard input; without one the user signs in with API keys only.")
-        var passwordStdin = false
+        @OptionGroup var password: PasswordInputOptions
 
 
         func run() async throws {
             try await runProgramCommand {
-                var password: String?
-                if passwordStdin {
-                    guard let line = SecretInput.line(prompt: "Password for \(email): "), !line.isEmpty else {
-                        throw ProgramClientError(.invalidArguments, "--password-stdin: standard input has no password")
-                    }
-                    password = line
-                }
-                let body = NewUser(email: email, name: name, role: role, password: password)
+                let body = NewUser(email: email, name: name, role: role, password: try password.read(for: email))
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient {
                     try await $0.create(ProgramClient.path("organisations", organisation, "users"), body, idempotencyKey: key)
