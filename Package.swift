@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "AirlockSuites", targets: ["AirlockSuites"]),
         .library(name: "AirlockStore", targets: ["AirlockStore"]),
         .library(name: "AirlockExchange", targets: ["AirlockExchange"]),
+        .library(name: "AirlockAPI", targets: ["AirlockAPI"]),
         .library(name: "AirlockServer", targets: ["AirlockServer"]),
     ],
     dependencies: [
@@ -122,12 +123,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The program API's contract: request bodies, views, problem details, pages and the JSON coding,
+        // shared by the server and its clients.
+        .target(name: "AirlockAPI", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
 
         // `airlock serve`: the program server's HTTP API (Hummingbird 2).
         .target(
             name: "AirlockServer",
             dependencies: [
                 "AirlockCore",
+                "AirlockAPI",
                 "AirlockStore",
                 "AirlockGateway",
                 "AirlockExchange",
@@ -147,6 +152,7 @@ let package = Package(
             name: "airlock",
             dependencies: [
                 "AirlockCore",
+                "AirlockAPI",
                 "AirlockEval",
                 "AirlockSuites",
                 "AirlockStore",
@@ -167,6 +173,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "AirlockTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AirlockAPITests", dependencies: ["AirlockCore", "AirlockAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "AirlockExchangeTests", dependencies: ["AirlockCore", "AirlockExchange", "AirlockTestSupport"], swiftSettings: swiftSettings),
         // A scripted model server on 127.0.0.1:0 for the engine and CLI tests.
         .target(
@@ -230,6 +237,7 @@ let package = Package(
             name: "AirlockServerTests",
             dependencies: [
                 "AirlockCore",
+                "AirlockAPI",
                 "AirlockStore",
                 "AirlockServer",
                 "AirlockExchange",

@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Crypto
@@ -112,7 +113,7 @@ public struct ProgramAPI: Sendable {
             throw ProblemDetails.badRequest("strings may not contain U+0000")
         }
         do {
-            return (try APICoding.decoder.decode(Body.self, from: Data(buffer.readableBytesView)), buffer)
+            return (try APIJSON.decoder.decode(Body.self, from: Data(buffer.readableBytesView)), buffer)
         } catch let error as DecodingError {
             throw Self.problem(for: error)
         } catch let problem as ProblemDetails {
@@ -168,7 +169,7 @@ public struct ProgramAPI: Sendable {
     func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, location: String? = nil) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let location { headers[.location] = location }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APICoding.encoder.encode(value))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encoder.encode(value))))
     }
 
     /// A creating request: runs `make` in a transaction, and with an `Idempotency-Key` header
@@ -208,7 +209,7 @@ public struct ProgramAPI: Sendable {
             let (output, location) = try await make(records, actor, input)
             let response = ProgramRecords.StoredResponse(
                 requestHash: requestHash, status: 201,
-                body: String(decoding: try APICoding.encoder.encode(output), as: UTF8.self), location: location)
+                body: String(decoding: try APIJSON.encoder.encode(output), as: UTF8.self), location: location)
             if let idempotencyKey {
                 var stored = response
                 if revealsSecret { stored.body = "" }
@@ -222,12 +223,6 @@ public struct ProgramAPI: Sendable {
         return Response(
             status: .init(code: stored.0.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: stored.0.body)))
     }
-}
-
-/// A page of a list, as the API returns it.
-struct ListResponse<Item: Encodable & Sendable>: Encodable, Sendable {
-    var items: [Item]
-    var nextCursor: String?
 }
 
 /// `?cursor=…&limit=…` of a list request.
@@ -270,9 +265,9 @@ struct ListQuery {
     }
 }
 
-extension ListResponse {
-    init<Record>(_ page: Page<Record>, _ transform: (Record) -> Item) {
-        items = page.items.map(transform)
-        nextCursor = ListQuery.cursor(after: page.nextCursor)
+extension ListPage {
+    /// A store page as the API returns it: each record as its view, and the next page's cursor.
+    init<Record>(_ page: Page<Record>, _ view: (Record) -> Item) {
+        self.init(items: page.items.map(view), nextCursor: ListQuery.cursor(after: page.nextCursor))
     }
 }

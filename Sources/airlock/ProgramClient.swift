@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import AirlockEval
 import ArgumentParser
@@ -129,9 +130,9 @@ struct ProgramClientError: Error, Sendable, CustomStringConvertible {
     var code: Code
     var message: String
     /// Set for ``Code/refused``: the HTTP status and the server's problem details.
-    var problem: ProblemReport?
+    var problem: Problem?
 
-    init(_ code: Code, _ message: String, problem: ProblemReport? = nil) {
+    init(_ code: Code, _ message: String, problem: Problem? = nil) {
         self.code = code
         self.message = message
         self.problem = problem
@@ -142,20 +143,6 @@ struct ProgramClientError: Error, Sendable, CustomStringConvertible {
     /// Whether the same request may be sent again: the connection failed or the server was briefly unavailable.
     var isTransient: Bool {
         code == .unreachable || (code == .refused && [502, 503, 504].contains(problem?.status ?? 0))
-    }
-}
-
-/// RFC 9457 problem details as the server sends them.
-struct ProblemReport: Sendable, Decodable, CustomStringConvertible {
-    var type: String?
-    var title: String
-    var status: Int
-    var detail: String?
-    var field: String?
-
-    /// `STATUS TITLE: DETAIL (field FIELD)`.
-    var description: String {
-        "\(status) \(title)" + (detail.map { ": \($0)" } ?? "") + (field.map { " (field \($0))" } ?? "")
     }
 }
 
@@ -226,7 +213,7 @@ struct ProgramClient: Sendable {
         if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try ProgramJSON.encoder.encode(body)))
+            request.body = .bytes(ByteBuffer(bytes: try APIJSON.encoder.encode(body)))
         }
         let repeatable = method == .GET || method == .PUT || idempotencyKey != nil
         var attempt = 1
@@ -255,11 +242,11 @@ struct ProgramClient: Sendable {
         }
         let data = Data(body.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
-            let problem = (try? ProgramJSON.decoder.decode(ProblemReport.self, from: data))
-                ?? ProblemReport(
-                    title: response.status.reasonPhrase, status: Int(response.status.code),
-                    detail: String(decoding: data.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                        .nilIfEmpty)
+            // Not problem details (a proxy's page, say): the status and the start of the body instead.
+            let problem = (try? APIJSON.decoder.decode(Problem.self, from: data))
+                ?? Problem(
+                    type: "about:blank", title: response.status.reasonPhrase, status: Int(response.status.code),
+                    detail: String(decoding: data.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
             throw ProgramClientError(.refused, problem.description, problem: problem)
         }
         return data
@@ -300,19 +287,9 @@ struct ProgramClient: Sendable {
     private struct Empty: Encodable, Sendable {}
 }
 
-/// The JSON the CLI sends and prints.
+/// The JSON the CLI prints; requests and problems go as ``APIJSON`` codes them.
 enum ProgramJSON {
-    /// Bodies name their keys explicitly in snake_case; times are RFC 3339.
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
+    /// Keys as they come, for printing responses unchanged.
     static let decoder = JSONDecoder()
 
     /// A response pretty-printed with sorted keys, for people and for `jq`.
@@ -329,13 +306,6 @@ enum ProgramJSON {
         let text = pretty(data)
         if !text.isEmpty { Swift.print(text) }
     }
-
-    /// A field of a JSON object response, for commands that print something other than the response.
-    static func field(_ name: String, in data: Data) -> String? {
-        guard case .object(let object)? = try? decoder.decode(JSONValue.self, from: data), case .string(let value)? = object[name]
-        else { return nil }
-        return value
-    }
 }
 
 /// A date option: RFC 3339 (`2027-03-01T00:00:00Z`) or a plain date (`2027-03-01`, midnight UTC).
@@ -348,19 +318,34 @@ struct ProgramDate: ExpressibleByArgument, Sendable, Hashable {
 
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces)
-        if text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil {
-            guard let date = try? Date.ISO8601FormatStyle().parse(text + "T00:00:00Z") else { return nil }
-            self.date = date
-        } else if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) {
-            self.date = date
-        } else if let date = try? Date.ISO8601FormatStyle().parse(text) {
-            self.date = date
-        } else {
-            return nil
-        }
+        // A plain date is the day's first instant in UTC; the parser refuses anything else it might be.
+        guard let date = RFC3339.parse(text) ?? RFC3339.parse(text + "T00:00:00Z") else { return nil }
+        self.date = date
     }
 
     static let help = "RFC 3339 (2027-03-01T00:00:00Z) or a date (2027-03-01, midnight UTC)"
+}
+
+/// `--password-stdin`: a user's sign-in password, read from standard input, never from the command line.
+struct PasswordInputOptions: ParsableArguments {
+    @Flag(help: ArgumentHelp(
+        "Read a sign-in password (\(PasswordRule.minimumLength) characters or more) from standard input; without one the user signs in with API keys only."))
+    var passwordStdin = false
+
+    /// The password for `email` when `--password-stdin` is given (nil otherwise), refused here by
+    /// ``PasswordRule`` before any request or write.
+    func read(for email: String) throws(ProgramClientError) -> String? {
+        guard passwordStdin else { return nil }
+        guard let line = SecretInput.line(prompt: "Password for \(email): "), !line.isEmpty else {
+            throw ProgramClientError(.invalidArguments, "--password-stdin: standard input has no password")
+        }
+        do {
+            try PasswordRule.check(line)
+        } catch {
+            throw ProgramClientError(.invalidArguments, "--password-stdin: \(error.reason)")
+        }
+        return line
+    }
 }
 
 /// Reads secrets without putting them on the command line.
@@ -410,6 +395,3 @@ func runProgramCommand(_ body: () async throws -> Void) async throws {
     }
 }
 
-extension String {
-    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
-}

@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import ArgumentParser
 import Foundation
@@ -25,10 +26,6 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(help: "The user's email.")
     var email: String
 
-    struct SignIn: Encodable, Sendable {
-        var email: String
-        var password: String
-    }
 
     func run() async throws {
         try await runProgramCommand {
@@ -40,11 +37,11 @@ struct LoginCommand: AsyncParsableCommand {
             let response = try await ProgramClient.with(server: server, credential: nil, timeout: address.requestTimeout) {
                 try await $0.post("sessions", SignIn(email: email, password: password))
             }
-            guard let token = ProgramJSON.field("token", in: response) else {
-                throw ProgramClientError(.badResponse, "the server's answer to sign-in has no token")
+            guard let session = try? APIJSON.decoder.decode(SessionView.self, from: response) else {
+                throw ProgramClientError(.badResponse, "the server's answer to sign-in is not a session")
             }
-            print("export AIRLOCK_API_KEY=\(token)")
-            print("# signed in to \(server) as \(email); the session expires at \(ProgramJSON.field("expires_at", in: response) ?? "?")")
+            print("export AIRLOCK_API_KEY=\(session.token)")
+            print("# signed in to \(server) as \(email); the session expires at \(RFC3339.format(session.expiresAt))")
         }
     }
 }
@@ -80,15 +77,10 @@ struct OrganisationCommand: AsyncParsableCommand {
         @Option(help: "An infrastructure operator's sector.")
         var sector: InfrastructureSector?
 
-        struct Body: Encodable, Sendable {
-            var name: String
-            var kind: OrganisationKind
-            var sector: InfrastructureSector?
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(name: name, kind: kind, sector: sector)
+                let body = NewOrganisation(name: name, kind: kind, sector: sector)
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient { try await $0.create("organisations", body, idempotencyKey: key) })
             }
@@ -144,26 +136,12 @@ struct OrganisationCommand: AsyncParsableCommand {
         @Option(help: "The user's role in the organisation.")
         var role: MemberRole
 
-        @Flag(help: "Read a sign-in password (12 characters or more) from standard input; without one the user signs in with API keys only.")
-        var passwordStdin = false
+        @OptionGroup var password: PasswordInputOptions
 
-        struct Body: Encodable, Sendable {
-            var email: String
-            var name: String
-            var role: MemberRole
-            var password: String?
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                var password: String?
-                if passwordStdin {
-                    guard let line = SecretInput.line(prompt: "Password for \(email): "), !line.isEmpty else {
-                        throw ProgramClientError(.invalidArguments, "--password-stdin: standard input has no password")
-                    }
-                    password = line
-                }
-                let body = Body(email: email, name: name, role: role, password: password)
+                let body = NewUser(email: email, name: name, role: role, password: try password.read(for: email))
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient {
                     try await $0.create(ProgramClient.path("organisations", organisation, "users"), body, idempotencyKey: key)
@@ -204,22 +182,11 @@ struct CommitmentCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("When it ends, if it does: \(ProgramDate.help).", valueName: "date"))
         var until: ProgramDate?
 
-        struct Body: Encodable, Sendable {
-            var terms: String
-            var effectiveFrom: Date
-            var effectiveUntil: Date?
-
-            enum CodingKeys: String, CodingKey {
-                case terms
-                case effectiveFrom = "effective_from"
-                case effectiveUntil = "effective_until"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
                 let terms = try ProgramFiles.text(termsFile, option: "--terms-file")
-                let body = Body(terms: terms, effectiveFrom: from.date, effectiveUntil: until?.date)
+                let body = NewCommitment(terms: terms, effectiveFrom: from.date, effectiveUntil: until?.date)
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient { try await $0.create("commitments", body, idempotencyKey: key) })
             }
@@ -271,14 +238,10 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(help: "What the model is.")
         var description: String?
 
-        struct Body: Encodable, Sendable {
-            var name: String
-            var description: String?
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(name: name, description: description)
+                let body = NewModel(name: name, description: description)
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient { try await $0.create("models", body, idempotencyKey: key) })
             }
@@ -330,28 +293,10 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("An environment variable holding the endpoint's credentials.", valueName: "var"))
         var credentialsEnv: String?
 
-        struct Body: Encodable, Sendable {
-            var version: String
-            var plannedReleaseAt: Date
-            var capabilities: [String]
-            var modelCard: String?
-            var endpointUrl: String?
-            var endpointModel: String?
-            var endpointCredentials: String?
-
-            enum CodingKeys: String, CodingKey {
-                case version, capabilities
-                case plannedReleaseAt = "planned_release_at"
-                case modelCard = "model_card"
-                case endpointUrl = "endpoint_url"
-                case endpointModel = "endpoint_model"
-                case endpointCredentials = "endpoint_credentials"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(
+                let body = NewVersion(
                     version: version, plannedReleaseAt: release.date, capabilities: capability,
                     modelCard: try modelCardFile.map { try ProgramFiles.text($0, option: "--model-card-file") },
                     endpointUrl: endpointUrl, endpointModel: endpointModel,
@@ -410,14 +355,10 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(help: "Why, for the audit log.")
         var reason: String?
 
-        struct Body: Encodable, Sendable {
-            var to: ModelVersionState
-            var reason: String?
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(to: to, reason: reason)
+                let body = TransitionRequest(to: to, reason: reason)
                 ProgramJSON.print(try await access.withClient {
                     try await $0.post(ProgramClient.path("versions", id, "transitions"), body)
                 })
@@ -445,15 +386,10 @@ struct ModelCommand: AsyncParsableCommand {
 
         enum GatewayState: String, EnumerableFlag { case close, open }
 
-        struct Body: Encodable, Sendable {
-            var open: Bool
-            var purposes: [GrantPurpose]?
-            var reason: String?
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(open: state == .open, purposes: purpose.isEmpty ? nil : purpose, reason: reason)
+                let body = GatewaySetting(open: state == .open, purposes: purpose.isEmpty ? nil : purpose, reason: reason)
                 ProgramJSON.print(try await access.withClient { try await $0.put(ProgramClient.path("versions", id, "gateway"), body) })
             }
         }
@@ -480,17 +416,6 @@ struct ModelCommand: AsyncParsableCommand {
         @Flag(help: "Remove the stored credentials.")
         var removeCredentials = false
 
-        struct Body: Encodable, Sendable {
-            var endpointUrl: String
-            var endpointModel: String?
-            var endpointCredentials: String?
-
-            enum CodingKeys: String, CodingKey {
-                case endpointUrl = "endpoint_url"
-                case endpointModel = "endpoint_model"
-                case endpointCredentials = "endpoint_credentials"
-            }
-        }
 
         func validate() throws {
             if credentialsEnv != nil, removeCredentials {
@@ -502,7 +427,7 @@ struct ModelCommand: AsyncParsableCommand {
             try await runProgramCommand {
                 var credentials = try credentialsEnv.map { try SecretInput.environment($0, for: "--credentials-env") }
                 if removeCredentials { credentials = "" }
-                let body = Body(endpointUrl: url, endpointModel: model, endpointCredentials: credentials)
+                let body = EndpointChange(endpointUrl: url, endpointModel: model, endpointCredentials: credentials)
                 ProgramJSON.print(try await access.withClient { try await $0.put(ProgramClient.path("versions", id, "endpoint"), body) })
             }
         }

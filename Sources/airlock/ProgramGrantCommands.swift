@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import ArgumentParser
 import Foundation
@@ -61,35 +62,10 @@ struct GrantCommand: AsyncParsableCommand {
         @Flag(help: "Keep each call's content, sealed at rest.")
         var recordContent = false
 
-        struct Body: Encodable, Sendable {
-            var versionId: String
-            var granteeId: String
-            var purpose: GrantPurpose
-            var startsAt: Date
-            var endsAt: Date
-            var tokenQuota: Int64
-            var requestsPerMinute: Int
-            var tokensPerMinute: Int64?
-            var maxConcurrent: Int?
-            var recordContent: Bool
-
-            enum CodingKeys: String, CodingKey {
-                case purpose
-                case versionId = "version_id"
-                case granteeId = "grantee_id"
-                case startsAt = "starts_at"
-                case endsAt = "ends_at"
-                case tokenQuota = "token_quota"
-                case requestsPerMinute = "requests_per_minute"
-                case tokensPerMinute = "tokens_per_minute"
-                case maxConcurrent = "max_concurrent"
-                case recordContent = "record_content"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(
+                let body = NewGrant(
                     versionId: version, granteeId: grantee, purpose: purpose, startsAt: from.date, endsAt: until.date,
                     tokenQuota: tokens, requestsPerMinute: rpm, tokensPerMinute: tpm, maxConcurrent: concurrent,
                     recordContent: recordContent)
@@ -123,13 +99,10 @@ struct GrantCommand: AsyncParsableCommand {
         @Option(help: "Why, for the audit log.")
         var reason: String?
 
-        struct Body: Encodable, Sendable {
-            var reason: String?
-        }
 
         func send(_ resource: String) async throws {
             try await runProgramCommand {
-                let body = Body(reason: reason)
+                let body = GrantDecision(reason: reason)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("grants", id, resource), body) })
             }
         }
@@ -173,19 +146,10 @@ struct GrantCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("When the key stops working (at the latest the grant's end): \(ProgramDate.help).", valueName: "date"))
         var expires: ProgramDate?
 
-        struct Body: Encodable, Sendable {
-            var name: String
-            var expiresAt: Date?
-
-            enum CodingKeys: String, CodingKey {
-                case name
-                case expiresAt = "expires_at"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(name: name, expiresAt: expires?.date)
+                let body = NewKey(name: name, expiresAt: expires?.date)
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient {
                     try await $0.create(ProgramClient.path("grants", grant, "keys"), body, idempotencyKey: key)

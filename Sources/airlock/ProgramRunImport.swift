@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import AirlockEval
 import AirlockSuites
@@ -43,36 +44,15 @@ extension RunsCommand {
 
 /// What `airlock runs import` sends for a finished run or assessment: its numbers, not its content.
 enum RunImport {
-    /// The request body of `POST /versions/{id}/runs`.
-    struct Body: Encodable, Sendable {
-        /// `eval` or `assessment`.
-        var kind: String
-        var name: String
-        var sourceId: String
-        var levels: [String: String]?
-        var summary: Summary
 
-        enum CodingKeys: String, CodingKey {
-            case kind, name, levels, summary
-            case sourceId = "source_id"
-        }
-    }
-
-    enum Summary: Encodable, Sendable {
-        case eval(EvalSummary)
-        case assessment(AssessmentSummary)
-
-        func encode(to encoder: any Encoder) throws {
-            switch self {
-            case .eval(let summary): try summary.encode(to: encoder)
-            case .assessment(let summary): try summary.encode(to: encoder)
-            }
-        }
+    /// A summary as the JSON value `NewRun` carries, its keys as the summary's types name them.
+    static func summary(_ summary: some Encodable) throws -> JSONValue {
+        try ProgramJSON.decoder.decode(JSONValue.self, from: APIJSON.encoder.encode(summary))
     }
 
     /// Finds `reference` as an assessment or a run (a folder, or an id under `logDirectory`) and
     /// builds its body; an unfinished one is refused.
-    static func body(for reference: String, in logDirectory: String) throws -> Body {
+    static func body(for reference: String, in logDirectory: String) throws -> NewRun {
         let isRunFolder = FileManager.default.fileExists(atPath: reference + "/header.json")
         if !isRunFolder, let folder = try? AssessmentFolder.find(reference, in: logDirectory) {
             let assessment = try folder.read()
@@ -82,10 +62,10 @@ enum RunImport {
                     file: folder.path)
             }
             let summary = AssessmentSummary(assessment)
-            return Body(
+            return NewRun(
                 kind: "assessment", name: assessment.policy.name, sourceId: assessment.id,
                 levels: Dictionary(assessment.domains.map { ($0.domain, $0.level) }, uniquingKeysWith: { first, _ in first }),
-                summary: .assessment(summary))
+                summary: try Self.summary(summary))
         }
         let directory = try RunDirectory.find(reference, in: logDirectory)
         let header = try directory.readHeader()
@@ -94,9 +74,9 @@ enum RunImport {
                 .invalidArguments, "the run is not finished; finish it with: airlock eval --resume \(directory.path)",
                 file: directory.path)
         }
-        return Body(
+        return NewRun(
             kind: "eval", name: header.task.name, sourceId: header.runID, levels: nil,
-            summary: .eval(EvalSummary(header: header, results: results)))
+            summary: try Self.summary(EvalSummary(header: header, results: results)))
     }
 
     /// An engine run: what was asked of which model, and how it scored.

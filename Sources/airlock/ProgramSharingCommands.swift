@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import ArgumentParser
 import Foundation
@@ -83,68 +84,12 @@ struct FindingCommand: AsyncParsableCommand {
         @Option(help: "A workaround or mitigation until a fix is out.")
         var remediation: String?
 
-        struct Product: Encodable, Sendable {
-            var vendor: String
-            var name: String
-            var versions: [String]
-            var fixedVersion: String?
-            var cpe: String?
-            var purl: String?
-            var vendorOrganisationId: String?
 
-            enum CodingKeys: String, CodingKey {
-                case vendor, name, versions, cpe, purl
-                case fixedVersion = "fixed_version"
-                case vendorOrganisationId = "vendor_organisation_id"
-            }
-        }
 
-        struct Evidence: Encodable, Sendable {
-            var text: String
-            var runId: String?
-            var sampleId: String?
-            var epoch: Int?
-            var transcript: String?
 
-            enum CodingKeys: String, CodingKey {
-                case text, epoch, transcript
-                case runId = "run_id"
-                case sampleId = "sample_id"
-            }
-        }
-
-        struct CWE: Encodable, Sendable {
-            var id: String
-            var name: String
-        }
-
-        struct Body: Encodable, Sendable {
-            var modelVersionId: String
-            var kind: FindingKind
-            var origin: FindingOrigin?
-            var title: String
-            var description: String
-            var affectedProducts: [Product]
-            var cvss31: String?
-            var cvss40: String?
-            var evidence: [Evidence]
-            var tlp: String?
-            var cwe: CWE?
-            var cveId: String?
-            var remediation: String?
-
-            enum CodingKeys: String, CodingKey {
-                case kind, origin, title, description, evidence, tlp, cwe, remediation
-                case modelVersionId = "model_version_id"
-                case affectedProducts = "affected_products"
-                case cvss31 = "cvss_v3_1"
-                case cvss40 = "cvss_v4_0"
-                case cveId = "cve_id"
-            }
-        }
 
         /// `vendor=…;name=…;versions=a,b;fixed=…;cpe=…;purl=…;org=…`.
-        static func product(_ text: String) throws(ProgramClientError) -> Product {
+        static func product(_ text: String) throws(ProgramClientError) -> AffectedProduct {
             var fields: [String: String] = [:]
             for pair in text.split(separator: ";") {
                 guard let equals = pair.firstIndex(of: "=") else {
@@ -161,7 +106,7 @@ struct FindingCommand: AsyncParsableCommand {
                 throw ProgramClientError(.invalidArguments, "--product '\(text)': needs vendor= and name=")
             }
             let versions = (fields["versions"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            return Product(
+            return AffectedProduct(
                 vendor: vendor, name: name, versions: versions, fixedVersion: fields["fixed"], cpe: fields["cpe"], purl: fields["purl"],
                 vendorOrganisationId: fields["org"])
         }
@@ -180,18 +125,18 @@ struct FindingCommand: AsyncParsableCommand {
             guard !product.isEmpty else { throw ProgramClientError(.invalidArguments, "name an affected product with --product") }
             guard !evidence.isEmpty else { throw ProgramClientError(.invalidArguments, "give the evidence with --evidence") }
             if cwe != nil, cweName == nil { throw ProgramClientError(.invalidArguments, "--cwe needs --cwe-name (the catalog's name)") }
-            var items = evidence.map { Evidence(text: $0) }
+            var items = evidence.map { FindingEvidence(text: $0) }
             items[0].runId = run
             items[0].sampleId = sample
             items[0].epoch = epoch
             items[0].transcript = transcript
-            var products: [Product] = []
+            var products: [AffectedProduct] = []
             for text in product { products.append(try Self.product(text)) }
-            let request = Body(
+            let request = NewFinding(
                 modelVersionId: version, kind: kind, origin: origin, title: title, description: description, affectedProducts: products,
-                cvss31: cvss31, cvss40: cvss40, evidence: items, tlp: tlp, cwe: cwe.map { CWE(id: $0, name: cweName ?? "") },
+                cvssV3_1: cvss31, cvssV4_0: cvss40, evidence: items, tlp: tlp, cwe: cwe.map { CWEReference(id: $0, name: cweName ?? "") },
                 cveId: cve, remediation: remediation)
-            guard let data = try? ProgramJSON.encoder.encode(request), let value = try? JSONDecoder().decode(JSONValue.self, from: data)
+            guard let data = try? APIJSON.encoder.encode(request), let value = try? JSONDecoder().decode(JSONValue.self, from: data)
             else { throw ProgramClientError(.invalidArguments, "the finding cannot be written as JSON") }
             return value
         }
@@ -243,13 +188,10 @@ struct FindingCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The primary finding (fnd_…).", valueName: "id"))
         var into: String
 
-        struct Body: Encodable, Sendable {
-            var into: String
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(into: into)
+                let body = FindingMerge(into: into)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("findings", id, "merge"), body) })
             }
         }
@@ -263,45 +205,6 @@ struct CaseCommand: AsyncParsableCommand {
             Open.self, List.self, Show.self, AddParticipant.self, AddFinding.self, VendorStatus.self, Triage.self, Publish.self,
             Export.self,
         ])
-
-    /// `ORGANISATION:ROLE`.
-    struct Participant: ExpressibleByArgument, Encodable, Sendable {
-        var organisationId: String
-        var role: CaseRole
-
-        init?(argument: String) {
-            let parts = argument.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let role = CaseRole(rawValue: parts[1]) else { return nil }
-            organisationId = parts[0]
-            self.role = role
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case role
-            case organisationId = "organisation_id"
-        }
-    }
-
-    /// `TLP[@WHEN]`: `red`, `amber@triage`, `green@2027-03-01`, `clear@publication`.
-    struct PlanStep: ExpressibleByArgument, Encodable, Sendable {
-        var tlp: String
-        var when: String
-        var date: Date?
-
-        init?(argument: String) {
-            let parts = argument.split(separator: "@", maxSplits: 1).map(String.init)
-            tlp = parts[0]
-            switch parts.count == 2 ? parts[1] : "" {
-            case "": when = "immediately"
-            case "triage": when = "on_triage"
-            case "publication": when = "on_publication"
-            case let text:
-                guard let date = ProgramDate(argument: text) else { return nil }
-                when = "at"
-                self.date = date.date
-            }
-        }
-    }
 
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -327,35 +230,22 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(
             "A participant as ORGANISATION:ROLE (reporter, vendor, affected_operator, model_developer, program_office; repeat for more).",
             valueName: "org:role"))
-        var participant: [Participant] = []
+        var participant: [CaseParticipant] = []
 
         @Option(help: ArgumentHelp("An embargo end the participants agreed on: \(ProgramDate.help).", valueName: "date"))
         var embargoEnd: ProgramDate?
 
         @Option(help: ArgumentHelp(
             "A step of the TLP plan as TLP[@triage|@publication|@DATE], strictest first (repeat for each step).", valueName: "step"))
-        var tlpStep: [PlanStep] = []
+        var tlpStep: [TLPStepRequest] = []
 
-        struct Body: Encodable, Sendable {
-            var title: String
-            var summary: String?
-            var findingIds: [String]
-            var participants: [Participant]
-            var agreedEmbargoEnd: Date?
-            var tlpPlan: [PlanStep]?
-
-            enum CodingKeys: String, CodingKey {
-                case title, summary, participants
-                case findingIds = "finding_ids"
-                case agreedEmbargoEnd = "agreed_embargo_end"
-                case tlpPlan = "tlp_plan"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(
-                    title: title, summary: summary, findingIds: finding, participants: participant, agreedEmbargoEnd: embargoEnd?.date,
+                let body = NewCase(
+                    title: title, summary: summary, findingIds: finding,
+                    participants: participant,
+                    agreedEmbargoEnd: embargoEnd?.date,
                     tlpPlan: tlpStep.isEmpty ? nil : tlpStep)
                 let key = idempotency.key
                 ProgramJSON.print(try await access.withClient { try await $0.create("cases", body, idempotencyKey: key) })
@@ -405,19 +295,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "reporter, vendor, affected_operator, model_developer or program_office.")
         var role: CaseRole
 
-        struct Body: Encodable, Sendable {
-            var organisationId: String
-            var role: CaseRole
-
-            enum CodingKeys: String, CodingKey {
-                case role
-                case organisationId = "organisation_id"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(organisationId: organisation, role: role)
+                let body = CaseParticipant(organisationId: organisation, role: role)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "participants"), body) })
             }
         }
@@ -434,15 +315,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The finding (fnd_…).", valueName: "id"))
         var finding: String
 
-        struct Body: Encodable, Sendable {
-            var findingId: String
-
-            enum CodingKeys: String, CodingKey { case findingId = "finding_id" }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(findingId: finding)
+                let body = NewCaseFinding(findingId: finding)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "findings"), body) })
             }
         }
@@ -477,23 +353,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The finding it is about (default: every finding of the case).", valueName: "id"))
         var finding: String?
 
-        struct Body: Encodable, Sendable {
-            var status: String
-            var justification: String?
-            var fixedVersion: String?
-            var notes: String?
-            var findingId: String?
-
-            enum CodingKeys: String, CodingKey {
-                case status, justification, notes
-                case fixedVersion = "fixed_version"
-                case findingId = "finding_id"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(status: status, justification: justification, fixedVersion: fixedVersion, notes: notes, findingId: finding)
+                let body = VendorStatusChange(status: status, justification: justification, fixedVersion: fixedVersion, notes: notes, findingId: finding)
                 ProgramJSON.print(try await access.withClient {
                     try await $0.put(ProgramClient.path("cases", id, "vendors", vendor, "status"), body)
                 })
@@ -512,13 +375,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "A note for the audit log.")
         var note: String?
 
-        struct Body: Encodable, Sendable {
-            var note: String?
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(note: note)
+                let body = CaseTriage(note: note)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "triage"), body) })
             }
         }
@@ -542,19 +402,10 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "For a published case: what the new revision changes.")
         var summary: String?
 
-        struct Body: Encodable, Sendable {
-            var earlyReleaseReason: String?
-            var summary: String?
-
-            enum CodingKeys: String, CodingKey {
-                case summary
-                case earlyReleaseReason = "early_release_reason"
-            }
-        }
 
         func run() async throws {
             try await runProgramCommand {
-                let body = Body(earlyReleaseReason: earlyReleaseReason, summary: summary)
+                let body = CasePublication(earlyReleaseReason: earlyReleaseReason, summary: summary)
                 ProgramJSON.print(try await access.withClient { try await $0.post(ProgramClient.path("cases", id, "publication"), body) })
             }
         }
@@ -625,6 +476,30 @@ struct CaseCommand: AsyncParsableCommand {
                     ProgramJSON.print(data)
                 }
             }
+        }
+    }
+}
+
+/// `ORGANISATION:ROLE`, as `case open --participant` takes it.
+extension CaseParticipant: ExpressibleByArgument {
+    public init?(argument: String) {
+        let parts = argument.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let role = CaseRole(rawValue: parts[1]) else { return nil }
+        self.init(organisationId: parts[0], role: role)
+    }
+}
+
+/// `TLP[@WHEN]`, as `case open --tlp-step` takes it: `red`, `amber@triage`, `green@2027-03-01`, `clear@publication`.
+extension TLPStepRequest: ExpressibleByArgument {
+    public init?(argument: String) {
+        let parts = argument.split(separator: "@", maxSplits: 1).map(String.init)
+        switch parts.count == 2 ? parts[1] : "" {
+        case "": self.init(tlp: parts[0], when: "immediately")
+        case "triage": self.init(tlp: parts[0], when: "on_triage")
+        case "publication": self.init(tlp: parts[0], when: "on_publication")
+        case let text:
+            guard let date = ProgramDate(argument: text) else { return nil }
+            self.init(tlp: parts[0], when: "at", date: date.date)
         }
     }
 }

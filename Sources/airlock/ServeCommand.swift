@@ -175,16 +175,11 @@ struct DatabaseCommand: AsyncParsableCommand {
         @Option(help: "The admin's name.")
         var name: String
 
-        @Flag(help: "Read a sign-in password for the admin from standard input.")
-        var passwordStdin = false
+        @OptionGroup var password: PasswordInputOptions
 
         func run() async throws {
             let configuration = try await source.serverConfiguration()
-            var password: String?
-            if passwordStdin {
-                password = SecretInput.line(prompt: "Password for \(email): ")
-                guard let password, password.count >= 12 else { throw ValidationError("a password has at least 12 characters") }
-            }
+            let password = try self.password.read(for: email)
             let result = try await ProgramStore.withStore(configuration.store, logger: logging.makeLogger("airlock.db")) { store in
                 try await ProgramBootstrap.createProgramOffice(
                     in: store, name: organisation, email: email, userName: name, password: password)

@@ -600,6 +600,6 @@ func withSharingAPI(
 /// Reads the API's RFC 3339 times in tests.
 enum APICodingDates {
     static func parse(_ text: String?) -> Date? {
-        text.flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
+        text.flatMap { RFC3339.parse($0) }
     }
 }

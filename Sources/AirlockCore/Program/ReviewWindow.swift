@@ -45,9 +45,6 @@ public struct ReviewWindow: Sendable, Hashable, Codable {
         self.isLate = isLate
     }
 
-    /// Limits are printed to the millisecond, as the API stores them.
-    static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
     /// Checks that a grant from `start` to `end` fits inside this window.
     public func checkGrant(start: Date, end: Date) throws(ProgramRuleError) {
         guard end > start else {
@@ -55,12 +52,12 @@ public struct ReviewWindow: Sendable, Hashable, Codable {
         }
         guard start >= opensAt else {
             throw ProgramRuleError(
-                .invalidWindow, "a grant cannot start before the notice (\(opensAt.formatted(Self.timestamp)))", field: "starts_at")
+                .invalidWindow, "a grant cannot start before the notice (\(RFC3339.format(opensAt)))", field: "starts_at")
         }
         guard end <= accessEndsBy else {
             throw ProgramRuleError(
                 .invalidWindow,
-                "a grant must end by release plus the grace period (\(accessEndsBy.formatted(Self.timestamp)))",
+                "a grant must end by release plus the grace period (\(RFC3339.format(accessEndsBy)))",
                 field: "ends_at")
         }
     }

@@ -421,7 +421,7 @@ public struct DisclosureCase: Sendable, Hashable, Codable {
         let end = embargoEnd(modelPublicRelease: modelPublicRelease)
         let early = end.map { date < $0 } ?? true
         if early, reason?.isEmpty ?? true {
-            let why = end.map { "the embargo runs until \($0.formatted(ReviewWindow.timestamp))" }
+            let why = end.map { "the embargo runs until \(RFC3339.format($0))" }
                 ?? "the embargo holds until the model's public release, which is not set"
             throw ProgramRuleError(
                 .invalidWindow, "\(why); publishing earlier needs an early-release reason", field: "early_release_reason")

@@ -128,9 +128,7 @@ public enum InspectExport {
     }
 
     static func iso(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+        RFC3339.format(Date(timeIntervalSince1970: seconds), fractionDigits: 3)
     }
 
     static func messageJSON(_ message: ChatMessage, model: String, isInput: Bool) -> JSONValue {

@@ -133,17 +133,16 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
     }
 
     public var message: String {
-        let time = Date.ISO8601FormatStyle()
-        return switch self {
+        switch self {
         case .missingKey: "send the grant's key as 'Authorization: Bearer KEY' (or 'x-api-key')"
         case .unknownKey: "the key is not a grant key of this program, or it was revoked"
-        case .keyExpired(let date): "the key expired at \(date.formatted(time))"
+        case .keyExpired(let date): "the key expired at \(RFC3339.format(date, fractionDigits: 0))"
         case .revoked: "the grant was revoked"
         case .closedByDeveloper: "the developer has closed access to this model"
         case .withdrawn: "the model version was withdrawn"
         case .notDecided: "the grant is not active: it needs the program office's approval and the developer's consent"
-        case .notStarted(let date): "the grant starts at \(date.formatted(time))"
-        case .ended(let date): "the grant ended at \(date.formatted(time))"
+        case .notStarted(let date): "the grant starts at \(RFC3339.format(date, fractionDigits: 0))"
+        case .ended(let date): "the grant ended at \(RFC3339.format(date, fractionDigits: 0))"
         case .purposeNotAllowed(let purpose): "the developer does not allow calls for \(purpose.rawValue) on this model"
         case .noEndpoint: "the developer has not set an endpoint for this model version"
         case .limited(.requestRate(let wait)): "over the grant's requests a minute; retry after \(Int(wait.rounded(.up))) s"

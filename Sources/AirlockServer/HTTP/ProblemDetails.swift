@@ -1,3 +1,4 @@
+import AirlockAPI
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -23,20 +24,12 @@ public struct ProblemDetails: HTTPResponseError, Sendable {
         self.headers = headers
     }
 
-    struct Body: Codable {
-        var type: String
-        var title: String
-        var status: Int
-        var detail: String
-        var field: String?
-    }
-
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = Body(type: "urn:airlock:problem:\(code)", title: status.reasonPhrase, status: status.code, detail: detail, field: field)
+        let body = Problem(code: code, title: status.reasonPhrase, status: status.code, detail: detail, field: field)
         var headers = headers
         headers[.contentType] = "application/problem+json"
         return Response(
-            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APICoding.encoder.encode(body))))
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try APIJSON.encoder.encode(body))))
     }
 
     static func notFound(_ what: String) -> ProblemDetails {

@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockStore
 import Foundation
 import Hummingbird
@@ -19,8 +20,8 @@ public struct ProgramRequestContext: RequestContext {
         coreContext = .init(source: source)
     }
 
-    public var requestDecoder: JSONDecoder { APICoding.decoder }
-    public var responseEncoder: JSONEncoder { APICoding.encoder }
+    public var requestDecoder: JSONDecoder { APIJSON.decoder }
+    public var responseEncoder: JSONEncoder { APIJSON.encoder }
 
     /// The actor, or 401.
     func requireActor() throws -> Actor {

@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import AirlockExchange
 import AirlockStore
@@ -6,151 +7,6 @@ import HTTPTypes
 import Hummingbird
 
 extension ProgramAPI {
-    struct NewCase: Decodable {
-        var title: String
-        var summary: String?
-        var findingIds: [String]
-        var participants: [NewParticipant]?
-        var agreedEmbargoEnd: Date?
-        var tlpPlan: [TLPStepBody]?
-    }
-
-    struct NewParticipant: Decodable {
-        var organisationId: String
-        var role: CaseRole
-    }
-
-    /// A step of a TLP plan: `{"tlp": "amber", "when": "on_triage"}`, `{"tlp": "green", "when": "at", "date": …}`.
-    struct TLPStepBody: Decodable {
-        var tlp: String
-        var when: String
-        var date: Date?
-    }
-
-    struct NewCaseFinding: Decodable {
-        var findingId: String
-    }
-
-    struct VendorStatusBody: Decodable {
-        var status: String
-        var justification: String?
-        var fixedVersion: String?
-        var notes: String?
-        var findingId: String?
-    }
-
-    struct TriageBody: Decodable {
-        var note: String?
-    }
-
-    struct PublicationBody: Decodable {
-        var earlyReleaseReason: String?
-        /// What changed, for a revision of an advisory already published.
-        var summary: String?
-    }
-
-    struct TLPStepView: Encodable, Sendable {
-        var tlp: TrafficLightProtocol
-        var when: String
-        var date: Date?
-        /// Whether the step has taken effect.
-        var inEffect: Bool
-    }
-
-    struct VendorStatusView: Encodable, Sendable {
-        var vendorId: String
-        var findingId: String?
-        var status: String
-        var justification: VEXJustification?
-        var notes: String
-        var updatedAt: Date
-    }
-
-    /// A case as its participants see it: the embargo end and the TLP in force, the plan, the
-    /// participants, the findings and every vendor's status.
-    struct CaseView: Encodable, Sendable {
-        var id: String
-        var reference: String
-        var title: String
-        var summary: String
-        var state: PublicationState
-        var reportedAt: Date
-        var agreedEmbargoEnd: Date?
-        /// The embargo end in force; absent while it waits for a model release that is not set.
-        var embargoEnd: Date?
-        var embargoWaitsForModelRelease: Bool
-        var tlp: TrafficLightProtocol
-        var tlpPlan: [TLPStepView]
-        var triagedAt: Date?
-        var publishedAt: Date?
-        var earlyReleaseReason: String?
-        var participants: [CaseParticipant]
-        var findings: [FindingView]
-        var vendorStatuses: [VendorStatusView]
-        var advisoryRevisions: [AdvisoryRevision]
-        /// The case's TAXII collection, which its participants read.
-        var taxiiCollectionId: String
-
-        init(_ disclosureCase: DisclosureCase, embargoEnd: Date?, showEvidence: Bool, namespace: String, now: Date) {
-            id = disclosureCase.id
-            reference = disclosureCase.reference
-            title = disclosureCase.title
-            summary = disclosureCase.summary
-            state = disclosureCase.state
-            reportedAt = disclosureCase.reportedAt
-            agreedEmbargoEnd = disclosureCase.agreedEmbargoEnd
-            self.embargoEnd = embargoEnd
-            embargoWaitsForModelRelease = embargoEnd == nil
-            tlp = disclosureCase.tlp(at: now)
-            tlpPlan = disclosureCase.tlpPlan.map { step in
-                let (when, date): (String, Date?) =
-                    switch step.trigger {
-                    case .immediately: ("immediately", nil)
-                    case .at(let date): ("at", date)
-                    case .onTriage: ("on_triage", nil)
-                    case .onPublication: ("on_publication", nil)
-                    }
-                return TLPStepView(tlp: step.tlp, when: when, date: date, inEffect: disclosureCase.hasTakenEffect(step, at: now))
-            }
-            triagedAt = disclosureCase.triagedAt
-            publishedAt = disclosureCase.publishedAt
-            earlyReleaseReason = disclosureCase.earlyReleaseReason
-            participants = disclosureCase.participants
-            findings = disclosureCase.findings.map { FindingView($0, caseId: disclosureCase.id, showEvidence: showEvidence) }
-            vendorStatuses = disclosureCase.vendorStatements.map { statement in
-                var justification: VEXJustification?
-                if case .notAffected(let why) = statement.status { justification = why }
-                return VendorStatusView(
-                    vendorId: statement.vendorId, findingId: statement.findingId, status: statement.status.name,
-                    justification: justification, notes: statement.notes, updatedAt: statement.updatedAt)
-            }
-            advisoryRevisions = disclosureCase.advisoryRevisions
-            taxiiCollectionId = SharingCollection.disclosureCase(disclosureCase.id).id(namespace: namespace)
-        }
-    }
-
-    /// A case in a list.
-    struct CaseSummary: Encodable, Sendable {
-        var id: String
-        var reference: String
-        var title: String
-        var state: PublicationState
-        var tlp: TrafficLightProtocol
-        var reportedAt: Date
-        var embargoEnd: Date?
-        var findingCount: Int
-    }
-
-    /// A VEX document of one vendor, in the list of a case's VEX documents.
-    struct VEXDocumentView: Encodable, Sendable {
-        var vendorId: String
-        var trackingId: String
-        var fileName: String
-        var url: String
-        var tlp: TrafficLightProtocol
-        var document: JSONValue
-    }
-
     // MARK: Relations
 
     /// The office oversees every case; participants see theirs; for everyone else it does not exist.
@@ -186,7 +42,8 @@ extension ProgramAPI {
     private func view(_ disclosureCase: DisclosureCase, embargoEnd: Date?, _ actor: Actor) -> CaseView {
         CaseView(
             disclosureCase, embargoEnd: embargoEnd, showEvidence: actor.organisation.kind == .programOffice,
-            namespace: configuration.sharingNamespace, now: now())
+            taxiiCollectionId: SharingCollection.disclosureCase(disclosureCase.id).id(namespace: configuration.sharingNamespace),
+            now: now())
     }
 
     /// Adds the organisations a finding brings: its reporters, the vendors of its products, and
@@ -218,7 +75,7 @@ extension ProgramAPI {
         }
     }
 
-    static func plan(_ steps: [TLPStepBody]) throws(ProgramRuleError) -> [TLPStep] {
+    static func plan(_ steps: [TLPStepRequest]) throws(ProgramRuleError) -> [TLPStep] {
         var plan: [TLPStep] = []
         for (index, step) in steps.enumerated() {
             let field = "tlp_plan[\(index)]"
@@ -276,7 +133,7 @@ extension ProgramAPI {
             try await audit(records, actor, "case.list", "case", nil, ["count": "\(summaries.count)"])
             return Page(items: summaries, nextCursor: page.nextCursor)
         }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { $0 })
     }
 
     func openCase(_ request: Request, _ context: Context) async throws -> Response {
@@ -295,7 +152,7 @@ extension ProgramAPI {
             disclosureCase.add(CaseParticipant(organisationId: actor.organisation.id, role: .programOffice))
             for (index, participant) in (body.participants ?? []).enumerated() {
                 try await requireOrganisation(participant.organisationId, field: "participants[\(index)].organisation_id", records)
-                disclosureCase.add(CaseParticipant(organisationId: participant.organisationId, role: participant.role))
+                disclosureCase.add(participant)
             }
             for (index, findingId) in body.findingIds.enumerated() {
                 let finding = try await joinableFinding(findingId, field: "finding_ids[\(index)]", records)
@@ -338,11 +195,11 @@ extension ProgramAPI {
     func addCaseParticipant(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("case_id")
-        let (body, _) = try await decode(NewParticipant.self, from: request)
+        let (body, _) = try await decode(CaseParticipant.self, from: request)
         let view = try await store.transaction { records in
             var disclosureCase = try await loadCase(id, .caseManage, actor, records)
             try await requireOrganisation(body.organisationId, field: "organisation_id", records)
-            disclosureCase.add(CaseParticipant(organisationId: body.organisationId, role: body.role))
+            disclosureCase.add(body)
             let view = try await save(disclosureCase, actor, records, at: now())
             try await audit(
                 records, actor, "case.participant.add", "case", id, ["organisation": body.organisationId, "role": body.role.rawValue])
@@ -375,7 +232,7 @@ extension ProgramAPI {
         let actor = try context.requireActor()
         let id = try context.parameters.require("case_id")
         let vendorId = try context.parameters.require("organisation_id")
-        let (body, _) = try await decode(VendorStatusBody.self, from: request)
+        let (body, _) = try await decode(VendorStatusChange.self, from: request)
         let view = try await store.transaction { records in
             try await lockCase(id, records)
             guard var disclosureCase = try await records.disclosureCase(id: id) else { throw ProblemDetails.notFound("case") }
@@ -440,7 +297,7 @@ extension ProgramAPI {
     func triageCase(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("case_id")
-        let (body, _) = try await decode(TriageBody.self, from: request, emptyAllowed: true)
+        let (body, _) = try await decode(CaseTriage.self, from: request, emptyAllowed: true)
         let view = try await store.transaction { records in
             var disclosureCase = try await loadCase(id, .caseManage, actor, records)
             let now = now()
@@ -457,7 +314,7 @@ extension ProgramAPI {
     func publishCase(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("case_id")
-        let (body, _) = try await decode(PublicationBody.self, from: request, emptyAllowed: true)
+        let (body, _) = try await decode(CasePublication.self, from: request, emptyAllowed: true)
         let view = try await store.transaction { records in
             var disclosureCase = try await loadCase(id, .casePublish, actor, records)
             let now = now()
@@ -532,7 +389,7 @@ extension ProgramAPI {
                     vendorId: vendorId, trackingId: vex.trackingId, fileName: vex.fileName, url: vex.url, tlp: vex.tlp, document: vex.json)
             }
         }
-        return try json(ListResponse(items: views, nextCursor: nil))
+        return try json(ListPage(items: views))
     }
 
     func exportVEX(_ request: Request, _ context: Context) async throws -> Response {

@@ -1,136 +1,10 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Foundation
 import Hummingbird
 
 extension ProgramAPI {
-    struct NewFinding: Decodable {
-        var modelVersionId: String
-        var kind: FindingKind
-        /// Absent: `assessment_run` when the evidence links a run and its transcript, else `filed`.
-        var origin: FindingOrigin?
-        var title: String
-        var description: String
-        var affectedProducts: [NewProduct]
-        /// `cvss_v3_1` in JSON (the decoder's snake-case conversion drops the second underscore).
-        var cvssV31: String?
-        /// `cvss_v4_0` in JSON.
-        var cvssV40: String?
-        var evidence: [NewEvidence]
-        var tlp: String?
-        var cwe: CWEReference?
-        var cveId: String?
-        var remediation: String?
-    }
-
-    struct NewProduct: Decodable {
-        var vendor: String
-        var name: String
-        var versions: [String]
-        var fixedVersion: String?
-        var cpe: String?
-        var purl: String?
-        var vendorOrganisationId: String?
-    }
-
-    struct NewEvidence: Decodable {
-        var text: String
-        var runId: String?
-        var sampleId: String?
-        var epoch: Int?
-        var transcript: String?
-    }
-
-    struct MergeRequest: Decodable {
-        /// The primary finding the one in the path is a duplicate of.
-        var into: String
-    }
-
-    /// CVSS 3.1 (or 3.0) as the API shows it: the vector and the scores Airlock computed.
-    struct CVSS31View: Encodable, Sendable {
-        var vector: String
-        var version: String
-        var baseScore: Double
-        var baseSeverity: CVSSSeverity
-        var temporalScore: Double?
-        var environmentalScore: Double?
-
-        init(_ cvss: CVSS31) {
-            vector = cvss.vector
-            version = cvss.version.rawValue
-            baseScore = cvss.baseScore
-            baseSeverity = cvss.baseSeverity
-            temporalScore = cvss.hasTemporalMetrics ? cvss.temporalScore : nil
-            environmentalScore = cvss.hasEnvironmentalMetrics ? cvss.environmentalScore : nil
-        }
-    }
-
-    /// CVSS 4.0 as the API shows it: the vector, the score Airlock computed and its nomenclature.
-    struct CVSS40View: Encodable, Sendable {
-        var vector: String
-        var score: Double
-        var severity: CVSSSeverity
-        var nomenclature: String
-
-        init(_ cvss: CVSS40) {
-            vector = cvss.vector
-            score = cvss.score
-            severity = cvss.severity
-            nomenclature = cvss.nomenclature.rawValue
-        }
-    }
-
-    /// A finding as the API shows it. Evidence (runs, samples, transcripts) only goes to the
-    /// reporter and the program office; a case's other participants see the finding without it.
-    struct FindingView: Encodable, Sendable {
-        var id: String
-        var kind: FindingKind
-        var origin: FindingOrigin
-        var title: String
-        var description: String
-        var modelVersionId: String
-        var reporterOrganisationId: String
-        var reporters: [String]
-        var reportedAt: Date
-        var affectedProducts: [AffectedProduct]
-        var cvssV3_1: CVSS31View?
-        var cvssV4_0: CVSS40View?
-        /// The CVSS 4.0 rating when there is a 4.0 vector, else the 3.1 base rating.
-        var severity: CVSSSeverity?
-        var evidence: [FindingEvidence]?
-        var tlp: TrafficLightProtocol
-        var cwe: CWEReference?
-        var cveId: String?
-        var remediation: String?
-        var history: [FindingHistoryEntry]
-        var mergedInto: String?
-        var caseId: String?
-
-        init(_ finding: Finding, caseId: String?, showEvidence: Bool) {
-            id = finding.id
-            kind = finding.kind
-            origin = finding.origin
-            title = finding.title
-            description = finding.description
-            modelVersionId = finding.modelVersionId
-            reporterOrganisationId = finding.reporterOrganisationId
-            reporters = finding.reporters
-            reportedAt = finding.reportedAt
-            affectedProducts = finding.affectedProducts
-            cvssV3_1 = finding.cvss31.map(CVSS31View.init)
-            cvssV4_0 = finding.cvss40.map(CVSS40View.init)
-            severity = finding.cvss40?.severity ?? finding.cvss31?.baseSeverity
-            evidence = showEvidence ? finding.evidence : nil
-            tlp = finding.tlp
-            cwe = finding.cwe
-            cveId = finding.cveId
-            remediation = finding.remediation
-            history = finding.history
-            mergedInto = finding.mergedInto
-            self.caseId = caseId
-        }
-    }
-
     // MARK: Relations
 
     /// How the actor stands to a finding: the office; the reporter (of it or of a duplicate merged
@@ -169,7 +43,7 @@ extension ProgramAPI {
             let views = page.items.map { FindingView($0.finding, caseId: $0.caseId, showEvidence: true) }
             return Page(items: views, nextCursor: page.nextCursor)
         }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { $0 })
     }
 
     func fileFinding(_ request: Request, _ context: Context) async throws -> Response {
@@ -178,22 +52,18 @@ extension ProgramAPI {
             let relation = try await relation(of: actor, toVersion: version, records)
             let now = now()
             let evidence = try await checkedEvidence(body.evidence, version: version, relation: relation, actor: actor, records)
-            var products: [AffectedProduct] = []
             for (index, product) in body.affectedProducts.enumerated() {
                 if let vendorId = product.vendorOrganisationId, try await records.organisation(id: vendorId) == nil {
                     throw ProgramRuleError(
                         .invalidField, "no organisation with that id", field: "affected_products[\(index)].vendor_organisation_id")
                 }
-                products.append(AffectedProduct(
-                    vendor: product.vendor, name: product.name, versions: product.versions, fixedVersion: product.fixedVersion,
-                    cpe: product.cpe, purl: product.purl, vendorOrganisationId: product.vendorOrganisationId))
             }
             let linksTranscript = evidence.contains { $0.runId != nil && $0.transcript != nil }
             let finding = Finding(
                 id: Identifier.make("fnd", at: now), kind: body.kind, origin: body.origin ?? (linksTranscript ? .assessmentRun : .filed),
                 title: try Validate.name(body.title, field: "title", max: 300),
-                description: try Validate.text(body.description, field: "description", max: 20_000), affectedProducts: products,
-                cvss31: try body.cvssV31.map { try Self.cvss31($0) }, cvss40: try body.cvssV40.map { try Self.cvss40($0) },
+                description: try Validate.text(body.description, field: "description", max: 20_000), affectedProducts: body.affectedProducts,
+                cvss31: try body.cvssV3_1.map { try Self.cvss31($0) }, cvss40: try body.cvssV4_0.map { try Self.cvss40($0) },
                 evidence: evidence, tlp: try body.tlp.map { try TrafficLightProtocol(parsing: $0) } ?? .amber,
                 modelVersionId: version.id, reporterOrganisationId: actor.organisation.id, reportedAt: now, cwe: body.cwe,
                 cveId: body.cveId, remediation: body.remediation)
@@ -221,7 +91,7 @@ extension ProgramAPI {
     func mergeFinding(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("finding_id")
-        let (body, _) = try await decode(MergeRequest.self, from: request)
+        let (body, _) = try await decode(FindingMerge.self, from: request)
         let view = try await store.transaction { records in
             let (duplicate, duplicateCaseId, _) = try await loadFinding(id, .findingMerge, actor, records)
             // The primary is named in the body: one the actor may not know reads as missing.
@@ -284,7 +154,7 @@ extension ProgramAPI {
     /// The evidence as given, each run it links checked: the run exists, is on this version, and
     /// (for a grantee) is the actor's own.
     private func checkedEvidence(
-        _ evidence: [NewEvidence], version: ModelVersion, relation: ObjectRelation, actor: Actor, _ records: ProgramRecords
+        _ evidence: [FindingEvidence], version: ModelVersion, relation: ObjectRelation, actor: Actor, _ records: ProgramRecords
     ) async throws -> [FindingEvidence] {
         var checked: [FindingEvidence] = []
         for (index, item) in evidence.enumerated() {
@@ -306,8 +176,7 @@ extension ProgramAPI {
                 throw ProgramRuleError(
                     .invalidField, "a transcript is a path inside the run's folder (evidence/…)", field: "evidence[\(index)].transcript")
             }
-            checked.append(FindingEvidence(
-                text: item.text, runId: item.runId, sampleId: item.sampleId, epoch: item.epoch, transcript: item.transcript))
+            checked.append(item)
         }
         return checked
     }

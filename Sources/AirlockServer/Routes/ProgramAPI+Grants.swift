@@ -1,69 +1,10 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Foundation
 import Hummingbird
 
 extension ProgramAPI {
-    struct NewGrant: Decodable {
-        var versionId: String
-        var granteeId: String
-        var purpose: GrantPurpose
-        var startsAt: Date
-        var endsAt: Date
-        var tokenQuota: Int64
-        var requestsPerMinute: Int
-        var tokensPerMinute: Int64?
-        var maxConcurrent: Int?
-        var recordContent: Bool?
-    }
-
-    struct GrantDecision: Decodable {
-        var reason: String?
-    }
-
-    /// A grant as the API shows it: its fields, its decisions and its status now.
-    struct GrantView: Encodable, Sendable {
-        var id: String
-        var versionId: String
-        var granteeId: String
-        var purpose: GrantPurpose
-        var startsAt: Date
-        var endsAt: Date
-        var tokenQuota: Int64
-        var requestsPerMinute: Int
-        var tokensPerMinute: Int64?
-        var maxConcurrent: Int
-        var recordContent: Bool
-        var tokensUsed: Int64
-        var status: GrantStatus
-        var approvedAt: Date?
-        var consentedAt: Date?
-        var revokedAt: Date?
-        var createdBy: String
-        var createdAt: Date
-
-        init(_ grant: AccessGrant, now: Date) {
-            id = grant.id
-            versionId = grant.versionId
-            granteeId = grant.granteeId
-            purpose = grant.purpose
-            startsAt = grant.startsAt
-            endsAt = grant.endsAt
-            tokenQuota = grant.tokenQuota
-            requestsPerMinute = grant.requestsPerMinute
-            tokensPerMinute = grant.tokensPerMinute
-            maxConcurrent = grant.maxConcurrent
-            recordContent = grant.recordContent
-            tokensUsed = grant.tokensUsed
-            status = grant.status(at: now)
-            approvedAt = grant.decisions.approvedAt
-            consentedAt = grant.decisions.consentedAt
-            revokedAt = grant.decisions.revokedAt
-            createdBy = grant.createdBy
-            createdAt = grant.createdAt
-        }
-    }
-
     func listGrants(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let query = try ListQuery(request)
@@ -75,7 +16,7 @@ extension ProgramAPI {
             return page
         }
         let now = now()
-        return try json(ListResponse(page) { GrantView($0, now: now) })
+        return try json(ListPage(page) { GrantView($0, now: now) })
     }
 
     func createGrant(_ request: Request, _ context: Context) async throws -> Response {
@@ -174,7 +115,7 @@ extension ProgramAPI {
             try await audit(records, actor, "grant.keys.list", "grant", id)
             return try await records.keys(grantId: id)
         }
-        return try json(ListResponse<APIKey>(items: keys, nextCursor: nil))
+        return try json(ListPage(items: keys.map(APIKeyView.init)))
     }
 
     func createGrantKey(_ request: Request, _ context: Context) async throws -> Response {
@@ -197,7 +138,7 @@ extension ProgramAPI {
                 name: try Validate.name(body.name, field: "name"), createdAt: now, expiresAt: expiresAt, revokedAt: nil)
             try await records.insert(key, secret: secret)
             try await audit(records, actor, "grant.key.create", "grant", id, ["key": key.id])
-            return (IssuedKey(key: key, secret: secret), "/api/v1/grants/\(id)/keys")
+            return (IssuedKey(key: APIKeyView(key), secret: secret), "/api/v1/grants/\(id)/keys")
         }
     }
 }

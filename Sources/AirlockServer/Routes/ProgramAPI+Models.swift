@@ -1,51 +1,10 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Foundation
 import Hummingbird
 
 extension ProgramAPI {
-    struct NewCommitment: Decodable {
-        var terms: String
-        var effectiveFrom: Date
-        var effectiveUntil: Date?
-    }
-
-    struct NewModel: Decodable {
-        var name: String
-        var description: String?
-    }
-
-    /// A pre-release notice.
-    struct NewVersion: Decodable {
-        var version: String
-        var plannedReleaseAt: Date
-        var capabilities: [String]?
-        var modelCard: String?
-        var endpointUrl: String?
-        var endpointModel: String?
-        /// Sealed at rest; never returned.
-        var endpointCredentials: String?
-    }
-
-    struct EndpointChange: Decodable {
-        var endpointUrl: String?
-        var endpointModel: String?
-        /// Omitted: keep the stored credentials. Empty: remove them.
-        var endpointCredentials: String?
-    }
-
-    /// The developer's kill switch, and the purposes the gateway lets through.
-    struct GatewaySetting: Decodable {
-        var open: Bool
-        var purposes: [GrantPurpose]?
-        var reason: String?
-    }
-
-    struct TransitionRequest: Decodable {
-        var to: ModelVersionState
-        var reason: String?
-    }
-
     // MARK: Commitments
 
     func listCommitments(_ request: Request, _ context: Context) async throws -> Response {
@@ -56,7 +15,7 @@ extension ProgramAPI {
             try await audit(records, actor, "commitment.list", "commitment", nil, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { CommitmentView($0) })
     }
 
     func createCommitment(_ request: Request, _ context: Context) async throws -> Response {
@@ -71,7 +30,7 @@ extension ProgramAPI {
                 signedBy: actor.user.id, effectiveFrom: body.effectiveFrom, effectiveUntil: body.effectiveUntil, createdAt: now())
             try await records.insert(commitment)
             try await audit(records, actor, "commitment.create", "commitment", commitment.id)
-            return (commitment, "/api/v1/commitments/\(commitment.id)")
+            return (CommitmentView(commitment), "/api/v1/commitments/\(commitment.id)")
         }
     }
 
@@ -84,7 +43,7 @@ extension ProgramAPI {
             try await audit(records, actor, "commitment.read", "commitment", id)
             return commitment
         }
-        return try json(commitment)
+        return try json(CommitmentView(commitment))
     }
 
     // MARK: Models
@@ -97,7 +56,7 @@ extension ProgramAPI {
             try await audit(records, actor, "model.list", "model", nil, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { CoveredModelView($0) })
     }
 
     func createModel(_ request: Request, _ context: Context) async throws -> Response {
@@ -108,7 +67,7 @@ extension ProgramAPI {
                 description: try Validate.text(body.description ?? "", field: "description", max: 10_000), createdAt: now())
             try await records.insert(model)
             try await audit(records, actor, "model.create", "model", model.id, ["name": model.name])
-            return (model, "/api/v1/models/\(model.id)")
+            return (CoveredModelView(model), "/api/v1/models/\(model.id)")
         }
     }
 
@@ -120,7 +79,7 @@ extension ProgramAPI {
             try await audit(records, actor, "model.read", "model", id)
             return model
         }
-        return try json(model)
+        return try json(CoveredModelView(model))
     }
 
     func loadModel(_ id: String, _ action: ProgramAction, _ actor: Actor, _ records: ProgramRecords) async throws -> CoveredModel {
@@ -148,7 +107,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.list", "model", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { ModelVersionView($0) })
     }
 
     func fileNotice(_ request: Request, _ context: Context) async throws -> Response {
@@ -174,7 +133,7 @@ extension ProgramAPI {
             try await audit(
                 records, actor, "version.notice", "model_version", id,
                 ["model": model.id, "version": version.version, "late": "\(window.isLate)"])
-            return (version, "/api/v1/versions/\(id)")
+            return (ModelVersionView(version), "/api/v1/versions/\(id)")
         }
     }
 
@@ -186,7 +145,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.read", "model_version", id)
             return version
         }
-        return try json(version)
+        return try json(ModelVersionView(version))
     }
 
     func updateEndpoint(_ request: Request, _ context: Context) async throws -> Response {
@@ -207,7 +166,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.endpoint", "model_version", id, ["credentials": change])
             return try await records.version(id: id)!
         }
-        return try json(version)
+        return try json(ModelVersionView(version))
     }
 
     func transitionVersion(_ request: Request, _ context: Context) async throws -> Response {
@@ -233,7 +192,7 @@ extension ProgramAPI {
             return version
         }
         await accessChanged()
-        return try json(version)
+        return try json(ModelVersionView(version))
     }
 
     func setGateway(_ request: Request, _ context: Context) async throws -> Response {
@@ -252,7 +211,7 @@ extension ProgramAPI {
             return version
         }
         await accessChanged()
-        return try json(version)
+        return try json(ModelVersionView(version))
     }
 
     func seal(_ credentials: String?, versionId: String) throws -> String? {

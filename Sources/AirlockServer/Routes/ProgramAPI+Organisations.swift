@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Foundation
@@ -6,26 +7,12 @@ import Hummingbird
 import NIOPosix
 
 extension ProgramAPI {
-    struct NewOrganisation: Decodable {
-        var name: String
-        var kind: OrganisationKind
-        var sector: InfrastructureSector?
-    }
-
-    struct NewUser: Decodable {
-        var email: String
-        var name: String
-        var role: MemberRole
-        /// For signing in to the web UI and `airlock login`; users of API keys alone need none.
-        var password: String?
-    }
-
     func listOrganisations(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let query = try ListQuery(request)
         try authorize(.organisationList, actor, relation(of: actor, toOrganisation: actor.organisation.id), hiding: "organisation")
         let page = try await store.transaction { try await $0.organisations(after: query.cursor, limit: query.limit) }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { OrganisationView($0) })
     }
 
     func createOrganisation(_ request: Request, _ context: Context) async throws -> Response {
@@ -44,7 +31,7 @@ extension ProgramAPI {
                 sector: body.kind == .infrastructureOperator ? body.sector : nil, createdAt: now())
             try await records.insert(organisation)
             try await audit(records, actor, "organisation.create", "organisation", organisation.id, ["name": name, "kind": body.kind.rawValue])
-            return (organisation, "/api/v1/organisations/\(organisation.id)")
+            return (OrganisationView(organisation), "/api/v1/organisations/\(organisation.id)")
         }
     }
 
@@ -55,7 +42,7 @@ extension ProgramAPI {
         guard let organisation = try await store.transaction({ try await $0.organisation(id: id) }) else {
             throw ProblemDetails.notFound("organisation")
         }
-        return try json(organisation)
+        return try json(OrganisationView(organisation))
     }
 
     func listUsers(_ request: Request, _ context: Context) async throws -> Response {
@@ -69,7 +56,7 @@ extension ProgramAPI {
             try await audit(records, actor, "user.list", "organisation", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { UserView($0) })
     }
 
     func createUser(_ request: Request, _ context: Context) async throws -> Response {
@@ -80,9 +67,7 @@ extension ProgramAPI {
             let email = try Validate.email(body.email)
             var passwordHash: String?
             if let password = body.password {
-                guard password.count >= 12 else {
-                    throw ProgramRuleError(.invalidField, "a password has at least 12 characters", field: "password")
-                }
+                try PasswordRule.check(password)
                 passwordHash = try await Passwords.hash(password)
             }
             let user = User(
@@ -90,7 +75,7 @@ extension ProgramAPI {
                 role: body.role, createdAt: now())
             try await records.insert(user, passwordHash: passwordHash)
             try await audit(records, actor, "user.create", "user", user.id, ["organisation": id, "role": body.role.rawValue])
-            return (user, "/api/v1/organisations/\(id)/users")
+            return (UserView(user), "/api/v1/organisations/\(id)/users")
         }
     }
 }

@@ -1,18 +1,10 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Foundation
 import Hummingbird
 
 extension ProgramAPI {
-    struct NewRun: Decodable {
-        /// `eval` or `assessment`.
-        var kind: String
-        var name: String
-        var sourceId: String?
-        var levels: [String: String]?
-        var summary: JSONValue?
-    }
-
     func listRuns(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("version_id")
@@ -25,7 +17,7 @@ extension ProgramAPI {
             try await audit(records, actor, "run.list", "model_version", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListResponse(page) { $0 })
+        return try json(ListPage(page) { RunView($0) })
     }
 
     func createRun(_ request: Request, _ context: Context) async throws -> Response {
@@ -44,7 +36,7 @@ extension ProgramAPI {
                 summary: body.summary ?? .object([:]), createdAt: now())
             try await records.insert(run)
             try await audit(records, actor, "run.create", "run", run.id, ["version": versionId, "kind": body.kind])
-            return (run, "/api/v1/runs/\(run.id)")
+            return (RunView(run), "/api/v1/runs/\(run.id)")
         }
     }
 
@@ -61,7 +53,7 @@ extension ProgramAPI {
             try await audit(records, actor, "run.read", "run", id)
             return run
         }
-        return try json(run)
+        return try json(RunView(run))
     }
 
     func readAudit(_ request: Request, _ context: Context) async throws -> Response {
@@ -80,11 +72,7 @@ extension ProgramAPI {
             try await audit(records, actor, "audit.read", "audit_log", nil, ["after": "\(after)"])
             return entries
         }
-        return try json(AuditPage(entries: entries, nextAfter: entries.count == limit ? entries.last?.sequence : nil))
+        return try json(AuditPage(entries: entries.map(AuditEntryView.init), nextAfter: entries.count == limit ? entries.last?.sequence : nil))
     }
 
-    struct AuditPage: Encodable, Sendable {
-        var entries: [AuditEntry]
-        var nextAfter: Int64?
-    }
 }

@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Foundation
@@ -5,34 +6,6 @@ import Hummingbird
 import HummingbirdBcrypt
 
 extension ProgramAPI {
-    struct SignIn: Decodable {
-        var email: String
-        var password: String
-    }
-
-    struct NewKey: Decodable {
-        var name: String
-        var expiresAt: Date?
-    }
-
-    struct SessionResponse: Encodable, Sendable {
-        var token: String
-        var expiresAt: Date
-        var user: User
-        var organisation: Organisation
-    }
-
-    /// A key together with its secret, which is shown this once and never again.
-    struct IssuedKey: Encodable, Sendable {
-        var key: APIKey
-        var secret: String
-    }
-
-    struct Me: Encodable, Sendable {
-        var user: User
-        var organisation: Organisation
-    }
-
     func signIn(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await decode(SignIn.self, from: request)
         let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
@@ -48,18 +21,20 @@ extension ProgramAPI {
         }
         let now = now()
         let token = Identifier.secret("als")
-        let session = try await store.transaction { records -> SessionResponse in
+        let expiresAt = now.addingTimeInterval(configuration.sessionLifetime)
+        let session = try await store.transaction { records -> SessionView in
             guard let organisation = try await records.organisation(id: user.organisationId) else {
                 throw StoreError(.corruptRecord, "user \(user.id) has no organisation")
             }
             let key = APIKey(
                 id: Identifier.make("key"), kind: .session, userId: user.id, grantId: nil, organisationId: organisation.id,
-                name: "session", createdAt: now, expiresAt: now.addingTimeInterval(configuration.sessionLifetime), revokedAt: nil)
+                name: "session", createdAt: now, expiresAt: expiresAt, revokedAt: nil)
             try await records.insert(key, secret: token)
             try await records.appendAudit(
                 at: now, actorUserId: user.id, actorOrganisationId: organisation.id, action: "session.create",
                 objectType: "session", objectId: key.id)
-            return SessionResponse(token: token, expiresAt: key.expiresAt!, user: user, organisation: organisation)
+            return SessionView(
+                token: token, expiresAt: expiresAt, user: UserView(user), organisation: OrganisationView(organisation))
         }
         return try json(session, status: .created)
     }
@@ -81,13 +56,13 @@ extension ProgramAPI {
 
     func me(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        return try json(Me(user: actor.user, organisation: actor.organisation))
+        return try json(Me(user: UserView(actor.user), organisation: OrganisationView(actor.organisation)))
     }
 
     func listMyKeys(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let keys = try await store.transaction { try await $0.keys(userId: actor.user.id, kind: .user) }
-        return try json(ListResponse<APIKey>(items: keys, nextCursor: nil))
+        return try json(ListPage(items: keys.map(APIKeyView.init)))
     }
 
     func createMyKey(_ request: Request, _ context: Context) async throws -> Response {
@@ -101,7 +76,7 @@ extension ProgramAPI {
                 name: try Validate.name(body.name, field: "name"), createdAt: now(), expiresAt: body.expiresAt, revokedAt: nil)
             try await records.insert(key, secret: secret)
             try await audit(records, actor, "key.create", "api_key", key.id, ["name": key.name])
-            return (IssuedKey(key: key, secret: secret), "/api/v1/me/keys")
+            return (IssuedKey(key: APIKeyView(key), secret: secret), "/api/v1/me/keys")
         }
     }
 

@@ -20,9 +20,7 @@ public enum ProgramBootstrap {
         let userName = try Validate.name(userName, field: "name")
         var passwordHash: String?
         if let password {
-            guard password.count >= 12 else {
-                throw ProgramRuleError(.invalidField, "a password has at least 12 characters", field: "password")
-            }
+            try PasswordRule.check(password)
             passwordHash = try await Passwords.hash(password)
         }
         return try await store.transaction { records in

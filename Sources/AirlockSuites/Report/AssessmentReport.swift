@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockEval
 import Foundation
 
@@ -48,8 +49,7 @@ public enum AssessmentReport {
 
     static func date(_ seconds: Double?) -> String {
         guard let seconds else { return "unfinished" }
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+        return RFC3339.format(Date(timeIntervalSince1970: seconds), fractionDigits: 0)
     }
 
     /// Tier rows of the headline CTF suite, in order.

@@ -1,0 +1,204 @@
+import AirlockCore
+import Foundation
+
+// MARK: Sessions, keys, organisations and users
+
+/// `POST /sessions`: an email and password for a session token.
+public struct SignIn: Codable, Sendable {
+    public var email: String
+    public var password: String
+
+    public init(email: String, password: String) {
+        self.email = email
+        self.password = password
+    }
+}
+
+/// `POST /me/keys` and `POST /grants/{id}/keys`: a named key, expiring or not.
+public struct NewKey: Codable, Sendable {
+    public var name: String
+    public var expiresAt: Date?
+
+    public init(name: String, expiresAt: Date? = nil) {
+        self.name = name
+        self.expiresAt = expiresAt
+    }
+}
+
+/// `POST /organisations`.
+public struct NewOrganisation: Codable, Sendable {
+    public var name: String
+    public var kind: OrganisationKind
+    /// An infrastructure operator's sector, which it needs.
+    public var sector: InfrastructureSector?
+
+    public init(name: String, kind: OrganisationKind, sector: InfrastructureSector? = nil) {
+        self.name = name
+        self.kind = kind
+        self.sector = sector
+    }
+}
+
+/// `POST /organisations/{id}/users`.
+public struct NewUser: Codable, Sendable {
+    public var email: String
+    public var name: String
+    public var role: MemberRole
+    /// For signing in to the web UI and `airlock login` (``PasswordRule``); users of API keys alone need none.
+    public var password: String?
+
+    public init(email: String, name: String, role: MemberRole, password: String? = nil) {
+        self.email = email
+        self.name = name
+        self.role = role
+        self.password = password
+    }
+}
+
+// MARK: Commitments, models and versions
+
+/// `POST /commitments`: a developer's commitment as signed.
+public struct NewCommitment: Codable, Sendable {
+    public var terms: String
+    public var effectiveFrom: Date
+    public var effectiveUntil: Date?
+
+    public init(terms: String, effectiveFrom: Date, effectiveUntil: Date? = nil) {
+        self.terms = terms
+        self.effectiveFrom = effectiveFrom
+        self.effectiveUntil = effectiveUntil
+    }
+}
+
+/// `POST /models`: a covered model.
+public struct NewModel: Codable, Sendable {
+    public var name: String
+    public var description: String?
+
+    public init(name: String, description: String? = nil) {
+        self.name = name
+        self.description = description
+    }
+}
+
+/// `POST /models/{id}/versions`: a pre-release notice.
+public struct NewVersion: Codable, Sendable {
+    public var version: String
+    public var plannedReleaseAt: Date
+    public var capabilities: [String]?
+    public var modelCard: String?
+    public var endpointUrl: String?
+    public var endpointModel: String?
+    /// Sealed at rest; never returned.
+    public var endpointCredentials: String?
+
+    public init(
+        version: String, plannedReleaseAt: Date, capabilities: [String]? = nil, modelCard: String? = nil,
+        endpointUrl: String? = nil, endpointModel: String? = nil, endpointCredentials: String? = nil
+    ) {
+        self.version = version
+        self.plannedReleaseAt = plannedReleaseAt
+        self.capabilities = capabilities
+        self.modelCard = modelCard
+        self.endpointUrl = endpointUrl
+        self.endpointModel = endpointModel
+        self.endpointCredentials = endpointCredentials
+    }
+}
+
+/// `PUT /versions/{id}/endpoint`: where reviewers reach the version.
+public struct EndpointChange: Codable, Sendable {
+    public var endpointUrl: String?
+    public var endpointModel: String?
+    /// Omitted: keep the stored credentials. Empty: remove them.
+    public var endpointCredentials: String?
+
+    public init(endpointUrl: String? = nil, endpointModel: String? = nil, endpointCredentials: String? = nil) {
+        self.endpointUrl = endpointUrl
+        self.endpointModel = endpointModel
+        self.endpointCredentials = endpointCredentials
+    }
+}
+
+/// `PUT /versions/{id}/gateway`: the developer's kill switch, and the purposes the gateway lets through.
+public struct GatewaySetting: Codable, Sendable {
+    public var open: Bool
+    public var purposes: [GrantPurpose]?
+    public var reason: String?
+
+    public init(open: Bool, purposes: [GrantPurpose]? = nil, reason: String? = nil) {
+        self.open = open
+        self.purposes = purposes
+        self.reason = reason
+    }
+}
+
+/// `POST /versions/{id}/transitions`: a move to another review state.
+public struct TransitionRequest: Codable, Sendable {
+    public var to: ModelVersionState
+    public var reason: String?
+
+    public init(to: ModelVersionState, reason: String? = nil) {
+        self.to = to
+        self.reason = reason
+    }
+}
+
+// MARK: Grants and runs
+
+/// `POST /grants`: access to a version for an organisation, for a purpose and a time.
+public struct NewGrant: Codable, Sendable {
+    public var versionId: String
+    public var granteeId: String
+    public var purpose: GrantPurpose
+    public var startsAt: Date
+    public var endsAt: Date
+    public var tokenQuota: Int64
+    public var requestsPerMinute: Int
+    public var tokensPerMinute: Int64?
+    public var maxConcurrent: Int?
+    public var recordContent: Bool?
+
+    public init(
+        versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64,
+        requestsPerMinute: Int, tokensPerMinute: Int64? = nil, maxConcurrent: Int? = nil, recordContent: Bool? = nil
+    ) {
+        self.versionId = versionId
+        self.granteeId = granteeId
+        self.purpose = purpose
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.tokenQuota = tokenQuota
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+        self.maxConcurrent = maxConcurrent
+        self.recordContent = recordContent
+    }
+}
+
+/// `POST /grants/{id}/approve`, `consent` and `revoke`: why, for the audit log.
+public struct GrantDecision: Codable, Sendable {
+    public var reason: String?
+
+    public init(reason: String? = nil) {
+        self.reason = reason
+    }
+}
+
+/// `POST /versions/{id}/runs`: an evaluation or assessment run's results.
+public struct NewRun: Codable, Sendable {
+    /// `eval` or `assessment`.
+    public var kind: String
+    public var name: String
+    public var sourceId: String?
+    public var levels: [String: String]?
+    public var summary: JSONValue?
+
+    public init(kind: String, name: String, sourceId: String? = nil, levels: [String: String]? = nil, summary: JSONValue? = nil) {
+        self.kind = kind
+        self.name = name
+        self.sourceId = sourceId
+        self.levels = levels
+        self.summary = summary
+    }
+}
