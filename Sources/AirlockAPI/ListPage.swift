@@ -1,3 +1,5 @@
+import AirlockCore
+
 /// One page of a list: the items, and the cursor of the next page (absent on the last).
 ///
 /// The cursor is opaque: a client passes it back as `?cursor=` unchanged.
@@ -15,11 +17,11 @@ extension ListPage: Equatable where Item: Equatable {}
 
 /// A page of the audit log: entries after a sequence number, and where the next page starts.
 public struct AuditPage: Codable, Sendable {
-    public var entries: [AuditEntryView]
+    public var entries: [AuditEntry]
     /// The `after` of the next page; absent on the last.
     public var nextAfter: Int64?
 
-    public init(entries: [AuditEntryView], nextAfter: Int64?) {
+    public init(entries: [AuditEntry], nextAfter: Int64?) {
         self.entries = entries
         self.nextAfter = nextAfter
     }

@@ -5,10 +5,10 @@ import Foundation
 public struct SessionView: Codable, Sendable {
     public var token: String
     public var expiresAt: Date
-    public var user: UserView
-    public var organisation: OrganisationView
+    public var user: User
+    public var organisation: Organisation
 
-    public init(token: String, expiresAt: Date, user: UserView, organisation: OrganisationView) {
+    public init(token: String, expiresAt: Date, user: User, organisation: Organisation) {
         self.token = token
         self.expiresAt = expiresAt
         self.user = user
@@ -29,10 +29,10 @@ public struct IssuedKey: Codable, Sendable {
 
 /// `GET /me`: the caller and its organisation.
 public struct Me: Codable, Sendable {
-    public var user: UserView
-    public var organisation: OrganisationView
+    public var user: User
+    public var organisation: Organisation
 
-    public init(user: UserView, organisation: OrganisationView) {
+    public init(user: User, organisation: Organisation) {
         self.user = user
         self.organisation = organisation
     }

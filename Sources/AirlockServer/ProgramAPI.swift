@@ -270,4 +270,9 @@ extension ListPage {
     init<Record>(_ page: Page<Record>, _ view: (Record) -> Item) {
         self.init(items: page.items.map(view), nextCursor: ListQuery.cursor(after: page.nextCursor))
     }
+
+    /// A store page of records the API sends as they are.
+    init(_ page: Page<Item>) {
+        self.init(page) { $0 }
+    }
 }

@@ -1,4 +1,5 @@
 import AirlockAPI
+import AirlockCore
 import AirlockStore
 import Foundation
 import Hummingbird

@@ -15,7 +15,7 @@ extension ProgramAPI {
             try await audit(records, actor, "commitment.list", "commitment", nil, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListPage(page) { CommitmentView($0) })
+        return try json(ListPage(page))
     }
 
     func createCommitment(_ request: Request, _ context: Context) async throws -> Response {
@@ -30,7 +30,7 @@ extension ProgramAPI {
                 signedBy: actor.user.id, effectiveFrom: body.effectiveFrom, effectiveUntil: body.effectiveUntil, createdAt: now())
             try await records.insert(commitment)
             try await audit(records, actor, "commitment.create", "commitment", commitment.id)
-            return (CommitmentView(commitment), "/api/v1/commitments/\(commitment.id)")
+            return (commitment, "/api/v1/commitments/\(commitment.id)")
         }
     }
 
@@ -43,7 +43,7 @@ extension ProgramAPI {
             try await audit(records, actor, "commitment.read", "commitment", id)
             return commitment
         }
-        return try json(CommitmentView(commitment))
+        return try json(commitment)
     }
 
     // MARK: Models
@@ -56,7 +56,7 @@ extension ProgramAPI {
             try await audit(records, actor, "model.list", "model", nil, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListPage(page) { CoveredModelView($0) })
+        return try json(ListPage(page))
     }
 
     func createModel(_ request: Request, _ context: Context) async throws -> Response {
@@ -67,7 +67,7 @@ extension ProgramAPI {
                 description: try Validate.text(body.description ?? "", field: "description", max: 10_000), createdAt: now())
             try await records.insert(model)
             try await audit(records, actor, "model.create", "model", model.id, ["name": model.name])
-            return (CoveredModelView(model), "/api/v1/models/\(model.id)")
+            return (model, "/api/v1/models/\(model.id)")
         }
     }
 
@@ -79,7 +79,7 @@ extension ProgramAPI {
             try await audit(records, actor, "model.read", "model", id)
             return model
         }
-        return try json(CoveredModelView(model))
+        return try json(model)
     }
 
     func loadModel(_ id: String, _ action: ProgramAction, _ actor: Actor, _ records: ProgramRecords) async throws -> CoveredModel {
@@ -107,7 +107,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.list", "model", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListPage(page) { ModelVersionView($0) })
+        return try json(ListPage(page))
     }
 
     func fileNotice(_ request: Request, _ context: Context) async throws -> Response {
@@ -133,7 +133,7 @@ extension ProgramAPI {
             try await audit(
                 records, actor, "version.notice", "model_version", id,
                 ["model": model.id, "version": version.version, "late": "\(window.isLate)"])
-            return (ModelVersionView(version), "/api/v1/versions/\(id)")
+            return (version, "/api/v1/versions/\(id)")
         }
     }
 
@@ -145,7 +145,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.read", "model_version", id)
             return version
         }
-        return try json(ModelVersionView(version))
+        return try json(version)
     }
 
     func updateEndpoint(_ request: Request, _ context: Context) async throws -> Response {
@@ -166,7 +166,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.endpoint", "model_version", id, ["credentials": change])
             return try await records.version(id: id)!
         }
-        return try json(ModelVersionView(version))
+        return try json(version)
     }
 
     func transitionVersion(_ request: Request, _ context: Context) async throws -> Response {
@@ -192,7 +192,7 @@ extension ProgramAPI {
             return version
         }
         await accessChanged()
-        return try json(ModelVersionView(version))
+        return try json(version)
     }
 
     func setGateway(_ request: Request, _ context: Context) async throws -> Response {
@@ -211,7 +211,7 @@ extension ProgramAPI {
             return version
         }
         await accessChanged()
-        return try json(ModelVersionView(version))
+        return try json(version)
     }
 
     func seal(_ credentials: String?, versionId: String) throws -> String? {

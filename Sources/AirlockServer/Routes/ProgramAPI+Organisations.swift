@@ -12,7 +12,7 @@ extension ProgramAPI {
         let query = try ListQuery(request)
         try authorize(.organisationList, actor, relation(of: actor, toOrganisation: actor.organisation.id), hiding: "organisation")
         let page = try await store.transaction { try await $0.organisations(after: query.cursor, limit: query.limit) }
-        return try json(ListPage(page) { OrganisationView($0) })
+        return try json(ListPage(page))
     }
 
     func createOrganisation(_ request: Request, _ context: Context) async throws -> Response {
@@ -31,7 +31,7 @@ extension ProgramAPI {
                 sector: body.kind == .infrastructureOperator ? body.sector : nil, createdAt: now())
             try await records.insert(organisation)
             try await audit(records, actor, "organisation.create", "organisation", organisation.id, ["name": name, "kind": body.kind.rawValue])
-            return (OrganisationView(organisation), "/api/v1/organisations/\(organisation.id)")
+            return (organisation, "/api/v1/organisations/\(organisation.id)")
         }
     }
 
@@ -42,7 +42,7 @@ extension ProgramAPI {
         guard let organisation = try await store.transaction({ try await $0.organisation(id: id) }) else {
             throw ProblemDetails.notFound("organisation")
         }
-        return try json(OrganisationView(organisation))
+        return try json(organisation)
     }
 
     func listUsers(_ request: Request, _ context: Context) async throws -> Response {
@@ -56,7 +56,7 @@ extension ProgramAPI {
             try await audit(records, actor, "user.list", "organisation", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListPage(page) { UserView($0) })
+        return try json(ListPage(page))
     }
 
     func createUser(_ request: Request, _ context: Context) async throws -> Response {
@@ -75,7 +75,7 @@ extension ProgramAPI {
                 role: body.role, createdAt: now())
             try await records.insert(user, passwordHash: passwordHash)
             try await audit(records, actor, "user.create", "user", user.id, ["organisation": id, "role": body.role.rawValue])
-            return (UserView(user), "/api/v1/organisations/\(id)/users")
+            return (user, "/api/v1/organisations/\(id)/users")
         }
     }
 }

@@ -17,7 +17,7 @@ extension ProgramAPI {
             try await audit(records, actor, "run.list", "model_version", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListPage(page) { RunView($0) })
+        return try json(ListPage(page))
     }
 
     func createRun(_ request: Request, _ context: Context) async throws -> Response {
@@ -36,7 +36,7 @@ extension ProgramAPI {
                 summary: body.summary ?? .object([:]), createdAt: now())
             try await records.insert(run)
             try await audit(records, actor, "run.create", "run", run.id, ["version": versionId, "kind": body.kind])
-            return (RunView(run), "/api/v1/runs/\(run.id)")
+            return (run, "/api/v1/runs/\(run.id)")
         }
     }
 
@@ -53,7 +53,7 @@ extension ProgramAPI {
             try await audit(records, actor, "run.read", "run", id)
             return run
         }
-        return try json(RunView(run))
+        return try json(run)
     }
 
     func readAudit(_ request: Request, _ context: Context) async throws -> Response {
@@ -72,7 +72,7 @@ extension ProgramAPI {
             try await audit(records, actor, "audit.read", "audit_log", nil, ["after": "\(after)"])
             return entries
         }
-        return try json(AuditPage(entries: entries.map(AuditEntryView.init), nextAfter: entries.count == limit ? entries.last?.sequence : nil))
+        return try json(AuditPage(entries: entries, nextAfter: entries.count == limit ? entries.last?.sequence : nil))
     }
 
 }

@@ -34,7 +34,7 @@ extension ProgramAPI {
                 at: now, actorUserId: user.id, actorOrganisationId: organisation.id, action: "session.create",
                 objectType: "session", objectId: key.id)
             return SessionView(
-                token: token, expiresAt: expiresAt, user: UserView(user), organisation: OrganisationView(organisation))
+                token: token, expiresAt: expiresAt, user: user, organisation: organisation)
         }
         return try json(session, status: .created)
     }
@@ -56,7 +56,7 @@ extension ProgramAPI {
 
     func me(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        return try json(Me(user: UserView(actor.user), organisation: OrganisationView(actor.organisation)))
+        return try json(Me(user: actor.user, organisation: actor.organisation))
     }
 
     func listMyKeys(_ request: Request, _ context: Context) async throws -> Response {

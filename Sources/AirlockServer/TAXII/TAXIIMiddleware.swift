@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockExchange
 import AirlockStore
 import Foundation

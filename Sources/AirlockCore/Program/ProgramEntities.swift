@@ -1,13 +1,11 @@
-import AirlockCore
 import Foundation
 
-/// What a key opens: a user's API key, a sign-in session, or a grant's gateway key.
-public enum APIKeyKind: String, Codable, Sendable, Hashable, CaseIterable {
-    case user, session, grant
-}
+// The program's entities: what organisations, people, commitments, models, versions, grants,
+// runs and audit entries are. Pure values, stored by AirlockStore (which keeps its digests and
+// sealed secrets apart) and sent as they are over the API (AirlockAPI), so each exists once.
 
-/// A participant in the program, as the API shows it.
-public struct OrganisationView: Codable, Sendable {
+/// A participant in the program.
+public struct Organisation: Sendable, Hashable, Codable {
     public var id: String
     public var name: String
     public var kind: OrganisationKind
@@ -24,8 +22,8 @@ public struct OrganisationView: Codable, Sendable {
     }
 }
 
-/// A person who signs in for an organisation, as the API shows it.
-public struct UserView: Codable, Sendable {
+/// A person who signs in for an organisation.
+public struct User: Sendable, Hashable, Codable {
     public var id: String
     public var organisationId: String
     public var email: String
@@ -43,8 +41,8 @@ public struct UserView: Codable, Sendable {
     }
 }
 
-/// A developer's voluntary commitment to the program, as the API shows it.
-public struct CommitmentView: Codable, Sendable {
+/// A developer's signed-up, voluntary participation in the program.
+public struct Commitment: Sendable, Hashable, Codable {
     public var id: String
     public var organisationId: String
     /// The terms as signed, verbatim.
@@ -55,10 +53,7 @@ public struct CommitmentView: Codable, Sendable {
     public var effectiveUntil: Date?
     public var createdAt: Date
 
-    public init(
-        id: String, organisationId: String, terms: String, signedBy: String, effectiveFrom: Date, effectiveUntil: Date? = nil,
-        createdAt: Date
-    ) {
+    public init(id: String, organisationId: String, terms: String, signedBy: String, effectiveFrom: Date, effectiveUntil: Date? = nil, createdAt: Date) {
         self.id = id
         self.organisationId = organisationId
         self.terms = terms
@@ -69,8 +64,8 @@ public struct CommitmentView: Codable, Sendable {
     }
 }
 
-/// A covered model, as the API shows it.
-public struct CoveredModelView: Codable, Sendable {
+/// A frontier model a developer brings under the program.
+public struct CoveredModel: Sendable, Hashable, Codable {
     public var id: String
     public var developerId: String
     public var name: String
@@ -86,8 +81,8 @@ public struct CoveredModelView: Codable, Sendable {
     }
 }
 
-/// A pre-release version of a covered model (its notice), as the API shows it; credentials never.
-public struct ModelVersionView: Codable, Sendable {
+/// One pre-release version of a covered model, from its notice to release or withdrawal.
+public struct ModelVersion: Sendable, Hashable, Codable {
     public var id: String
     public var modelId: String
     public var developerId: String
@@ -113,12 +108,7 @@ public struct ModelVersionView: Codable, Sendable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(
-        id: String, modelId: String, developerId: String, version: String, state: ModelVersionState, noticedAt: Date,
-        plannedReleaseAt: Date, windowOpensAt: Date, accessEndsBy: Date, lateNotice: Bool, capabilities: [String],
-        modelCard: String, endpointUrl: String? = nil, endpointModel: String? = nil, hasEndpointCredentials: Bool,
-        gatewayOpen: Bool, gatewayPurposes: [GrantPurpose], createdAt: Date, updatedAt: Date
-    ) {
+    public init(id: String, modelId: String, developerId: String, version: String, state: ModelVersionState, noticedAt: Date, plannedReleaseAt: Date, windowOpensAt: Date, accessEndsBy: Date, lateNotice: Bool, capabilities: [String], modelCard: String, endpointUrl: String? = nil, endpointModel: String? = nil, hasEndpointCredentials: Bool, gatewayOpen: Bool = true, gatewayPurposes: [GrantPurpose] = GrantPurpose.allCases, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.modelId = modelId
         self.developerId = developerId
@@ -141,8 +131,52 @@ public struct ModelVersionView: Codable, Sendable {
     }
 }
 
-/// An evaluation or assessment run attached to a model version, as the API shows it.
-public struct RunView: Codable, Sendable {
+/// Access to one model version for one organisation, for one purpose, for a time.
+public struct AccessGrant: Sendable, Hashable, Codable {
+    public var id: String
+    public var versionId: String
+    public var granteeId: String
+    public var purpose: GrantPurpose
+    public var startsAt: Date
+    public var endsAt: Date
+    /// Tokens (prompt and completion) the grantee may use in all.
+    public var tokenQuota: Int64
+    public var requestsPerMinute: Int
+    /// Tokens a minute at the gateway; nil: only the quota limits them.
+    public var tokensPerMinute: Int64?
+    /// Calls at once at the gateway.
+    public var maxConcurrent: Int
+    /// Whether the gateway keeps each call's content (sealed at rest).
+    public var recordContent: Bool
+    /// Tokens the gateway has charged to the grant so far.
+    public var tokensUsed: Int64
+    public var decisions: GrantDecisions
+    public var createdBy: String
+    public var createdAt: Date
+
+    public func status(at now: Date) -> GrantStatus { decisions.status(at: now, endsAt: endsAt) }
+
+    public init(id: String, versionId: String, granteeId: String, purpose: GrantPurpose, startsAt: Date, endsAt: Date, tokenQuota: Int64, requestsPerMinute: Int, tokensPerMinute: Int64? = nil, maxConcurrent: Int = 4, recordContent: Bool = false, tokensUsed: Int64 = 0, decisions: GrantDecisions, createdBy: String, createdAt: Date) {
+        self.id = id
+        self.versionId = versionId
+        self.granteeId = granteeId
+        self.purpose = purpose
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.tokenQuota = tokenQuota
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+        self.maxConcurrent = maxConcurrent
+        self.recordContent = recordContent
+        self.tokensUsed = tokensUsed
+        self.decisions = decisions
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
+}
+
+/// An evaluation or assessment run attached to a model version.
+public struct StoredRun: Sendable, Hashable, Codable {
     public var id: String
     public var versionId: String
     public var organisationId: String
@@ -157,10 +191,7 @@ public struct RunView: Codable, Sendable {
     public var summary: JSONValue
     public var createdAt: Date
 
-    public init(
-        id: String, versionId: String, organisationId: String, kind: String, name: String, sourceId: String? = nil,
-        levels: [String: String], summary: JSONValue, createdAt: Date
-    ) {
+    public init(id: String, versionId: String, organisationId: String, kind: String, name: String, sourceId: String? = nil, levels: [String: String], summary: JSONValue, createdAt: Date) {
         self.id = id
         self.versionId = versionId
         self.organisationId = organisationId
@@ -173,36 +204,8 @@ public struct RunView: Codable, Sendable {
     }
 }
 
-/// A key, as the API shows it: never its secret.
-public struct APIKeyView: Codable, Sendable {
-    public var id: String
-    public var kind: APIKeyKind
-    public var userId: String?
-    public var grantId: String?
-    public var organisationId: String
-    public var name: String
-    public var createdAt: Date
-    public var expiresAt: Date?
-    public var revokedAt: Date?
-
-    public init(
-        id: String, kind: APIKeyKind, userId: String? = nil, grantId: String? = nil, organisationId: String, name: String,
-        createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil
-    ) {
-        self.id = id
-        self.kind = kind
-        self.userId = userId
-        self.grantId = grantId
-        self.organisationId = organisationId
-        self.name = name
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.revokedAt = revokedAt
-    }
-}
-
-/// An entry of the hash-chained audit log, as the API shows it.
-public struct AuditEntryView: Codable, Sendable {
+/// One entry of the append-only, hash-chained audit log.
+public struct AuditEntry: Sendable, Hashable, Codable {
     public var sequence: Int64
     public var at: Date
     public var actorUserId: String?
@@ -216,10 +219,7 @@ public struct AuditEntryView: Codable, Sendable {
     public var previousHash: String
     public var hash: String
 
-    public init(
-        sequence: Int64, at: Date, actorUserId: String? = nil, actorOrganisationId: String? = nil, action: String,
-        objectType: String, objectId: String? = nil, detail: String, previousHash: String, hash: String
-    ) {
+    public init(sequence: Int64, at: Date, actorUserId: String? = nil, actorOrganisationId: String? = nil, action: String, objectType: String, objectId: String? = nil, detail: String, previousHash: String, hash: String) {
         self.sequence = sequence
         self.at = at
         self.actorUserId = actorUserId
