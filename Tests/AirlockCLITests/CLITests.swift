@@ -37,8 +37,8 @@ enum Airlock {
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: String = packageRoot) async throws -> Result {
         let (process, output, error) = try start(arguments, environment: environment, directory: directory)
         // Read while it runs so a full pipe never blocks it.
-        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        async let err = Task.detached { error.fileHandleForReading.readDataToEndOfFile() }.value
+        async let out = readToEnd(output.fileHandleForReading)
+        async let err = readToEnd(error.fileHandleForReading)
         let (outData, errData) = await (out, err)
         process.waitUntilExit()
         return Result(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self), error: String(decoding: errData, as: UTF8.self))

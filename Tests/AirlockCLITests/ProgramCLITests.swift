@@ -147,8 +147,8 @@ enum ProgramCLI {
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try stdin.fileHandleForWriting.close()
         }
-        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        async let err = Task.detached { error.fileHandleForReading.readDataToEndOfFile() }.value
+        async let out = readToEnd(output.fileHandleForReading)
+        async let err = readToEnd(error.fileHandleForReading)
         let (outData, errData) = await (out, err)
         process.waitUntilExit()
         return Airlock.Result(

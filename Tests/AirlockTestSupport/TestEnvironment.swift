@@ -44,3 +44,12 @@ public enum TestEnvironment {
     /// Whether suites that drive the Python peers run.
     public static var runsPython: Bool { runs(.python, ifAvailable: python != nil) }
 }
+
+/// Reads `handle` to its end on a thread of its own. A blocking read on one of Swift
+/// concurrency's few threads (two on a 2-core machine) stalls every other test until the child
+/// it reads from exits; two such reads of a slow child once stopped the whole suite.
+public func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: handle.readDataToEndOfFile()) }.start()
+    }
+}

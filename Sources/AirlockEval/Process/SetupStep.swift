@@ -24,8 +24,9 @@ public struct SetupStep: Sendable {
         self.retry = retry
     }
 
-    /// Runs `executable` with `arguments`, its output appended to the step's log.
-    public func run(_ executable: String, _ arguments: [String]) async throws {
+    /// Runs `executable` with `arguments` (and `environment`, nil: Airlock's own), its output
+    /// appended to the step's log.
+    public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws {
         let folder = URL(fileURLWithPath: logPath).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -36,7 +37,7 @@ public struct SetupStep: Sendable {
         report("\(name) (log: \(logPath))")
         let child: ChildProcess
         do {
-            child = try ChildProcess.start(executable, arguments, stdout: log, stderr: log, processGroup: true)
+            child = try ChildProcess.start(executable, arguments, environment: environment, stdout: log, stderr: log, processGroup: true)
         } catch {
             throw failure("\(error)")
         }
