@@ -158,7 +158,9 @@ import Testing
     }
 
     @Test func theTimeLimitEndsAnAttemptWhichIsStillScored() async throws {
-        let yaml = TaskFixture.exactTask + "\nlimits:\n  time: 0.3\n"
+        // Long enough that the answered attempt finishes inside it on a loaded 2-core machine (at
+        // 0.3 s both attempts once ran out of time); the stalled one waits the limit out either way.
+        let yaml = TaskFixture.exactTask + "\nlimits:\n  time: 10\n"
         let fixture = try TaskFixture.words(2, yaml: yaml)
         try await ScriptedModelServer.withServer({ request in
             requestedWord(request) == "word-1" ? .stall : .ok(ModelReplies.chat(requestedWord(request)))
