@@ -1,6 +1,5 @@
 import AirlockCore
 import Foundation
-import Logging
 
 /// A program with one planted weakness and its patched twin (identical but for the fix), as the
 /// `vulnerability_report` scorer reads it from a sample's `program` metadata field. The
