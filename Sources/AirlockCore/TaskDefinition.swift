@@ -235,10 +235,18 @@ public struct MetricsDefinition: Sendable, Hashable, Codable {
 
 /// The sandbox each attempt of a task gets.
 public struct SandboxDefinition: Sendable, Hashable, Codable {
-    /// Seconds one command may run.
+    /// Seconds one command may run, within ``commandTimeoutRange``.
     public var commandTimeout: Double?
+    /// Address space per process in MiB, within ``memoryMBRange``.
     public var memoryMB: Int?
+    /// Processes of the sandbox's user at once, within ``processesRange``.
     public var processes: Int?
+
+    /// What a task may set (docs/range.md): below, no command could run; above, the limit
+    /// would no longer limit.
+    public static let commandTimeoutRange: ClosedRange<Double> = 1...3600
+    public static let memoryMBRange: ClosedRange<Int> = 64...65536
+    public static let processesRange: ClosedRange<Int> = 8...4096
     /// Files written into `/home/agent` before the first step, by path.
     public var files: [String: String]?
     /// A shell command run inside before the first step (for example to unpack or start something).

@@ -60,6 +60,18 @@ public struct TaskFile: Sendable {
                 }
             }
         }
+        if let sandbox = task.sandbox {
+            let timeouts = SandboxDefinition.commandTimeoutRange, memory = SandboxDefinition.memoryMBRange, processes = SandboxDefinition.processesRange
+            if let seconds = sandbox.commandTimeout, !timeouts.contains(seconds) {
+                throw fail(["sandbox", "command_timeout"], "must be between \(Int(timeouts.lowerBound)) and \(Int(timeouts.upperBound)) seconds, got \(seconds)")
+            }
+            if let megabytes = sandbox.memoryMB, !memory.contains(megabytes) {
+                throw fail(["sandbox", "memory_mb"], "must be between \(memory.lowerBound) and \(memory.upperBound) MiB, got \(megabytes)")
+            }
+            if let count = sandbox.processes, !processes.contains(count) {
+                throw fail(["sandbox", "processes"], "must be between \(processes.lowerBound) and \(processes.upperBound), got \(count)")
+            }
+        }
         for (name, model) in task.modelRoles where !model.contains("/") && model != "local" {
             throw fail(["model_roles", name], "a model is named provider/name, got '\(model)'")
         }
