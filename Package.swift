@@ -253,7 +253,7 @@ let package = Package(
         // Drives the built `airlock` binary: crash-and-resume, export interop, the real local model.
         .testTarget(
             name: "AirlockCLITests",
-            dependencies: ["airlock", "AirlockCore", "AirlockEval", "AirlockSuites", "AirlockStore", "AirlockTestSupport"],
+            dependencies: ["airlock", "AirlockCore", "AirlockEval", "AirlockSuites", "AirlockStore", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

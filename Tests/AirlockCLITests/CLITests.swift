@@ -2,6 +2,7 @@ import AirlockCore
 import AirlockEval
 import AirlockTestSupport
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -272,5 +273,35 @@ struct RangeCommandTests {
         let unknown = try await Airlock.run(["range", "verify", "no-such-challenge"])
         #expect(unknown.status != 0)
         #expect(unknown.error.contains("no-such-challenge"))
+    }
+}
+
+@Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
+struct SandboxUserTests {
+    /// Every process once numbered its sandbox users from 820000 and tore down by user, so a
+    /// second `airlock eval` on the machine killed the first one's running command.
+    @Test func aSecondAirlockProcessLeavesTheFirstOnesCommandRunning() async throws {
+        let folder = try Airlock.temporaryFolder()
+        try await Sandbox.withSandbox(logger: Logger(label: "test")) { sandbox in
+            let uid = try #require(Int(try await sandbox.exec("id -u").output.trimmingCharacters(in: .whitespacesAndNewlines)))
+            // Enough sandboxes, one after another, for the other process to reach this one's user
+            // if it ignored who holds it.
+            let count = uid - 820_000 + 1
+            try #require((1...200).contains(count))
+            try (1...count).map { #"{"id": "s\#($0)", "input": "Say done", "target": "done"}"# }.joined(separator: "\n")
+                .write(toFile: folder + "/data.jsonl", atomically: true, encoding: .utf8)
+            try "name: users\ndataset: {path: data.jsonl}\nsolvers:\n  - agent: {max_turns: 1}\nscorers: [exact]\nsandbox: {command_timeout: 30}\n".write(toFile: folder + "/task.yaml", atomically: true, encoding: .utf8)
+            // Runs until the other process is done, then is told to stop.
+            async let command = sandbox.exec("while [ ! -e stop ]; do sleep 0.1; done; echo survived", timeout: .seconds(120))
+            try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.chat("done")) }) { server in
+                let other = try await Airlock.run(["eval", folder + "/task.yaml", "--model", "openai/scripted", "--model-base-url", server.baseURL, "--max-samples", "1", "--log-dir", folder + "/logs", "--no-progress"], environment: ["OPENAI_API_KEY": "sk-test"])
+                #expect(other.status == 0, "\(other.error)")
+                #expect(server.requests.count == count)
+            }
+            try sandbox.writeFile("stop", Data())
+            let survivor = try await command
+            #expect(survivor.status == 0)
+            #expect(survivor.output == "survived\n")
+        }
     }
 }

@@ -33,4 +33,71 @@ struct SandboxWallTests {
             #expect(throws: Never.self) { try TaskFile.load(path: fixture.taskPath) }
         }
     }
+
+    /// `mkdir d && cd d` deeper than PATH_MAX, then a big file: teardown once failed with "File
+    /// name too long", the attempt lost its transcript and the files stayed on the host.
+    @Test func aTreeDeeperThanPathMaxIsRemovedAndTheTranscriptKept() async throws {
+        let marker = "deep-\(UUID().uuidString)"
+        let deep = "import os\nfor _ in range(2200):\n    os.mkdir('d'); os.chdir('d')\nopen('big', 'wb').write(b'x' * (50 << 20))\nprint(len(os.getcwd()), 'deep')"
+        let fixture = try TaskFixture(yaml: AgentTests.task("agent: {tools: [bash, python], max_turns: 5}"), samples: [AgentTests.sample])
+        try await ScriptedModelServer.withServer({ request in
+            switch messages(request).filter({ $0["role"] == .string("tool") }).count {
+            case 0: return .ok(toolCallReply("python", ["code": deep]))
+            case 1: return .ok(toolCallReply("bash", ["command": "echo \(marker) > marker; cat marker"]))
+            default: return .ok(toolCallReply("submit", ["answer": "FLAG{a1rl0ck}"]))
+            }
+        }) { server in
+            let (run, outcome) = try await fixture.run(fixture.options(server))
+            let record = try #require(try run.directory.readRecords().first)
+            #expect(record.failure == nil, "\(String(describing: record.failure))")
+            #expect(outcome.results?.scorers[0].overall.value == 1)
+            #expect(record.messages.contains { $0.content.contains("deep") && $0.content.contains("exit status 0") })
+            #expect(record.messages.contains { $0.content.contains(marker) })
+            // Nothing of it is left in the host's temporary folder.
+            let temporary = NSTemporaryDirectory()
+            let left = try FileManager.default.contentsOfDirectory(atPath: temporary).filter { folder in
+                folder.hasPrefix("airlock-") && ["marker", "d"].contains { FileManager.default.fileExists(atPath: temporary + folder + "/home/agent/" + $0) }
+            }
+            #expect(left.isEmpty, "left behind: \(left)")
+        }
+    }
+
+    /// A key added to the user's, the user session's or the session keyring was once still there
+    /// for the next sandbox of the same user: attempts were not independent.
+    @Test func keysAddedInOneSandboxAreGoneForTheNextProcessOfItsUser() async throws {
+        let secret = "FLAG{key-\(UUID().uuidString)}"
+        let description = "airlock-test-\(UUID().uuidString)"
+        let numbers = "import ctypes, platform\nlibc = ctypes.CDLL(None, use_errno=True)\nADD_KEY, KEYCTL = (217, 219) if platform.machine() == 'aarch64' else (248, 250)\n"
+        let add = numbers + "for ring in (-3, -4, -5):\n    r = libc.syscall(ADD_KEY, b'user', b'\(description)', b'\(secret)', \(secret.utf8.count), ring)\n    print(ring, r, ctypes.get_errno())\n"
+        // KEYCTL_SEARCH (10) in each keyring, then KEYCTL_READ (11).
+        let read = numbers + "buffer = ctypes.create_string_buffer(256)\nfor ring in (-3, -4, -5):\n    key = libc.syscall(KEYCTL, 10, ring, b'user', b'\(description)', 0)\n    if key > 0 and libc.syscall(KEYCTL, 11, key, buffer, 256) > 0: print('found', buffer.value.decode())\n"
+        let uid = try await Sandbox.withSandbox(logger: Logger(label: "test")) { sandbox -> UInt32 in
+            let added = try await sandbox.exec(["/usr/bin/python3", "-c", add])
+            #expect(added.status == 0, "\(added.errorOutput)")
+            let seen = try await sandbox.exec(["/usr/bin/python3", "-c", read])
+            #expect(!seen.output.contains(secret), "a key lived from one command to the next: \(added.output)")
+            return sandbox.uid
+        }
+        // The next process of that user (the next sandbox with it) and the next sandbox of this process.
+        let sameUser = try await ChildProcess.run("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", "/usr/bin/python3", "-c", read], timeout: .seconds(30), outputLimit: 1 << 16)
+        #expect(!sameUser.output.contains(secret))
+        try await Sandbox.withSandbox(logger: Logger(label: "test")) { sandbox in
+            let next = try await sandbox.exec(["/usr/bin/python3", "-c", read])
+            #expect(!next.output.contains(secret))
+        }
+    }
+
+    /// A sandbox whose owner died after its namespace was gone (a teardown cut short) is found
+    /// from the registry of uid leases, not from the namespaces.
+    @Test func theSweepFindsLeftoversFromTheLeaseRegistry() async throws {
+        let uid: UInt32 = 829_990
+        let name = "airlock-1-\(uid)-7"
+        let root = NSTemporaryDirectory() + name
+        try FileManager.default.createDirectory(atPath: root + "/home/agent/deep/deep", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "/run/airlock/uids", withIntermediateDirectories: true)
+        try "\(name)\n\(root)\n".write(toFile: "/run/airlock/uids/\(uid)", atomically: true, encoding: .utf8)
+        await Sandbox.removeOrphans()
+        #expect(!FileManager.default.fileExists(atPath: root))
+        #expect(try String(contentsOfFile: "/run/airlock/uids/\(uid)", encoding: .utf8).isEmpty)
+    }
 }

@@ -291,35 +291,45 @@ struct SampleAttempt: Sendable {
                 if let seconds = sandbox.commandTimeout { sandboxLimits.wallSeconds = seconds }
                 if let megabytes = sandbox.memoryMB { sandboxLimits.memoryBytes = megabytes << 20 }
                 if let processes = sandbox.processes { sandboxLimits.processes = processes }
-                let outcome = try await Sandbox.withSandbox(limits: sandboxLimits, logger: logger) { [state, context] box -> (TaskState, Result<[String: Score], any Error>) in
-                    var state = state
-                    var context = context
-                    context.sandbox = box
-                    context.commandTimeout = sandbox.commandTimeout.map { .milliseconds(Int64($0 * 1000)) }
-                    for (path, contents) in sandbox.files ?? [:] { try box.writeFile(path, Data(contents.utf8)) }
-                    if let folder = sample.metadata["challenge"]?.stringValue {
-                        let challenge = try Challenge.load(folder: folder)
-                        // A challenge's own limits override the task's, each one it sets.
-                        if let limits = challenge.manifest.limits {
-                            context.limits = SampleLimits(tokens: limits.tokens ?? context.limits.tokens, messages: limits.messages ?? context.limits.messages, time: limits.time ?? context.limits.time)
-                            if let seconds = limits.time { context.deadline = start + .milliseconds(Int64(seconds * 1000)) }
+                // The transcript so far, kept outside the sandbox: a teardown that fails does not take it along.
+                var transcript: TaskState?
+                let outcome: (TaskState, Result<[String: Score], any Error>)
+                do {
+                    outcome = try await Sandbox.withSandbox(limits: sandboxLimits, logger: logger) { [state, context] box -> (TaskState, Result<[String: Score], any Error>) in
+                        var state = state
+                        var context = context
+                        context.sandbox = box
+                        context.commandTimeout = sandbox.commandTimeout.map { SandboxLimits.duration(seconds: $0) }
+                        for (path, contents) in sandbox.files ?? [:] { try box.writeFile(path, Data(contents.utf8)) }
+                        if let folder = sample.metadata["challenge"]?.stringValue {
+                            let challenge = try Challenge.load(folder: folder)
+                            // A challenge's own limits override the task's, each one it sets.
+                            if let limits = challenge.manifest.limits {
+                                context.limits = SampleLimits(tokens: limits.tokens ?? context.limits.tokens, messages: limits.messages ?? context.limits.messages, time: limits.time ?? context.limits.time)
+                                if let seconds = limits.time { context.deadline = start + .milliseconds(Int64(seconds * 1000)) }
+                            }
+                            // The flag is made for this attempt: it is what counts as right.
+                            state.target = [try await challenge.prepare(in: box)]
                         }
-                        // The flag is made for this attempt: it is what counts as right.
-                        state.target = [try await challenge.prepare(in: box)]
-                    }
-                    if let setup = sandbox.setup {
-                        let result = try await box.exec(setup)
-                        guard result.status == 0 else {
-                            throw SampleFailure(cause: .infrastructure, message: "sandbox setup exited with status \(result.status): \(result.errorOutput.prefix(300))")
+                        if let setup = sandbox.setup {
+                            let result = try await box.exec(setup)
+                            guard result.status == 0 else {
+                                throw SampleFailure(cause: .infrastructure, message: "sandbox setup exited with status \(result.status): \(result.errorOutput.prefix(300))")
+                            }
+                        }
+                        // The transcript so far is kept even when the attempt fails.
+                        do {
+                            let scores = try await solveAndScore(&state, context: context)
+                            transcript = state
+                            return (state, .success(scores))
+                        } catch {
+                            transcript = state
+                            return (state, .failure(error))
                         }
                     }
-                    // The transcript so far is kept even when the attempt fails.
-                    do {
-                        let scores = try await solveAndScore(&state, context: context)
-                        return (state, .success(scores))
-                    } catch {
-                        return (state, .failure(error))
-                    }
+                } catch {
+                    if let transcript { state = transcript }
+                    throw error
                 }
                 state = outcome.0
                 scores = try outcome.1.get()

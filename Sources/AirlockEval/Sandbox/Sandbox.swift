@@ -25,6 +25,16 @@ public struct SandboxLimits: Sendable, Hashable {
         self.outputBytes = outputBytes
         self.wallSeconds = wallSeconds
     }
+
+    /// `wallSeconds` as a duration. Task files are checked against their ranges when loaded; this
+    /// only keeps a number no duration can hold (1e300, not a number) from trapping.
+    public var wall: Duration { Self.duration(seconds: wallSeconds) }
+
+    /// Seconds as a duration, zero for what is not a positive number, at most a year.
+    public static func duration(seconds: Double) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return .zero }
+        return .milliseconds(Int64(min(seconds, 365 * 86_400) * 1000))
+    }
 }
 
 /// Why a sandbox could not do its part. Every one of these is an infrastructure failure, never
@@ -57,7 +67,8 @@ public struct SandboxError: Error, Hashable, Sendable, CustomStringConvertible {
 ///   files nor signal them, and a service can tell its own user's connections from the agent's.
 ///
 /// Teardown always runs, on success, error and cancellation, and leaves no process, namespace
-/// or file behind. Requires root (for the network namespace) and Debian's `bubblewrap`.
+/// or file behind; what a teardown cut short leaves is found from its ``UserLease``'s record.
+/// Requires root (for the network namespace) and Debian's `bubblewrap`.
 public final class Sandbox: Sendable {
     public let name: String
     /// The host folder mounted at `/home/agent`.
@@ -65,8 +76,9 @@ public final class Sandbox: Sendable {
     /// The host folder mounted at `/srv` for services only.
     public let serviceDirectory: String
     let root: String
-    /// The agent's user.
-    let uid: UInt32
+    /// The agent's user, leased for this sandbox's life.
+    var uid: UInt32 { lease.uid }
+    let lease: UserLease
     /// The services' user.
     var serviceUID: UInt32 { uid + Self.userCount }
     let limits: SandboxLimits
@@ -75,10 +87,11 @@ public final class Sandbox: Sendable {
     static let bwrap = "/usr/bin/bwrap"
     static let ip = "/usr/sbin/ip"
 
-    /// Users for sandboxes are taken from this range, one per live sandbox, so that process
-    /// limits of one sandbox never count another's processes; each one's services run as the
-    /// user `userCount` above it.
-    private static let userPool = Mutex((next: UInt32(0), inUse: Set<UInt32>()))
+    /// Users for sandboxes are taken from this range, one per live sandbox on the machine (a
+    /// ``UserLease``), so that process limits and kills by user of one sandbox never touch
+    /// another's processes, whichever process made it; each one's services run as the user
+    /// `userCount` above it.
+    private static let nextUser = Mutex(UInt32(0))
     static let firstUID: UInt32 = 820_000
     static let userCount: UInt32 = 10_000
 
@@ -87,12 +100,12 @@ public final class Sandbox: Sendable {
         getuid() == 0 && FileManager.default.isExecutableFile(atPath: bwrap) && FileManager.default.isExecutableFile(atPath: ip)
     }
 
-    private init(name: String, root: String, uid: UInt32, limits: SandboxLimits) {
+    private init(name: String, root: String, lease: UserLease, limits: SandboxLimits) {
         self.name = name
         self.root = root
         workDirectory = root + "/home/agent"
         serviceDirectory = root + "/srv"
-        self.uid = uid
+        self.lease = lease
         self.limits = limits
     }
 
@@ -115,13 +128,16 @@ public final class Sandbox: Sendable {
             throw SandboxError(code: .unavailable, message: "sandboxes need root and Debian's bubblewrap (\(bwrap)) and iproute2 (\(ip))")
         }
         await sweepOnce.value
-        let uid = try allocateUser()
+        let lease = try await leaseUser()
+        let uid = lease.uid
         // The creator's pid is in the name, so that a later process can tell a sandbox whose
         // owner died (kill -9, a crash) and remove it.
         let name = "airlock-\(getpid())-\(uid)-\(UInt32.random(in: 0...UInt32.max))"
         let root = NSTemporaryDirectory() + name
-        let sandbox = Sandbox(name: name, root: root, uid: uid, limits: limits)
+        let sandbox = Sandbox(name: name, root: root, lease: lease, limits: limits)
         do {
+            // Recorded before anything exists, so that whatever is left is found again.
+            try lease.record(UserLease.Record(name: name, root: root))
             let files = FileManager.default
             for folder in [sandbox.workDirectory, sandbox.serviceDirectory, root + "/etc"] {
                 try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -134,6 +150,7 @@ public final class Sandbox: Sendable {
             try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/home/agent:/bin/sh\nservice:x:\(service):\(service):service:/srv:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
             try "root:x:0:\nagent:x:\(uid):\nservice:x:\(service):\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
             try sandbox.setHostNames([])
+            try seccompProgram.write(to: URL(fileURLWithPath: sandbox.seccompPath))
             try await sandbox.host([ip, "netns", "add", name])
             try await sandbox.host([ip, "-n", name, "link", "set", "lo", "up"])
         } catch {
@@ -162,7 +179,7 @@ public final class Sandbox: Sendable {
     }
 
     private func run(_ arguments: [String], service: Bool, stdin: Data?, timeout: Duration?) async throws -> ChildProcessResult {
-        let wall = timeout ?? .milliseconds(Int64(limits.wallSeconds * 1000))
+        let wall = timeout ?? limits.wall
         do {
             return try await ChildProcess.run(Self.ip, ["netns", "exec", name] + bubblewrap(service: service) + confined(arguments, service: service), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
         } catch is CancellationError {
@@ -241,9 +258,12 @@ public final class Sandbox: Sendable {
         return resolved
     }
 
+    /// bubblewrap with everything but the command; it reads the seccomp program from descriptor
+    /// 3, which a shell opens for it (Airlock's children get only their three streams).
     func bubblewrap(service: Bool) -> [String] {
         var arguments = [
-            Self.bwrap, "--die-with-parent", "--new-session",
+            "/bin/sh", "-c", #"exec "$@" 3<"$0""#, seccompPath,
+            Self.bwrap, "--die-with-parent", "--new-session", "--seccomp", "3",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
@@ -285,7 +305,11 @@ public final class Sandbox: Sendable {
         ] + command
     }
 
-    /// Stops every process of the sandbox, removes its network namespace and its files.
+    /// The seccomp program commands and services run under (``seccompProgram``).
+    var seccompPath: String { root + "/seccomp.bpf" }
+
+    /// Stops every process of the sandbox, removes its network namespace and its files. The
+    /// lease's record stays when something is left, for the next sweep; the lease itself ends.
     func teardown() async throws {
         let running = services.withLock { services -> [ChildProcess] in
             defer { services.removeAll() }
@@ -295,31 +319,58 @@ public final class Sandbox: Sendable {
             process.send(SIGKILL)
             _ = await process.wait()
         }
-        // Anything left in the namespace, and anything left under the sandbox's user.
-        if let pids = try? await ChildProcess.run(Self.ip, ["netns", "pids", name], timeout: .seconds(10), outputLimit: 1 << 20) {
+        defer { lease.release() }
+        let problems = await Self.remove(UserLease.Record(name: name, root: root), uid: uid)
+        if !problems.isEmpty { throw SandboxError(code: .teardown, message: problems.joined(separator: "; ")) }
+        lease.clearRecord()
+    }
+
+    /// Kills what is left of a sandbox (what is in its namespace, then anything of its users,
+    /// which its lease makes its own), deletes the namespace and removes the folder; the
+    /// problems met, if any.
+    private static func remove(_ record: UserLease.Record, uid: UInt32) async -> [String] {
+        if let pids = try? await ChildProcess.run(ip, ["netns", "pids", record.name], timeout: .seconds(10), outputLimit: 1 << 20) {
             for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
         }
-        _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", "\(uid),\(serviceUID)"], timeout: .seconds(10), outputLimit: 1 << 16)
+        // Processes that left the namespace (a new one of their own) are still of its users.
+        _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", "\(uid),\(uid + userCount)"], timeout: .seconds(10), outputLimit: 1 << 16)
         var problems: [String] = []
-        let removed = try? await ChildProcess.run(Self.ip, ["netns", "delete", name], timeout: .seconds(10), outputLimit: 1 << 16)
+        let removed = try? await ChildProcess.run(ip, ["netns", "delete", record.name], timeout: .seconds(10), outputLimit: 1 << 16)
         if let removed, removed.status != 0, !removed.errorOutput.contains("No such file") {
             problems.append("netns delete: \(removed.errorOutput)")
         }
+        if let error = await removeFolder(record.root) { problems.append(error) }
+        return problems
+    }
+
+    /// Removes a folder the agent wrote, whatever its depth (a tree deeper than PATH_MAX defeats
+    /// path-based removal): GNU rm walks it by descriptor, never follows a link and stays on
+    /// its file system. Nil when it is gone.
+    static func removeFolder(_ path: String) async -> String? {
+        guard path.hasPrefix("/"), (path as NSString).lastPathComponent.hasPrefix("airlock-") else { return "refused to remove \(path)" }
         do {
-            if FileManager.default.fileExists(atPath: root) { try FileManager.default.removeItem(atPath: root) }
+            let result = try await ChildProcess.run("/bin/rm", ["-rf", "--one-file-system", "--", path], timeout: .seconds(300), outputLimit: 1 << 16)
+            if result.status == 0 { return nil }
+            return "remove \(path): \(result.errorOutput.prefix(300))"
         } catch {
-            problems.append("remove \(root): \(error)")
+            return "remove \(path): \(error)"
         }
-        Self.releaseUser(uid)
-        if !problems.isEmpty { throw SandboxError(code: .teardown, message: problems.joined(separator: "; ")) }
     }
 
     /// Runs ``removeOrphans()`` once per process, before its first sandbox.
     private static let sweepOnce = Task { await removeOrphans() }
 
     /// Removes sandboxes whose creating process is gone: their processes, namespace and files.
-    /// Teardown cannot run in a process that was killed; this is where its work gets done.
+    /// Teardown cannot run in a process that was killed; this is where its work gets done. The
+    /// leases are the registry: a lease that can be taken belongs to no live sandbox, and a
+    /// record in it names what is left. Namespaces of dead owners without a record (from
+    /// before leases) are removed too.
     static func removeOrphans() async {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: UserLease.folder)) ?? [] {
+            guard let uid = UInt32(entry), let lease = try? UserLease.acquire(uid) else { continue }
+            await removeLeftovers(of: lease)
+            lease.release()
+        }
         guard let list = try? await ChildProcess.run(ip, ["netns", "list"], timeout: .seconds(10), outputLimit: 1 << 20) else { return }
         for line in list.output.split(separator: "\n") {
             let name = String(line.split(separator: " ").first ?? "")
@@ -330,10 +381,20 @@ public final class Sandbox: Sendable {
             if let pids = try? await ChildProcess.run(ip, ["netns", "pids", name], timeout: .seconds(10), outputLimit: 1 << 20) {
                 for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
             }
-            _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", "\(uid),\(uid + userCount)"], timeout: .seconds(10), outputLimit: 1 << 16)
+            // Its users' processes only while no live sandbox holds them.
+            if let lease = try? UserLease.acquire(uid) {
+                _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", "\(uid),\(uid + userCount)"], timeout: .seconds(10), outputLimit: 1 << 16)
+                lease.release()
+            }
             _ = try? await ChildProcess.run(ip, ["netns", "delete", name], timeout: .seconds(10), outputLimit: 1 << 16)
-            try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + name)
+            _ = await removeFolder(NSTemporaryDirectory() + name)
         }
+    }
+
+    /// What a lease's previous holder left (it died, or its teardown failed), removed.
+    private static func removeLeftovers(of lease: UserLease) async {
+        guard let record = lease.record else { return }
+        if await remove(record, uid: lease.uid).isEmpty { lease.clearRecord() }
     }
 
     private func host(_ arguments: [String]) async throws {
@@ -343,18 +404,46 @@ public final class Sandbox: Sendable {
         }
     }
 
-    static func allocateUser() throws -> UInt32 {
-        try userPool.withLock { pool in
-            for _ in 0..<userCount {
-                let candidate = firstUID + pool.next % userCount
-                pool.next &+= 1
-                if pool.inUse.insert(candidate).inserted { return candidate }
+    /// A user no live sandbox on this machine holds, with anything its last holder left removed.
+    static func leaseUser() async throws -> UserLease {
+        for _ in 0..<userCount {
+            let candidate = firstUID + nextUser.withLock { next in
+                defer { next = (next + 1) % userCount }
+                return next
             }
-            throw SandboxError(code: .start, message: "all \(userCount) sandbox users are in use")
+            guard let lease = try UserLease.acquire(candidate) else { continue }
+            await removeLeftovers(of: lease)
+            if lease.record == nil { return lease }
+            lease.release()
         }
+        throw SandboxError(code: .start, message: "all \(userCount) sandbox users are in use")
     }
 
-    static func releaseUser(_ uid: UInt32) {
-        _ = userPool.withLock { $0.inUse.remove(uid) }
-    }
+    /// A seccomp program (classic BPF, as bubblewrap's `--seccomp` reads it) that refuses the
+    /// kernel's keyring calls (`add_key`, `request_key`, `keyctl`) with EPERM, so that no key
+    /// outlives a command or passes between sandboxes, and refuses every call made through
+    /// another ABI (32-bit, x32), where those calls have other numbers.
+    static let seccompProgram: Data = {
+        #if arch(x86_64)
+        let (architecture, keyCalls): (UInt32, [UInt32]) = (0xC000_003E, [248, 249, 250])
+        #elseif arch(arm64)
+        let (architecture, keyCalls): (UInt32, [UInt32]) = (0xC000_00B7, [217, 218, 219])
+        #endif
+        let load: UInt16 = 0x20, jumpIfEqual: UInt16 = 0x15, jumpIfSet: UInt16 = 0x45, ret: UInt16 = 0x06
+        let allow: UInt32 = 0x7FFF_0000, refuse = 0x0005_0000 | UInt32(EPERM)
+        // (code, jump if true, jump if false, constant); seccomp_data holds nr at 0, arch at 4.
+        let program: [(UInt16, UInt8, UInt8, UInt32)] = [
+            (load, 0, 0, 4), (jumpIfEqual, 1, 0, architecture), (ret, 0, 0, refuse),
+            (load, 0, 0, 0), (jumpIfSet, 4, 0, 0x4000_0000),
+            (jumpIfEqual, 3, 0, keyCalls[0]), (jumpIfEqual, 2, 0, keyCalls[1]), (jumpIfEqual, 1, 0, keyCalls[2]),
+            (ret, 0, 0, allow), (ret, 0, 0, refuse),
+        ]
+        var data = Data()
+        for (code, ifTrue, ifFalse, constant) in program {
+            withUnsafeBytes(of: code.littleEndian) { data.append(contentsOf: $0) }
+            data.append(contentsOf: [ifTrue, ifFalse])
+            withUnsafeBytes(of: constant.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }()
 }
