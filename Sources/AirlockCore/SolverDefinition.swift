@@ -30,12 +30,18 @@ public enum SolverDefinition: Sendable, Hashable, Codable {
         public var toolProtocol: ToolProtocol
         /// Replaces the default instructions given before the task.
         public var instructions: String?
+        /// Bytes of tool output an attempt keeps in its conversation (and so in its requests and
+        /// its record), within ``outputBudgetRange``; what is past it is cut, and the transcript says so.
+        public var outputBudget: Int
 
-        public init(tools: [String] = ["bash", "python", "read_file", "write_file", "submit"], maxTurns: Int = 30, toolProtocol: ToolProtocol = .auto, instructions: String? = nil) {
+        public static let outputBudgetRange = 1024...(64 << 20)
+
+        public init(tools: [String] = ["bash", "python", "read_file", "write_file", "submit"], maxTurns: Int = 30, toolProtocol: ToolProtocol = .auto, instructions: String? = nil, outputBudget: Int = 2 << 20) {
             self.tools = tools
             self.maxTurns = maxTurns
             self.toolProtocol = toolProtocol
             self.instructions = instructions
+            self.outputBudget = outputBudget
         }
 
         enum CodingKeys: String, CodingKey {
@@ -43,6 +49,7 @@ public enum SolverDefinition: Sendable, Hashable, Codable {
             case maxTurns = "max_turns"
             case toolProtocol = "protocol"
             case instructions
+            case outputBudget = "output_budget"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -52,12 +59,16 @@ public enum SolverDefinition: Sendable, Hashable, Codable {
             maxTurns = try container.decodeIfPresent(Int.self, forKey: .maxTurns) ?? defaults.maxTurns
             toolProtocol = try container.decodeIfPresent(ToolProtocol.self, forKey: .toolProtocol) ?? .auto
             instructions = try container.decodeIfPresent(String.self, forKey: .instructions)
+            outputBudget = try container.decodeIfPresent(Int.self, forKey: .outputBudget) ?? defaults.outputBudget
             let known = Set(defaults.tools)
             if let unknown = tools.first(where: { !known.contains($0) }) {
                 throw DecodingError.dataCorruptedError(forKey: .tools, in: container, debugDescription: "unknown tool '\(unknown)'; known: \(defaults.tools.joined(separator: ", "))")
             }
             if maxTurns < 1 {
                 throw DecodingError.dataCorruptedError(forKey: .maxTurns, in: container, debugDescription: "must be at least 1")
+            }
+            if !Self.outputBudgetRange.contains(outputBudget) {
+                throw DecodingError.dataCorruptedError(forKey: .outputBudget, in: container, debugDescription: "must be between \(Self.outputBudgetRange.lowerBound) and \(Self.outputBudgetRange.upperBound) bytes, got \(outputBudget)")
             }
         }
     }

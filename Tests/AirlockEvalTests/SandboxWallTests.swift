@@ -100,4 +100,21 @@ struct SandboxWallTests {
         #expect(!FileManager.default.fileExists(atPath: root))
         #expect(try String(contentsOfFile: "/run/airlock/uids/\(uid)", encoding: .utf8).isEmpty)
     }
+
+    /// Each command's output is capped, but an attempt's was not: a flood grew every request, the
+    /// process and the samples file by a megabyte a turn.
+    @Test func toolOutputHasABudgetPerAttemptAndTheTranscriptSaysWhatWasCut() async throws {
+        let fixture = try TaskFixture(yaml: AgentTests.task("agent: {max_turns: 6, output_budget: 100000}"), samples: [AgentTests.sample])
+        try await ScriptedModelServer.withServer({ _ in .ok(toolCallReply("bash", ["command": "head -c 60000 /dev/zero | tr '\\0' x"])) }) { server in
+            let (run, _) = try await fixture.run(fixture.options(server))
+            #expect(server.requests.count == 6)
+            let record = try #require(try run.directory.readRecords().first)
+            let results = record.messages.filter { $0.role == .tool }.map(\.content)
+            #expect(results.count == 6)
+            #expect(results.first?.contains(String(repeating: "x", count: 60000)) == true)
+            #expect(results.reduce(0) { $0 + $1.utf8.count } <= 100_000 + 6 * 200)
+            #expect(results[1].contains("output cut") && results[1].contains("100000"), "\(results[1].suffix(300))")
+            #expect(results.last?.contains("output cut") == true)
+        }
+    }
 }

@@ -28,6 +28,7 @@ public struct AgentSolver: Solver {
             // A base model would go on to invent the tool's answer; it stops where the answer belongs.
             turnContext.settings.stop = (context.settings.stop ?? []) + [TextToolProtocol.observation]
         }
+        var budget = options.outputBudget
         for _ in 0..<options.maxTurns {
             try await turnContext.generate(&state, tools: useText ? [] : tools)
             if let limit = state.limitReached {
@@ -52,7 +53,7 @@ public struct AgentSolver: Solver {
                     state.stopReason = "submitted"
                     return
                 }
-                let result = try await AgentTool.run(call.name, arguments: arguments, in: sandbox, timeout: context.commandTimeout)
+                let result = AgentTool.spend(try await AgentTool.run(call.name, arguments: arguments, in: sandbox, timeout: context.commandTimeout), budget: &budget, of: options.outputBudget)
                 if useText {
                     state.messages.append(.user("\(TextToolProtocol.observation)\n\(result)"))
                 } else {
@@ -85,6 +86,18 @@ enum AgentTool {
     /// The named tools, in order, with submit always among them.
     static func definitions(_ names: [String]) -> [ToolDefinition] {
         all.filter { names.contains($0.name) || $0.name == "submit" }
+    }
+
+    /// `text` cut to what is left of the attempt's budget of tool output (UTF-8 bytes), saying so.
+    static func spend(_ text: String, budget: inout Int, of total: Int) -> String {
+        let bytes = text.utf8.count
+        guard bytes > budget else {
+            budget -= bytes
+            return text
+        }
+        let kept = String(decoding: text.utf8.prefix(budget), as: UTF8.self)
+        budget = 0
+        return kept + "\n(output cut: \(bytes - kept.utf8.count) bytes dropped; this attempt's tool output budget of \(total) bytes is spent)"
     }
 
     /// The text the model reads back. A command that fails is a result, not an error; only the
