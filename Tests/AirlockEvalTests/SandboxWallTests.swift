@@ -3,6 +3,7 @@ import AirlockCore
 import AirlockTestSupport
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// Walls that an attacking agent broke once (issue 15): each test replays the attack.
@@ -115,6 +116,46 @@ struct SandboxWallTests {
             #expect(results.reduce(0) { $0 + $1.utf8.count } <= 100_000 + 6 * 200)
             #expect(results[1].contains("output cut") && results[1].contains("100000"), "\(results[1].suffix(300))")
             #expect(results.last?.contains("output cut") == true)
+        }
+    }
+
+    /// A teardown that fails (here a file made immutable behind the agent's back) is an
+    /// infrastructure failure, but the record keeps the agent's commands, and the lease still
+    /// names the folder for the next sweep.
+    @Test func aFailedTeardownKeepsTheTranscriptAndTheRegistryEntry() async throws {
+        let marker = "kept-\(UUID().uuidString)"
+        let temporary = NSTemporaryDirectory()
+        let pinned = Mutex<String?>(nil)
+        let fixture = try TaskFixture(yaml: AgentTests.task("agent: {max_turns: 3}"), samples: [AgentTests.sample])
+        try await ScriptedModelServer.withServer({ request in
+            guard messages(request).contains(where: { $0["role"] == .string("tool") }) else {
+                return .ok(toolCallReply("bash", ["command": "echo \(marker) > marker; cat marker"]))
+            }
+            let folder = (try? FileManager.default.contentsOfDirectory(atPath: temporary))?.first {
+                $0.hasPrefix("airlock-") && (try? String(contentsOfFile: temporary + $0 + "/home/agent/marker", encoding: .utf8))?.contains(marker) == true
+            }
+            if let folder {
+                let chattr = Process()
+                chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+                chattr.arguments = ["+i", temporary + folder + "/home/agent/marker"]
+                try? chattr.run()
+                chattr.waitUntilExit()
+                pinned.withLock { $0 = temporary + folder }
+            }
+            return .ok(toolCallReply("submit", ["answer": "FLAG{a1rl0ck}"]))
+        }) { server in
+            let (run, _) = try await fixture.run(fixture.options(server))
+            let folder = try #require(pinned.withLock { $0 })
+            defer {
+                _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/chattr"), arguments: ["-i", folder + "/home/agent/marker"]).waitUntilExit()
+                try? FileManager.default.removeItem(atPath: folder)
+            }
+            let record = try #require(try run.directory.readRecords().first)
+            #expect(record.failure?.cause == .infrastructure)
+            #expect(record.failure?.message.contains("teardown") == true)
+            #expect(record.messages.contains { $0.role == .tool && $0.content.contains(marker) })
+            let uid = try #require(folder.split(separator: "-").dropFirst(2).first)
+            #expect(try String(contentsOfFile: "/run/airlock/uids/\(uid)", encoding: .utf8).contains(folder))
         }
     }
 }
