@@ -151,6 +151,16 @@ public enum Migrations {
                 """,
             ]
         },
+        Migration(version: 4, name: "authors of TAXII objects, run source ids per organisation") { _ in
+            [
+                // Who posted each TAXII object version, so that only its author or the office changes it.
+                "ALTER TABLE taxii_objects ADD COLUMN organisation_id TEXT",
+                // A run's source id is unique within its organisation's runs of a version: a clash
+                // with another organisation's run would tell that the run exists.
+                "DROP INDEX runs_by_source",
+                "CREATE UNIQUE INDEX runs_by_source ON runs (version_id, organisation_id, source_id)",
+            ]
+        },
     ]
 
     /// The database refuses to change or delete audit entries; `airlock audit verify` catches
