@@ -8,18 +8,34 @@ import HummingbirdBcrypt
 extension ProgramAPI {
     func signIn(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await decode(SignIn.self, from: request)
+        // Over-long fields are refused before anything is logged or hashed.
+        guard body.email.utf8.count <= Validate.maximumEmailBytes else {
+            throw ProblemDetails.badRequest("must be at most \(Validate.maximumEmailBytes) bytes", field: "email")
+        }
+        guard body.password.utf8.count <= PasswordRule.maximumBytes else {
+            throw ProblemDetails.badRequest("must be at most \(PasswordRule.maximumBytes) bytes", field: "password")
+        }
         let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        let now = now()
+        // Throttled before the password is checked: a refused try costs no bcrypt and no audit entry.
+        if case .wait(let seconds) = signInThrottle.withLock({ $0.decide(account: email, address: address, at: now) }) {
+            throw ProblemDetails(
+                .tooManyRequests, code: "sign-in-throttled", detail: "too many failed sign-ins: try again in \(seconds) seconds",
+                headers: [.retryAfter: String(seconds)])
+        }
         let found = try await store.transaction { try await $0.user(email: email) }
         // Verify against a fixed hash when the user is missing, so timing does not tell who exists.
         let hash = found?.passwordHash ?? Self.decoyHash
         guard try await Passwords.verify(body.password, hash: hash), let user = found?.user, found?.passwordHash != nil else {
+            signInThrottle.withLock { $0.failed(account: email, address: address, at: now) }
             try await store.transaction { records in
                 try await audit(records, nil, "session.refused", "user", found?.user.id, ["email": email])
             }
             throw ProblemDetails(
                 .unauthorized, code: "sign-in-failed", detail: "the email or password is wrong", headers: [.wwwAuthenticate: "Bearer"])
         }
-        let now = now()
+        signInThrottle.withLock { $0.succeeded(account: email) }
         let token = Identifier.secret("als")
         let expiresAt = now.addingTimeInterval(configuration.sessionLifetime)
         let session = try await store.transaction { records -> SessionView in
