@@ -82,6 +82,16 @@ extension ProgramAPI {
         return try json(model)
     }
 
+    /// The version as `actor` may see it: the endpoint's URL and model name belong to the
+    /// developer and the program office alone; grantees reach the model through the gateway.
+    func disclosed(_ version: ModelVersion, to actor: Actor) -> ModelVersion {
+        guard actor.organisation.kind != .programOffice, actor.organisation.id != version.developerId else { return version }
+        var version = version
+        version.endpointUrl = nil
+        version.endpointModel = nil
+        return version
+    }
+
     func loadModel(_ id: String, _ action: ProgramAction, _ actor: Actor, _ records: ProgramRecords) async throws -> CoveredModel {
         guard let model = try await records.model(id: id) else { throw ProblemDetails.notFound("model") }
         try authorize(action, actor, try await relation(of: actor, toModel: model, records), hiding: "model")
@@ -107,7 +117,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.list", "model", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListPage(page))
+        return try json(ListPage(page) { disclosed($0, to: actor) })
     }
 
     func fileNotice(_ request: Request, _ context: Context) async throws -> Response {
@@ -145,7 +155,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.read", "model_version", id)
             return version
         }
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func updateEndpoint(_ request: Request, _ context: Context) async throws -> Response {
@@ -166,7 +176,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.endpoint", "model_version", id, ["credentials": change])
             return try await records.version(id: id)!
         }
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func transitionVersion(_ request: Request, _ context: Context) async throws -> Response {
@@ -192,7 +202,7 @@ extension ProgramAPI {
             return version
         }
         await accessChanged()
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func setGateway(_ request: Request, _ context: Context) async throws -> Response {
@@ -211,7 +221,7 @@ extension ProgramAPI {
             return version
         }
         await accessChanged()
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func seal(_ credentials: String?, versionId: String) throws -> String? {
