@@ -52,4 +52,25 @@ import Testing
             #expect(SignInAndDisclosureTests.json(yearZero.body)["field"] as? String == "planned_release_at")
         }
     }
+
+    @Test func overLongTextsThatReachTheLogAreRefusedNamingTheField() async throws {
+        try await withProgramAPI { world, client in
+            let long = String(repeating: "x", count: 2_001)
+            let run = try await client.call(
+                .post, "/api/v1/versions/\(world.version.id)/runs", as: world.member(.evaluator, .member),
+                json: #"{"kind":"eval","name":"cyber","source_id":"\#(long)"}"#)
+            #expect(run.status == .unprocessableContent, "\(run.body)")
+            #expect(SignInAndDisclosureTests.json(run.body)["field"] as? String == "source_id")
+            let endpoint = try await client.call(
+                .put, "/api/v1/versions/\(world.version.id)/endpoint", as: world.member(.developer, .admin),
+                json: #"{"endpoint_model":"\#(long)"}"#)
+            #expect(endpoint.status == .unprocessableContent, "\(endpoint.body)")
+            #expect(SignInAndDisclosureTests.json(endpoint.body)["field"] as? String == "endpoint_model")
+            let moved = try await client.call(
+                .post, "/api/v1/versions/\(world.version.id)/transitions", as: world.member(.office, .admin),
+                json: #"{"to":"assessed","reason":"\#(long)"}"#)
+            #expect(moved.status == .unprocessableContent, "\(moved.body)")
+            #expect(SignInAndDisclosureTests.json(moved.body)["field"] as? String == "reason")
+        }
+    }
 }

@@ -94,7 +94,7 @@ extension ProgramAPI {
                 for key in try await records.keys(grantId: id) { try await records.revokeKey(id: key.id, at: now) }
             }
             try await records.updateDecisions(grantId: id, grant.decisions)
-            try await audit(records, actor, name, "grant", id, ["reason": body.reason ?? "", "status": grant.status(at: now).rawValue])
+            try await audit(records, actor, name, "grant", id, ["reason": try Validate.reason(body.reason), "status": grant.status(at: now).rawValue])
             return grant
         }
         await accessChanged()

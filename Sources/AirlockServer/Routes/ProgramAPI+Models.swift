@@ -137,7 +137,7 @@ extension ProgramAPI {
                 state: .notified, noticedAt: now, plannedReleaseAt: body.plannedReleaseAt, windowOpensAt: window.opensAt,
                 accessEndsBy: window.accessEndsBy, lateNotice: window.isLate, capabilities: body.capabilities ?? [],
                 modelCard: try Validate.text(body.modelCard ?? "", field: "model_card", max: 1_000_000),
-                endpointUrl: try body.endpointUrl.map(Validate.endpoint), endpointModel: body.endpointModel,
+                endpointUrl: try body.endpointUrl.map(Validate.endpoint), endpointModel: try body.endpointModel.map(Validate.endpointModel),
                 hasEndpointCredentials: sealed != nil, createdAt: now, updatedAt: now)
             try await records.insert(version, sealedCredentials: sealed)
             try await audit(
@@ -171,7 +171,7 @@ extension ProgramAPI {
                 change = credentials.isEmpty ? "removed" : "replaced"
             }
             try await records.updateEndpoint(
-                versionId: id, url: try body.endpointUrl.map(Validate.endpoint), model: body.endpointModel,
+                versionId: id, url: try body.endpointUrl.map(Validate.endpoint), model: try body.endpointModel.map(Validate.endpointModel),
                 sealedCredentials: sealed, at: now())
             try await audit(records, actor, "version.endpoint", "model_version", id, ["credentials": change])
             return try await records.version(id: id)!
@@ -198,7 +198,7 @@ extension ProgramAPI {
             try await records.updateState(versionId: id, to: version.state, at: version.updatedAt)
             try await audit(
                 records, actor, "version.transition", "model_version", id,
-                ["from": from.rawValue, "to": version.state.rawValue, "reason": body.reason ?? ""])
+                ["from": from.rawValue, "to": version.state.rawValue, "reason": try Validate.reason(body.reason)])
             return version
         }
         await accessChanged()
@@ -217,7 +217,7 @@ extension ProgramAPI {
             try await records.updateGateway(versionId: id, open: version.gatewayOpen, purposes: version.gatewayPurposes, at: version.updatedAt)
             try await audit(
                 records, actor, body.open ? "version.gateway.open" : "version.gateway.close", "model_version", id,
-                ["purposes": version.gatewayPurposes.map(\.rawValue).joined(separator: ","), "reason": body.reason ?? ""])
+                ["purposes": version.gatewayPurposes.map(\.rawValue).joined(separator: ","), "reason": try Validate.reason(body.reason)])
             return version
         }
         await accessChanged()
@@ -241,5 +241,9 @@ extension Validate {
             throw ProgramRuleError(.invalidField, "must be an http or https URL", field: "endpoint_url")
         }
         return value
+    }
+
+    static func endpointModel(_ value: String) throws(ProgramRuleError) -> String {
+        try text(value, field: "endpoint_model", max: 200)
     }
 }

@@ -107,6 +107,11 @@ enum Validate {
         }
     }
 
+    /// A change's optional `reason`, as the audit log keeps it: at most 2,000 characters.
+    static func reason(_ value: String?) throws(ProgramRuleError) -> String {
+        try text(value ?? "", field: "reason", max: 2_000)
+    }
+
     static func text(_ value: String, field: String, max: Int) throws(ProgramRuleError) -> String {
         guard value.count <= max else { throw ProgramRuleError(.invalidField, "must be at most \(max) characters", field: field) }
         return value
