@@ -74,8 +74,9 @@ import Testing
         }
     }
 
-    @Test func aRunSourceIdOfAnotherOrganisationDoesNotConflict() async throws {
-        try await withProgramAPI { world, client in
+    @Test(arguments: TestBackend.all)
+    func aRunSourceIdOfAnotherOrganisationDoesNotConflict(backend: TestBackend) async throws {
+        try await withProgramAPI(backend: backend) { world, client in
             let path = "/api/v1/versions/\(world.version.id)/runs"
             let body = #"{"kind":"eval","name":"cyber","source_id":"inspect-log-7"}"#
             #expect(try await client.call(.post, path, as: world.member(.evaluator, .member), json: body).status == .created)

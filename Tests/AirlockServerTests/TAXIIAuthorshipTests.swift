@@ -65,8 +65,9 @@ import Testing
         }
     }
 
-    @Test func onlyTheAuthorOrTheOfficeVersionsAParticipantsObject() async throws {
-        try await withTAXIIServer { world, store, client in
+    @Test(arguments: TestBackend.all)
+    func onlyTheAuthorOrTheOfficeVersionsAParticipantsObject(backend: TestBackend) async throws {
+        try await withTAXIIServer(backend: backend) { world, store, client in
             let objects = taxiiPath(world.caseCollection, "objects/")
             let id = TAXIIFixtures.indicatorId(1)
             func post(_ org: Org, modified: String) async throws -> TAXIIReply {
