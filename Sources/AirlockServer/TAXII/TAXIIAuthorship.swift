@@ -10,7 +10,7 @@ import AirlockStore
 ///   shares itself (a case's report, vulnerabilities, notes) are the office's. Without this, a
 ///   participant could post the office's vulnerability again with a later `modified` and its own
 ///   text, and that version would be the current one for every reader.
-/// - `modified` (and so `created`, never later) may be at most ``clockSkew`` ahead of the
+/// - `modified` (and so `created`, never later) may be at most ``clockSkewMicroseconds`` ahead of the
 ///   server's clock: a version dated in the year 9999 would stay current for good.
 enum TAXIIAuthorship {
     /// How far ahead of the server's clock a version may be dated: 5 minutes.
