@@ -85,4 +85,26 @@ import Testing
             #expect(try await client.call(.post, path, as: world.member(.evaluator, .member), json: body).status == .conflict)
         }
     }
+
+    @Test(arguments: TestBackend.all)
+    func anEmailOfAnotherOrganisationDoesNotConflict(backend: TestBackend) async throws {
+        try await withProgramAPI(backend: backend) { world, client in
+            func create(_ org: Org, password: String) async throws -> HTTPResponse.Status {
+                try await client.call(
+                    .post, "/api/v1/organisations/\(world.id(org))/users", as: world.member(org, .admin),
+                    json: #"{"email":"Analyst@Shared.example","name":"Analyst","role":"member","password":"\#(password)"}"#
+                ).status
+            }
+            #expect(try await create(.bank, password: "bank password 1") == .created)
+            #expect(try await create(.evaluator, password: "institute password 2") == .created)
+            #expect(try await create(.evaluator, password: "institute password 3") == .conflict)
+            // Each password opens its own organisation's account.
+            for (password, org) in [("bank password 1", Org.bank), ("institute password 2", .evaluator)] {
+                let session = try await Self.signIn(client, email: "analyst@shared.example", password: password)
+                #expect(session.status == .created, "\(session.body)")
+                #expect((Self.json(session.body)["organisation"] as? [String: Any])?["id"] as? String == world.id(org))
+            }
+            #expect(try await Self.signIn(client, email: "analyst@shared.example", password: "institute password 3").status == .unauthorized)
+        }
+    }
 }

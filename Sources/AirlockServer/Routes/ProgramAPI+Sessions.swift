@@ -24,13 +24,18 @@ extension ProgramAPI {
                 .tooManyRequests, code: "sign-in-throttled", detail: "too many failed sign-ins: try again in \(seconds) seconds",
                 headers: [.retryAfter: String(seconds)])
         }
-        let found = try await store.transaction { try await $0.user(email: email) }
-        // Verify against a fixed hash when the user is missing, so timing does not tell who exists.
-        let hash = found?.passwordHash ?? Self.decoyHash
-        guard try await Passwords.verify(body.password, hash: hash), let user = found?.user, found?.passwordHash != nil else {
+        // An e-mail is unique within an organisation: the password says which account is meant.
+        let accounts = try await store.transaction { try await $0.users(email: email) }
+        var found: User?
+        for account in accounts where found == nil {
+            if let hash = account.passwordHash, try await Passwords.verify(body.password, hash: hash) { found = account.user }
+        }
+        // Verify against a fixed hash when nobody has a password, so timing does not tell who exists.
+        if !accounts.contains(where: { $0.passwordHash != nil }) { _ = try await Passwords.verify(body.password, hash: Self.decoyHash) }
+        guard let user = found else {
             signInThrottle.withLock { $0.failed(account: email, address: address, at: now) }
             try await store.transaction { records in
-                try await audit(records, nil, "session.refused", "user", found?.user.id, ["email": email])
+                try await audit(records, nil, "session.refused", "user", accounts.first?.user.id, ["email": email])
             }
             throw ProblemDetails(
                 .unauthorized, code: "sign-in-failed", detail: "the email or password is wrong", headers: [.wwwAuthenticate: "Bearer"])
