@@ -99,9 +99,12 @@ import Testing
                 body: TAXIIFixtures.envelope([
                     TAXIIFixtures.indicator(1, modified: soon), TAXIIFixtures.indicator(2, modified: later),
                     TAXIIFixtures.indicator(3, modified: "9999-12-31T23:59:59.999Z"),
+                    TAXIIFixtures.indicator(4, modified: "2026-01-01T00:00:00.000Z").replacingOccurrences(
+                        of: "2026-01-01T00:00:00.000Z", with: "0000-06-01T00:00:00.000Z"),
                 ]))
             #expect(posted.json["success_count"] as? Int == 1, "\(posted.body)")
             let failures = Self.failures(posted)
+            #expect(failures[TAXIIFixtures.indicatorId(4)]?.contains("0001") == true, "\(posted.body)")
             #expect(failures[TAXIIFixtures.indicatorId(2)]?.contains("future") == true, "\(posted.body)")
             #expect(failures[TAXIIFixtures.indicatorId(3)]?.contains("future") == true, "\(posted.body)")
             #expect(try await store.transaction { try await $0.taxiiObjects(collectionId: world.caseCollection) }.map(\.objectId)

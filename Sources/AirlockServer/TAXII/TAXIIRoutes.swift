@@ -148,8 +148,8 @@ struct TAXIIRoutes: Sendable {
                         message: "The object is marked \(tlp.label); this collection holds at most \(access.collection.strictestMarking.label)."))
                     continue
                 }
-                if let future = TAXIIAuthorship.futureVersion(draft, receivedAt: receivedAt) {
-                    rejected.append(future)
+                if let refused = TAXIIAuthorship.refusedVersion(draft, receivedAt: receivedAt) {
+                    rejected.append(refused)
                     continue
                 }
                 accepted.append((draft, tlp))
