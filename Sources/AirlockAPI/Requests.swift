@@ -174,6 +174,13 @@ public struct NewGrant: Codable, Sendable {
         self.maxConcurrent = maxConcurrent
         self.recordContent = recordContent
     }
+
+    /// The ranges the server accepts (400 naming the field outside them), small enough that the
+    /// gateway's sums of tokens and requests never overflow.
+    public static let tokenQuotaRange: ClosedRange<Int64> = 1...1_000_000_000_000
+    public static let requestsPerMinuteRange: ClosedRange<Int> = 1...1_000_000
+    public static let tokensPerMinuteRange: ClosedRange<Int64> = 1...1_000_000_000
+    public static let maxConcurrentRange: ClosedRange<Int> = 1...1_000
 }
 
 /// `POST /grants/{id}/approve`, `consent` and `revoke`: why, for the audit log.

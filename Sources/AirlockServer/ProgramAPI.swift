@@ -18,6 +18,8 @@ public struct ProgramAPI: Sendable {
     /// Called after a change that may cut gateway access (a revocation, the kill switch), so a
     /// gateway in this process acts on it at once rather than at its next reload.
     let accessChanged: @Sendable () async -> Void
+    /// Failed sign-ins, shared by every request to this server.
+    let signInThrottle = SignInThrottleState()
 
     public init(
         store: ProgramStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Date = Date.init,

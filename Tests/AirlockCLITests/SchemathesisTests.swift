@@ -44,7 +44,7 @@ import Testing
             process.arguments = [
                 "run", server.url + "/api/v1/openapi.json", "--url", server.url,
                 "--header", "Authorization: Bearer \(office)",
-                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
+                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection",
                 "--max-examples", "5", "--seed", "7021", "--workers", "2", "--max-time", "60", "--no-color",
                 "--suppress-health-check", "all",
             ]

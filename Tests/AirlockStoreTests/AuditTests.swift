@@ -23,6 +23,29 @@ import Testing
         return entries
     }
 
+    /// What a client sends cannot grow the append-only log without bound: each field is cut to
+    /// its limit, between characters, with a marker; the chain still verifies.
+    @Test func overLongFieldsAreCutWithAMarker() async throws {
+        let huge = String(repeating: "é", count: 600_000)
+        try await TestBackend.sqlite.withFreshStore { store in
+            let entry = try await store.transaction { records in
+                try await records.appendAudit(
+                    at: Sample.date(1000), actorUserId: nil, actorOrganisationId: nil, action: "session.refused", objectType: "user",
+                    objectId: huge, detail: ["email": huge, "short": "kept"])
+            }
+            let read = try #require(try JSONSerialization.jsonObject(with: Data(entry.detail.utf8)) as? [String: String])
+            #expect(read["short"] == "kept")
+            let email = try #require(read["email"])
+            #expect(email.utf8.count <= AuditEvent.fieldLimit)
+            let keptBytes = email.utf8.count - "…[cut \(huge.utf8.count) bytes]".utf8.count
+            #expect(email.hasSuffix("…[cut \(huge.utf8.count - keptBytes) bytes]"), "\(email.suffix(40))")
+            #expect(email.hasPrefix("éééé"))
+            #expect(try #require(entry.objectId).utf8.count <= AuditEvent.fieldLimit)
+            let stored = try await store.transaction { try await $0.auditEntries(after: 0, limit: 10) }
+            #expect(stored.allSatisfy { $0.detail.utf8.count < 4 * AuditEvent.fieldLimit })
+        }
+    }
+
     /// Details are stored as JSON with sorted keys that reads back as written, whatever the text.
     @Test func detailsOfAnyTextReadBack() async throws {
         let detail = [

@@ -8,7 +8,7 @@ import Testing
 @Suite struct ConflictAndTransactionTests {
     /// A record that clashes with one the seed wrote.
     enum Clash: String, CaseIterable, CustomStringConvertible {
-        case organisationName, userEmail, modelNamePerDeveloper, versionPerModel, runSourcePerVersion
+        case organisationName, userEmailPerOrganisation, modelNamePerDeveloper, versionPerModel, runSourcePerVersion
 
         var description: String { rawValue }
 
@@ -16,8 +16,8 @@ import Testing
             switch self {
             case .organisationName:
                 try await records.insert(Sample.organisation(world.developerA.name, kind: .evaluator))
-            case .userEmail:
-                try await records.insert(Sample.user(world.officer.email, in: world.grantee), passwordHash: nil)
+            case .userEmailPerOrganisation:
+                try await records.insert(Sample.user(world.officer.email, in: world.office), passwordHash: nil)
             case .modelNamePerDeveloper:
                 try await records.insert(Sample.model(world.modelA.name, of: world.developerA))
             case .versionPerModel:
@@ -32,8 +32,9 @@ import Testing
             switch self {
             case .organisationName:
                 try await records.insert(Sample.organisation(world.developerA.name + " Ltd", kind: .evaluator))
-            case .userEmail:
-                try await records.insert(Sample.user("other-" + world.officer.email, in: world.grantee), passwordHash: nil)
+            case .userEmailPerOrganisation:
+                // Another organisation's user may have the same e-mail: a clash would tell it exists.
+                try await records.insert(Sample.user(world.officer.email, in: world.grantee), passwordHash: nil)
             case .modelNamePerDeveloper:
                 try await records.insert(Sample.model(world.modelA.name, of: world.developerB))
             case .versionPerModel:

@@ -1,5 +1,5 @@
 import AirlockCore
-import AirlockStore
+@testable import AirlockStore
 import AirlockTestSupport
 import Foundation
 import SQLKit
@@ -18,16 +18,60 @@ import Testing
         let logger = TestBackend.quietLogger
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
-                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4])
                 #expect(try await Migrations.apply(to: database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(database) == [1, 2, 3])
-                #expect(Migrations.latestVersion == 3)
+                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4])
+                #expect(Migrations.latestVersion == 4)
                 // The schema is usable: the audit head starts at the genesis hash.
                 let head = try await database.transaction { sql in
                     try await ProgramRecords(sql: sql, flavour: database.flavour).auditHead()
                 }
                 #expect(head.sequence == 0)
                 #expect(head.hash == AuditChain.genesis)
+            }
+        }
+    }
+
+    /// Version 4 rebuilds SQLite's users table (e-mails become unique per organisation): the users
+    /// and every row that points to them come through, with no foreign key left dangling.
+    @Test(arguments: TestBackend.all)
+    func upgradingFromVersion3KeepsUsersAndWhatPointsToThem(backend: TestBackend) async throws {
+        let logger = TestBackend.quietLogger
+        try await backend.withFreshLocation { location in
+            try await ProgramDatabase.withDatabase(location, logger: logger) { database in
+                try await database.transaction { sql in
+                    try await sql.raw(
+                        "CREATE TABLE airlock_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+                    ).run()
+                    for migration in Migrations.all where migration.version <= 3 {
+                        for statement in migration.statements(database.flavour) { try await sql.raw(SQLQueryString(statement)).run() }
+                        try await sql.raw("INSERT INTO airlock_schema VALUES (\(bind: migration.version), \(bind: migration.name), 0)").run()
+                    }
+                }
+                let organisation = Sample.organisation("Before Four")
+                let user = Sample.user("admin@before.example", in: organisation, role: .admin)
+                let key = Sample.key(for: user)
+                try await database.transaction { sql in
+                    let records = ProgramRecords(sql: sql, flavour: database.flavour)
+                    try await records.insert(organisation)
+                    try await records.insert(user, passwordHash: "hash")
+                    try await records.insert(Sample.commitment(organisation, signedBy: user))
+                    try await records.insert(key, secret: "alk_before_four")
+                }
+                #expect(try await Migrations.apply(to: database, logger: logger) == [4])
+                let (read, hash, keyUser, dangling) = try await database.transaction { sql in
+                    let records = ProgramRecords(sql: sql, flavour: database.flavour)
+                    // SQLite says which rows point to nothing; PostgreSQL never lets one exist.
+                    let dangling = database.flavour == .sqlite ? try await sql.raw("PRAGMA foreign_key_check").all().count : 0
+                    return (
+                        try await records.user(id: user.id), try await records.users(email: user.email).first?.passwordHash,
+                        try await records.key(id: key.id)?.userId, dangling
+                    )
+                }
+                #expect(read == user)
+                #expect(hash == "hash")
+                #expect(keyUser == user.id)
+                #expect(dangling == 0)
             }
         }
     }
@@ -42,7 +86,7 @@ import Testing
             }
             try await ProgramStore.withStore(.init(location: location), logger: logger, migrate: false) { store throws in
                 #expect(try await Migrations.apply(to: store.database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3])
+                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4])
                 #expect(try await store.transaction { records in try await records.organisation(id: organisation.id) } == organisation)
             }
         }

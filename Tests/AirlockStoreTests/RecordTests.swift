@@ -41,12 +41,12 @@ import Testing
             }
             try await store.transaction { records in
                 for user in users { #expect(try await records.user(id: user.id) == user) }
-                let signIn = try #require(try await records.user(email: users[2].email))
+                let signIn = try #require(try await records.users(email: users[2].email).first)
                 #expect(signIn.user == users[2])
                 #expect(signIn.passwordHash == "hash of \(users[2].email)")
-                let strangerSignIn = try #require(try await records.user(email: stranger.email))
+                let strangerSignIn = try #require(try await records.users(email: stranger.email).first)
                 #expect(strangerSignIn.passwordHash == nil)
-                #expect(try await records.user(email: "nobody@example.org") == nil)
+                #expect(try await records.users(email: "nobody@example.org").isEmpty)
                 // Only the organisation's own users, not the stranger.
                 let pages = try await allPages(limit: 3) {
                     try await records.users(organisationId: organisation.id, after: $0, limit: 3)

@@ -3,6 +3,8 @@
 public enum PasswordRule {
     /// The fewest characters (grapheme clusters) a password has.
     public static let minimumLength = 12
+    /// The most UTF-8 bytes a password may have: bcrypt reads 72, more is only load.
+    public static let maximumBytes = 1_024
 
     /// The rule in words, for help texts and errors.
     public static let summary = "a password has at least \(minimumLength) characters"
@@ -11,6 +13,9 @@ public enum PasswordRule {
     public static func check(_ password: String) throws(ProgramRuleError) {
         guard password.count >= minimumLength else {
             throw ProgramRuleError(.invalidField, summary, field: "password")
+        }
+        guard password.utf8.count <= maximumBytes else {
+            throw ProgramRuleError(.invalidField, "must be at most \(maximumBytes) bytes", field: "password")
         }
     }
 }

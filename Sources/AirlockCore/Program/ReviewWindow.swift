@@ -19,10 +19,17 @@ public struct NoticePolicy: Sendable, Hashable, Codable {
             throw ProgramRuleError(.invalidWindow, "planned release must be after the notice", field: "planned_release_at")
         }
         let due = plannedRelease.addingTimeInterval(-Double(noticePeriodDays) * 86_400)
+        let accessEndsBy = plannedRelease.addingTimeInterval(Double(grantGraceDays) * 86_400)
+        // Every time the API writes has a four-digit year: the derived end may not pass 9999.
+        guard accessEndsBy < RFC3339.endOfYear9999 else {
+            throw ProgramRuleError(
+                .invalidWindow, "planned release plus the \(grantGraceDays)-day grace must end before the year 10000",
+                field: "planned_release_at")
+        }
         return ReviewWindow(
             opensAt: noticedAt,
             plannedRelease: plannedRelease,
-            accessEndsBy: plannedRelease.addingTimeInterval(Double(grantGraceDays) * 86_400),
+            accessEndsBy: accessEndsBy,
             isLate: noticedAt > due
         )
     }

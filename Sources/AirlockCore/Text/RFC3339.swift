@@ -65,6 +65,10 @@ public enum RFC3339 {
     /// Seconds from 1970 to `Date`'s reference date, 2001-01-01T00:00:00Z.
     static let referenceDateSince1970: Int64 = 978_307_200
 
+    /// 10000-01-01T00:00:00Z: the first instant whose year has no four-digit form, so the bound
+    /// (exclusive) of every time the API accepts or derives.
+    public static let endOfYear9999 = Date(timeIntervalSince1970: Double(days(fromYear: 10_000, month: 1, day: 1) * 86_400))
+
     // MARK: Parsing
 
     /// The date `text` names under `syntax` (by default the API's), or nil when it is not one.

@@ -3,6 +3,7 @@ import AirlockCore
 import AirlockStore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Who is making a request: the user, their organisation, and the key or session they used.
 public struct Actor: Sendable {
@@ -16,9 +17,12 @@ public struct ProgramRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by ``AuthenticationMiddleware`` when the request carries a valid key or session.
     public var actor: Actor?
+    /// The client's address, for throttling sign-ins; nil when the channel has none.
+    public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 
     public var requestDecoder: JSONDecoder { APIJSON.decoder }

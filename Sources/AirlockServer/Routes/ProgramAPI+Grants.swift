@@ -31,16 +31,10 @@ extension ProgramAPI {
             guard grantee.id != version.developerId else {
                 throw ProgramRuleError(.invalidField, "the developer needs no grant to its own model", field: "grantee_id")
             }
-            guard body.tokenQuota > 0 else { throw ProgramRuleError(.invalidField, "must be at least 1", field: "token_quota") }
-            guard (1...100_000_000).contains(body.requestsPerMinute) else {
-                throw ProgramRuleError(.invalidField, "must be 1 to 100000000", field: "requests_per_minute")
-            }
-            if let perMinute = body.tokensPerMinute, perMinute <= 0 {
-                throw ProgramRuleError(.invalidField, "must be at least 1", field: "tokens_per_minute")
-            }
-            if let concurrent = body.maxConcurrent, !(1...100_000).contains(concurrent) {
-                throw ProgramRuleError(.invalidField, "must be 1 to 100000", field: "max_concurrent")
-            }
+            try Validate.range(body.tokenQuota, NewGrant.tokenQuotaRange, field: "token_quota")
+            try Validate.range(body.requestsPerMinute, NewGrant.requestsPerMinuteRange, field: "requests_per_minute")
+            if let perMinute = body.tokensPerMinute { try Validate.range(perMinute, NewGrant.tokensPerMinuteRange, field: "tokens_per_minute") }
+            if let concurrent = body.maxConcurrent { try Validate.range(concurrent, NewGrant.maxConcurrentRange, field: "max_concurrent") }
             let window = ReviewWindow(
                 opensAt: version.windowOpensAt, plannedRelease: version.plannedReleaseAt, accessEndsBy: version.accessEndsBy,
                 isLate: version.lateNotice)
@@ -100,7 +94,7 @@ extension ProgramAPI {
                 for key in try await records.keys(grantId: id) { try await records.revokeKey(id: key.id, at: now) }
             }
             try await records.updateDecisions(grantId: id, grant.decisions)
-            try await audit(records, actor, name, "grant", id, ["reason": body.reason ?? "", "status": grant.status(at: now).rawValue])
+            try await audit(records, actor, name, "grant", id, ["reason": try Validate.reason(body.reason), "status": grant.status(at: now).rawValue])
             return grant
         }
         await accessChanged()

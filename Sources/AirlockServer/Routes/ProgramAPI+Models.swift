@@ -82,6 +82,16 @@ extension ProgramAPI {
         return try json(model)
     }
 
+    /// The version as `actor` may see it: the endpoint's URL and model name belong to the
+    /// developer and the program office alone; grantees reach the model through the gateway.
+    func disclosed(_ version: ModelVersion, to actor: Actor) -> ModelVersion {
+        guard actor.organisation.kind != .programOffice, actor.organisation.id != version.developerId else { return version }
+        var version = version
+        version.endpointUrl = nil
+        version.endpointModel = nil
+        return version
+    }
+
     func loadModel(_ id: String, _ action: ProgramAction, _ actor: Actor, _ records: ProgramRecords) async throws -> CoveredModel {
         guard let model = try await records.model(id: id) else { throw ProblemDetails.notFound("model") }
         try authorize(action, actor, try await relation(of: actor, toModel: model, records), hiding: "model")
@@ -107,7 +117,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.list", "model", id, ["count": "\(page.items.count)"])
             return page
         }
-        return try json(ListPage(page))
+        return try json(ListPage(page) { disclosed($0, to: actor) })
     }
 
     func fileNotice(_ request: Request, _ context: Context) async throws -> Response {
@@ -127,7 +137,7 @@ extension ProgramAPI {
                 state: .notified, noticedAt: now, plannedReleaseAt: body.plannedReleaseAt, windowOpensAt: window.opensAt,
                 accessEndsBy: window.accessEndsBy, lateNotice: window.isLate, capabilities: body.capabilities ?? [],
                 modelCard: try Validate.text(body.modelCard ?? "", field: "model_card", max: 1_000_000),
-                endpointUrl: try body.endpointUrl.map(Validate.endpoint), endpointModel: body.endpointModel,
+                endpointUrl: try body.endpointUrl.map(Validate.endpoint), endpointModel: try body.endpointModel.map(Validate.endpointModel),
                 hasEndpointCredentials: sealed != nil, createdAt: now, updatedAt: now)
             try await records.insert(version, sealedCredentials: sealed)
             try await audit(
@@ -145,7 +155,7 @@ extension ProgramAPI {
             try await audit(records, actor, "version.read", "model_version", id)
             return version
         }
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func updateEndpoint(_ request: Request, _ context: Context) async throws -> Response {
@@ -161,12 +171,12 @@ extension ProgramAPI {
                 change = credentials.isEmpty ? "removed" : "replaced"
             }
             try await records.updateEndpoint(
-                versionId: id, url: try body.endpointUrl.map(Validate.endpoint), model: body.endpointModel,
+                versionId: id, url: try body.endpointUrl.map(Validate.endpoint), model: try body.endpointModel.map(Validate.endpointModel),
                 sealedCredentials: sealed, at: now())
             try await audit(records, actor, "version.endpoint", "model_version", id, ["credentials": change])
             return try await records.version(id: id)!
         }
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func transitionVersion(_ request: Request, _ context: Context) async throws -> Response {
@@ -188,11 +198,11 @@ extension ProgramAPI {
             try await records.updateState(versionId: id, to: version.state, at: version.updatedAt)
             try await audit(
                 records, actor, "version.transition", "model_version", id,
-                ["from": from.rawValue, "to": version.state.rawValue, "reason": body.reason ?? ""])
+                ["from": from.rawValue, "to": version.state.rawValue, "reason": try Validate.reason(body.reason)])
             return version
         }
         await accessChanged()
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func setGateway(_ request: Request, _ context: Context) async throws -> Response {
@@ -207,11 +217,11 @@ extension ProgramAPI {
             try await records.updateGateway(versionId: id, open: version.gatewayOpen, purposes: version.gatewayPurposes, at: version.updatedAt)
             try await audit(
                 records, actor, body.open ? "version.gateway.open" : "version.gateway.close", "model_version", id,
-                ["purposes": version.gatewayPurposes.map(\.rawValue).joined(separator: ","), "reason": body.reason ?? ""])
+                ["purposes": version.gatewayPurposes.map(\.rawValue).joined(separator: ","), "reason": try Validate.reason(body.reason)])
             return version
         }
         await accessChanged()
-        return try json(version)
+        return try json(disclosed(version, to: actor))
     }
 
     func seal(_ credentials: String?, versionId: String) throws -> String? {
@@ -231,5 +241,9 @@ extension Validate {
             throw ProgramRuleError(.invalidField, "must be an http or https URL", field: "endpoint_url")
         }
         return value
+    }
+
+    static func endpointModel(_ value: String) throws(ProgramRuleError) -> String {
+        try text(value, field: "endpoint_model", max: 200)
     }
 }

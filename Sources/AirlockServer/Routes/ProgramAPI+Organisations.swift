@@ -82,6 +82,9 @@ extension ProgramAPI {
 
 /// Checks on free-text fields, naming the field.
 enum Validate {
+    /// The longest e-mail address (RFC 5321's path limit, less the angle brackets).
+    static let maximumEmailBytes = 254
+
     static func name(_ value: String, field: String, max: Int = 200) throws(ProgramRuleError) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ProgramRuleError(.invalidField, "must not be empty", field: field) }
@@ -91,10 +94,22 @@ enum Validate {
 
     static func email(_ value: String) throws(ProgramRuleError) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        guard trimmed.count <= 254, trimmed.range(of: "^[^@\\s]+@[^@\\s]+$", options: .regularExpression) != nil else {
+        guard trimmed.utf8.count <= maximumEmailBytes, trimmed.range(of: "^[^@\\s]+@[^@\\s]+$", options: .regularExpression) != nil else {
             throw ProgramRuleError(.invalidField, "is not an email address", field: "email")
         }
         return trimmed
+    }
+
+    /// A number of the request within its documented range, else 400 naming the field.
+    static func range<Number: BinaryInteger>(_ value: Number, _ range: ClosedRange<Number>, field: String) throws(ProblemDetails) {
+        guard range.contains(value) else {
+            throw ProblemDetails.badRequest("must be an integer from \(range.lowerBound) to \(range.upperBound)", field: field)
+        }
+    }
+
+    /// A change's optional `reason`, as the audit log keeps it: at most 2,000 characters.
+    static func reason(_ value: String?) throws(ProgramRuleError) -> String {
+        try text(value ?? "", field: "reason", max: 2_000)
     }
 
     static func text(_ value: String, field: String, max: Int) throws(ProgramRuleError) -> String {

@@ -32,7 +32,7 @@ extension ProgramAPI {
             }
             let run = StoredRun(
                 id: Identifier.make("run"), versionId: versionId, organisationId: actor.organisation.id, kind: body.kind,
-                name: try Validate.name(body.name, field: "name"), sourceId: body.sourceId, levels: body.levels ?? [:],
+                name: try Validate.name(body.name, field: "name"), sourceId: try body.sourceId.map { try Validate.text($0, field: "source_id", max: 200) }, levels: body.levels ?? [:],
                 summary: body.summary ?? .object([:]), createdAt: now())
             try await records.insert(run)
             try await audit(records, actor, "run.create", "run", run.id, ["version": versionId, "kind": body.kind])

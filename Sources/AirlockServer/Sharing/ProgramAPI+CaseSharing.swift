@@ -83,10 +83,10 @@ extension ProgramAPI {
 
     /// The latest version of each STIX object this deployment published in a collection, read
     /// back from its rows. Objects others added (participants write to a case's collection) are
-    /// left out: only the creator versions an object.
+    /// left out, whatever `created_by_ref` they claim: only the creator versions an object.
     func publishedObjects(in rows: [TAXIIStoredObject], creator: String) -> [String: STIXObject] {
         var latest: [String: (micros: Int64, object: STIXObject)] = [:]
-        for row in rows {
+        for row in rows where row.organisationId == nil {
             guard let object = try? STIXObject(json: Array(row.body.utf8)),
                 object.createdByRef == creator || (object.id == creator && object.createdByRef == nil)
             else { continue }

@@ -118,7 +118,8 @@ struct TAXIIRoutes: Sendable {
         return TAXIIResponse.json(page.jsonBytes, headers: page.headers)
     }
 
-    /// Add Objects: 202 with the status resource, which is complete at once.
+    /// Add Objects: 202 with the status resource, which is complete at once. Versions of others'
+    /// objects and versions dated in the future are failures in it (``TAXIIAuthorship``).
     @Sendable func addObjects(_ request: Request, _ context: Context) async throws -> Response {
         let id = try context.parameters.require("collection_id")
         let reader = TAXIIReader(actor: context.actor)
@@ -147,6 +148,10 @@ struct TAXIIRoutes: Sendable {
                         message: "The object is marked \(tlp.label); this collection holds at most \(access.collection.strictestMarking.label)."))
                     continue
                 }
+                if let refused = TAXIIAuthorship.refusedVersion(draft, receivedAt: receivedAt) {
+                    rejected.append(refused)
+                    continue
+                }
                 accepted.append((draft, tlp))
             }
         }
@@ -157,7 +162,8 @@ struct TAXIIRoutes: Sendable {
             try await records.lockTAXIICollection(collectionId: access.id)
             let previous = try await records.taxiiLastDateAdded(collectionId: access.id).map(TAXIITimestamp.init(microsecondsSince1970:))
             let dateAdded = TAXIITimestamp.dateAdded(now: receivedAt, previous: previous)
-            var held = try await records.taxiiVersions(collectionId: access.id, objectIds: drafts.map(\.draft.id))
+            var held = try await records.taxiiHeldObjects(collectionId: access.id, objectIds: drafts.map(\.draft.id))
+            var rejections = rejections
             // Each draft's outcome, in order; the added ones wait for their sequence numbers.
             var outcomes: [TAXIIAddOutcome?] = []
             var rows: [TAXIIStoredObject] = []
@@ -165,18 +171,23 @@ struct TAXIIRoutes: Sendable {
             for (draft, tlp) in drafts {
                 let version = draft.version ?? dateAdded
                 // An object without created and modified cannot change: any copy is a duplicate.
-                if let versions = held[draft.id], draft.version == nil || versions.contains(version.microsecondsSince1970) {
+                if let object = held[draft.id], draft.version == nil || object.versions.contains(version.microsecondsSince1970) {
                     outcomes.append(.duplicate(draft, dateAdded: dateAdded))
                     continue
                 }
-                held[draft.id, default: []].append(version.microsecondsSince1970)
+                if let object = held[draft.id], !TAXIIAuthorship.mayChange(object, reader: reader) {
+                    rejections.append(TAXIIAuthorship.notTheAuthor(draft, receivedAt: receivedAt))
+                    continue
+                }
+                held[draft.id, default: TAXIIHeldObject(versions: [], authorId: actor.organisation.id)].versions.append(
+                    version.microsecondsSince1970)
                 rowDrafts.append((draft, outcomes.count))
                 outcomes.append(nil)
                 rows.append(TAXIIStoredObject(
                     collectionId: access.id, objectId: draft.id, type: draft.type, version: draft.versionText ?? dateAdded.description,
                     versionMicros: version.microsecondsSince1970, specVersion: draft.specVersion, dateAddedMicros: dateAdded.microsecondsSince1970,
                     mediaType: TAXIIMediaType.stix(specVersion: draft.specVersion), tlp: tlp.rawValue, caseId: access.caseId,
-                    body: String(decoding: draft.json, as: UTF8.self)))
+                    body: String(decoding: draft.json, as: UTF8.self), organisationId: actor.organisation.id))
             }
             let stored = try await records.insert(rows)
             for (row, origin) in zip(stored, rowDrafts) {
@@ -198,7 +209,8 @@ struct TAXIIRoutes: Sendable {
     }
 
     /// Delete an Object: the versions `match[version]` selects (default the last) of an object the
-    /// caller reads, in a collection they write.
+    /// caller reads, in a collection they write, if they are its author or the program office
+    /// (``TAXIIAuthorship``); 403 otherwise, and 404 for an object they cannot read.
     @Sendable func deleteObject(_ request: Request, _ context: Context) async throws -> Response {
         let id = try context.parameters.require("collection_id")
         let objectId = try context.parameters.require("object_id")
@@ -216,6 +228,8 @@ struct TAXIIRoutes: Sendable {
         var selection = index
         let removed = try selection.delete(query)
         try await api.store.transaction { records in
+            let held = try await records.taxiiHeldObjects(collectionId: access.id, objectIds: [objectId])[objectId]
+            if let held, !TAXIIAuthorship.mayChange(held, reader: reader) { throw TAXIIAuthorship.deleteRefused }
             try await records.deleteTAXIIObjects(collectionId: access.id, sequences: removed.map(\.sequence))
             try await api.audit(
                 records, actor, "taxii.delete", "taxii_collection", access.id,

@@ -151,7 +151,49 @@ public enum Migrations {
                 """,
             ]
         },
+        Migration(version: 4, name: "authors of TAXII objects, run source ids and e-mails per organisation") { flavour in
+            emailsPerOrganisation(flavour) + [
+                // Who posted each TAXII object version, so that only its author or the office changes it.
+                "ALTER TABLE taxii_objects ADD COLUMN organisation_id TEXT",
+                // A run's source id is unique within its organisation's runs of a version: a clash
+                // with another organisation's run would tell that the run exists.
+                "DROP INDEX runs_by_source",
+                "CREATE UNIQUE INDEX runs_by_source ON runs (version_id, organisation_id, source_id)",
+            ]
+        },
     ]
+
+    /// A user's e-mail is unique within its organisation, not across the program: a clash with
+    /// another organisation's user would tell that the address is registered there. SQLite
+    /// cannot drop a column's UNIQUE, so the table is rebuilt; its rows go back before the
+    /// transaction ends, which settles the deferred foreign keys of the rows that point to them.
+    private static func emailsPerOrganisation(_ flavour: ProgramDatabase.Flavour) -> [String] {
+        let rebuilt: [String] =
+            switch flavour {
+            case .postgres: ["ALTER TABLE users DROP CONSTRAINT users_email_key"]
+            case .sqlite:
+                [
+                    "PRAGMA defer_foreign_keys = ON",
+                    "CREATE TABLE users_before_4 AS SELECT * FROM users",
+                    "DROP TABLE users",
+                    """
+                    CREATE TABLE users (
+                        id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL REFERENCES organisations(id),
+                        email TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT,
+                        created_at BIGINT NOT NULL)
+                    """,
+                    """
+                    INSERT INTO users (id, organisation_id, email, name, role, password_hash, created_at) \
+                    SELECT id, organisation_id, email, name, role, password_hash, created_at FROM users_before_4
+                    """,
+                    "DROP TABLE users_before_4",
+                ]
+            }
+        return rebuilt + [
+            "CREATE UNIQUE INDEX users_by_organisation_email ON users (organisation_id, email)",
+            "CREATE INDEX users_by_email ON users (email)",
+        ]
+    }
 
     /// The database refuses to change or delete audit entries; `airlock audit verify` catches
     /// whoever goes around that.

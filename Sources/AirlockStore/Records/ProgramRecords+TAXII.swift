@@ -21,10 +21,13 @@ public struct TAXIIStoredObject: Sendable, Hashable {
     public var caseId: String?
     /// The object's JSON, byte for byte as served.
     public var body: String
+    /// The organisation that posted this version over TAXII; nil for what the program shares itself.
+    public var organisationId: String?
 
     public init(
         sequence: Int64 = 0, collectionId: String, objectId: String, type: String, version: String, versionMicros: Int64,
-        specVersion: String, dateAddedMicros: Int64, mediaType: String, tlp: String, caseId: String?, body: String
+        specVersion: String, dateAddedMicros: Int64, mediaType: String, tlp: String, caseId: String?, body: String,
+        organisationId: String? = nil
     ) {
         self.sequence = sequence
         self.collectionId = collectionId
@@ -38,6 +41,20 @@ public struct TAXIIStoredObject: Sendable, Hashable {
         self.tlp = tlp
         self.caseId = caseId
         self.body = body
+        self.organisationId = organisationId
+    }
+}
+
+/// What a collection holds of one STIX id: its versions, and its author.
+public struct TAXIIHeldObject: Sendable, Hashable {
+    /// The versions held, as `version_micros`.
+    public var versions: [Int64]
+    /// The organisation that posted the earliest version held; nil when the program shared it itself.
+    public var authorId: String?
+
+    public init(versions: [Int64], authorId: String?) {
+        self.versions = versions
+        self.authorId = authorId
     }
 }
 
@@ -77,7 +94,8 @@ extension ProgramRecords {
                 specVersion: try row.decode(column: "spec_version", as: String.self),
                 dateAddedMicros: try row.decode(column: "date_added", as: Int64.self), mediaType: try row.decode(column: "media_type", as: String.self),
                 tlp: try row.decode(column: "tlp", as: String.self), caseId: try row.decode(column: "case_id", as: String?.self),
-                body: try row.decode(column: "body", as: String.self))
+                body: try row.decode(column: "body", as: String.self),
+                organisationId: try row.decode(column: "organisation_id", as: String?.self))
         }
     }
 
@@ -100,23 +118,32 @@ extension ProgramRecords {
         try await sql.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "taxii:" + collectionId)))").run()
     }
 
-    /// The versions (`version_micros`) a collection holds of each of `objectIds`, for refusing
-    /// duplicates before inserting.
-    public func taxiiVersions(collectionId: String, objectIds: [String]) async throws -> [String: [Int64]] {
-        var held: [String: [Int64]] = [:]
+    /// The versions (`version_micros`) and the author a collection holds of each of `objectIds`,
+    /// for refusing duplicates and others' changes before inserting.
+    public func taxiiHeldObjects(collectionId: String, objectIds: [String]) async throws -> [String: TAXIIHeldObject] {
+        var held: [String: (object: TAXIIHeldObject, firstSequence: Int64)] = [:]
         let unique = Array(Set(objectIds))
         for start in stride(from: 0, to: unique.count, by: 500) {
-            var query: SQLQueryString = "SELECT object_id, version_micros FROM taxii_objects WHERE collection_id = \(bind: collectionId) AND object_id IN ("
+            var query: SQLQueryString = """
+                SELECT object_id, version_micros, organisation_id, seq FROM taxii_objects WHERE collection_id = \(bind: collectionId) \
+                AND object_id IN (
+                """
             for (offset, id) in unique[start..<min(start + 500, unique.count)].enumerated() {
                 if offset > 0 { query = query + ", " }
                 query = query + "\(bind: id)"
             }
             for row in try await sql.raw(query + ")").all() {
-                held[try row.decode(column: "object_id", as: String.self), default: []].append(
-                    try row.decode(column: "version_micros", as: Int64.self))
+                let id = try row.decode(column: "object_id", as: String.self)
+                let sequence = try row.decode(column: "seq", as: Int64.self)
+                let poster = try row.decode(column: "organisation_id", as: String?.self)
+                var entry = held[id] ?? (TAXIIHeldObject(versions: [], authorId: poster), sequence)
+                entry.object.versions.append(try row.decode(column: "version_micros", as: Int64.self))
+                // The author is whoever posted the earliest version still held.
+                if sequence < entry.firstSequence { (entry.object.authorId, entry.firstSequence) = (poster, sequence) }
+                held[id] = entry
             }
         }
-        return held
+        return held.mapValues(\.object)
     }
 
     /// The cases an organisation takes part in, each with its roles (raw values of `CaseRole`).
@@ -150,9 +177,10 @@ extension ProgramRecords {
         for object in objects {
             let row = try await sql.raw("""
                 INSERT INTO taxii_objects (collection_id, object_id, type, version, version_micros, spec_version, date_added, \
-                media_type, tlp, case_id, body) VALUES (\(bind: object.collectionId), \(bind: object.objectId), \(bind: object.type), \
-                \(bind: object.version), \(bind: object.versionMicros), \(bind: object.specVersion), \(bind: object.dateAddedMicros), \
-                \(bind: object.mediaType), \(bind: object.tlp), \(bind: object.caseId), \(bind: object.body)) RETURNING seq
+                media_type, tlp, case_id, body, organisation_id) VALUES (\(bind: object.collectionId), \(bind: object.objectId), \
+                \(bind: object.type), \(bind: object.version), \(bind: object.versionMicros), \(bind: object.specVersion), \
+                \(bind: object.dateAddedMicros), \(bind: object.mediaType), \(bind: object.tlp), \(bind: object.caseId), \
+                \(bind: object.body), \(bind: object.organisationId)) RETURNING seq
                 """).first()
             var object = object
             object.sequence = try row?.decode(column: "seq", as: Int64.self) ?? 0

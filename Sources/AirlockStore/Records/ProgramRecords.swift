@@ -67,9 +67,12 @@ public struct ProgramRecords: Sendable {
     }
 
     /// A user and their password hash, for signing in.
-    public func user(email: String) async throws -> (user: User, passwordHash: String?)? {
-        guard let row = try await sql.raw("SELECT * FROM users WHERE email = \(bind: email)").first() else { return nil }
-        return (try User(row: row), try row.decode(column: "password_hash", as: String?.self))
+    /// The users with this e-mail (unique within an organisation, not across them), oldest first;
+    /// at most `limit`.
+    public func users(email: String, limit: Int = 10) async throws -> [(user: User, passwordHash: String?)] {
+        try await sql.raw("SELECT * FROM users WHERE email = \(bind: email) ORDER BY created_at, id LIMIT \(bind: limit)").all().map { row in
+            (try User(row: row), try row.decode(column: "password_hash", as: String?.self))
+        }
     }
 
     public func users(organisationId: String, after cursor: String?, limit: Int) async throws -> Page<User> {

@@ -44,11 +44,31 @@ public struct AuditEvent: Sendable, Hashable {
         detail: [String: String] = [:]
     ) {
         self.at = at
-        self.actorUserId = actorUserId
-        self.actorOrganisationId = actorOrganisationId
-        self.action = action
-        self.objectType = objectType
-        self.objectId = objectId
-        self.detail = detail
+        self.actorUserId = actorUserId.map(Self.capped)
+        self.actorOrganisationId = actorOrganisationId.map(Self.capped)
+        self.action = Self.capped(action)
+        self.objectType = Self.capped(objectType)
+        self.objectId = objectId.map(Self.capped)
+        self.detail = Dictionary(detail.map { (Self.capped($0.key), Self.capped($0.value)) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The most UTF-8 bytes of any one field the log keeps (each id, name, detail key and
+    /// value): the log is append-only, so what a client sends must not grow it without bound.
+    public static let fieldLimit = 1_024
+
+    /// `value`, or its first characters within ``fieldLimit`` bytes and a marker saying how
+    /// many bytes were cut (`…[cut 1048320 bytes]`).
+    public static func capped(_ value: String) -> String {
+        guard value.utf8.count > fieldLimit else { return value }
+        var kept = ""
+        var bytes = 0
+        // Leave room for the marker; cut between characters, never inside one.
+        for character in value {
+            let size = character.utf8.count
+            guard bytes + size <= fieldLimit - 32 else { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + "…[cut \(value.utf8.count - bytes) bytes]"
     }
 }
