@@ -72,15 +72,19 @@ public struct FuzzTarget: Sendable {
         for (position, bytes) in seeds.enumerated() {
             guard runCase(bytes, origin: "seed \(position)", seed: nil, suite: suite, sourceLocation: sourceLocation) else { return }
         }
-        let mutator = FuzzMutator(target: self, pool: pool())
+        let pool = pool()
+        let mutator = FuzzMutator(target: self, pool: pool)
         var runRandom = Xoshiro()
-        let deadline = ContinuousClock.now + .milliseconds(Int(FuzzBudget.seconds * 1000))
-        while ContinuousClock.now < deadline {
+        let start = ContinuousClock.now
+        var cases = 0
+        while ContinuousClock.now < start + .milliseconds(Int(FuzzBudget.seconds * 1000)) {
             let seed = Xoshiro(seed: (runRandom.next(), runRandom.next(), runRandom.next(), runRandom.next()))
             let input = mutator.input(seed)
             guard runCase(input, origin: "case \(seed.currentSeed)", seed: seed.currentSeed, suite: suite, sourceLocation: sourceLocation)
             else { return }
+            cases += 1
         }
+        print("fuzz target '\(name)': \(pool.count) corpus and seed inputs, then \(cases) cases in \(ContinuousClock.now - start)")
     }
 
     /// The inputs mutations start from: the corpus, then the seeds.
@@ -123,7 +127,8 @@ public struct FuzzTarget: Sendable {
 
     /// The input with spans removed while the check still fails, so that the report shows what
     /// matters. (A crash ends the process before this runs; one while minimising is noted too.)
-    func minimised(_ input: [UInt8], crashFile: URL) -> [UInt8] {
+    public func minimised(_ input: [UInt8], crashFile: URL? = nil) -> [UInt8] {
+        let crashFile = crashFile ?? FuzzBudget.findingsFolder(target: name).appending(path: "crash")
         var smallest = input
         var span = max(smallest.count / 2, 1)
         var attempts = 0
