@@ -75,12 +75,38 @@ public enum FoundationJSON {
         try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])
     }
 
-    /// Valid grammar that Foundation refuses, left out of comparisons: a lone surrogate escape
-    /// (``AirlockCore/JSONScanner`` decodes it to U+FFFD) and numbers beyond a `Double`'s range
-    /// (`1e400`): the scanner checks grammar, and range is the reader's business.
+    /// Where Foundation and RFC 8259 part, left out of comparisons: a lone surrogate escape
+    /// (valid grammar; ``AirlockCore/JSONScanner`` decodes it to U+FFFD, Foundation refuses it),
+    /// numbers beyond a `Double`'s range (`1e400`: the scanner checks grammar, range is the
+    /// reader's business), a trailing comma (`[1,]`, `{"a":1,}`), which Foundation on Linux
+    /// reads, `JSONDecoder` included, and a U+FEFF, which Foundation skips before a document and
+    /// drops from the start of a string (`["\u{FEFF}a"]` reads as `["a"]`).
     public static func isOutsideReach(_ bytes: [UInt8]) -> Bool {
         let text = String(decoding: bytes, as: UTF8.self)
         let outOfRange = text.matches(of: /[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/).contains { Double($0.output.0).map { !$0.isFinite } ?? true }
-        return outOfRange || text.lowercased().contains("\\ud")
+        return outOfRange || hasLoneSurrogate(text) || text.contains(/,[ \t\r\n]*[\]}]/) || text.contains("\u{FEFF}")
+    }
+
+    /// Whether a `\uD800`–`\uDFFF` escape stands without its partner.
+    static func hasLoneSurrogate(_ text: String) -> Bool {
+        // Every escape in order, so that `\\ud83d` (an escaped backslash) is not taken for one.
+        let units = text.matches(of: /\\(?:u([0-9a-fA-F]{4})|[^u])/).compactMap { match in
+            match.output.1.flatMap { UInt32($0, radix: 16) }.map { (range: match.range, value: $0) }
+        }
+        var index = 0
+        while index < units.count {
+            let unit = units[index]
+            if (0xD800...0xDBFF).contains(unit.value) {
+                guard index + 1 < units.count, units[index + 1].range.lowerBound == unit.range.upperBound,
+                    (0xDC00...0xDFFF).contains(units[index + 1].value)
+                else { return true }
+                index += 2
+            } else if (0xDC00...0xDFFF).contains(unit.value) {
+                return true
+            } else {
+                index += 1
+            }
+        }
+        return false
     }
 }
