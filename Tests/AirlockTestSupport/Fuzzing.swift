@@ -2,10 +2,6 @@ import Foundation
 import PropertyBased
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A parser's fuzz target: a check over one input's bytes, replayed on the target's corpus and
 /// seeds and then on generated and mutated inputs until the time budget is spent.
 ///

@@ -80,11 +80,12 @@ public enum FoundationJSON {
     /// numbers beyond a `Double`'s range (`1e400`: the scanner checks grammar, range is the
     /// reader's business), a trailing comma (`[1,]`, `{"a":1,}`), which Foundation on Linux
     /// reads, `JSONDecoder` included, and a U+FEFF, which Foundation skips before a document and
-    /// drops from the start of a string (`["\u{FEFF}a"]` reads as `["a"]`).
+    /// drops from the start of a string (`["\u{FEFF}a"]` reads as `["a"]`), and a NUL byte among
+    /// the first four, from which Foundation takes the text for UTF-16 or UTF-32 (`2\0` reads as 2).
     public static func isOutsideReach(_ bytes: [UInt8]) -> Bool {
         let text = String(decoding: bytes, as: UTF8.self)
         let outOfRange = text.matches(of: /[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/).contains { Double($0.output.0).map { !$0.isFinite } ?? true }
-        return outOfRange || hasLoneSurrogate(text) || text.contains(/,[ \t\r\n]*[\]}]/) || text.contains("\u{FEFF}")
+        return bytes.prefix(4).contains(0) || outOfRange || hasLoneSurrogate(text) || text.contains(/,[ \t\r\n]*[\]}]/.matchingSemantics(.unicodeScalar)) || text.contains("\u{FEFF}")
     }
 
     /// Whether a `\uD800`–`\uDFFF` escape stands without its partner.
