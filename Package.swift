@@ -42,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Generators and seeds for the fuzz tests (Tests/AirlockTestSupport/Fuzzing.swift).
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Domain types and rules; no I/O.
@@ -172,10 +174,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "AirlockTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AirlockCoreTests",
+            dependencies: ["AirlockCore", "AirlockTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "AirlockAPITests", dependencies: ["AirlockCore", "AirlockAPI"], swiftSettings: swiftSettings),
-        .testTarget(name: "AirlockExchangeTests", dependencies: ["AirlockCore", "AirlockExchange", "AirlockTestSupport"], swiftSettings: swiftSettings),
-        // A scripted model server on 127.0.0.1:0 for the engine and CLI tests.
+        .testTarget(
+            name: "AirlockExchangeTests",
+            dependencies: ["AirlockCore", "AirlockExchange", "AirlockTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        // A scripted model server on 127.0.0.1:0 for the engine and CLI tests; the fuzz targets' harness.
         .target(
             name: "AirlockTestSupport",
             dependencies: [
@@ -185,6 +195,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/AirlockTestSupport",
             swiftSettings: swiftSettings
@@ -227,6 +238,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

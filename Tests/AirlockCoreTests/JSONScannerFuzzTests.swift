@@ -1,155 +1,107 @@
 import AirlockCore
+import AirlockTestSupport
 import Foundation
+import PropertyBased
 import Testing
 
-/// Random and mutated inputs: the scanner never crashes, accepts every document written by a
-/// valid grammar, and whatever it accepts in full, Foundation's `JSONSerialization` reads too.
+/// The JSON scanner and member reader under generated and mutated documents: they never crash,
+/// accept every document of the grammar, agree with Foundation's `JSONSerialization` on what is
+/// valid and on each top-level member's value, and their rewritten objects are JSON.
 @Suite struct JSONScannerFuzzTests {
-    /// Pieces that make interesting JSON and interesting breakage.
-    static let fragments: [String] = [
-        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\u00", "\\ud83d", "\\ude42", "\\x", "0", "-", ".", "e", "E+", "1e400",
-        "true", "fals", "null", " ", "\n", "\t", "é", "🙂", "\u{2028}", "\"mod\\u0065l\"", "\"model\"", "\u{1}",
-        "123456789012345678901234567890",
-    ]
+    /// Short runs of JSON's punctuation, letters and stray bytes: arbitrary text more often near
+    /// a grammar rule than random bytes would be.
+    static let soup = Gen<Character?>.element(of: Array("{}[],:\"\\ -.0123456789eEtrufalsn\u{0}\u{1F}\u{7F}é\u{FFFD}")).map { $0 ?? " " }
+        .string(of: 0...64)
 
-    struct Generator {
-        var random: SeededGenerator
-
-        mutating func chance(_ percent: Int) -> Bool { random.nextIndex(below: 100) < percent }
-
-        mutating func space() -> String {
-            chance(70) ? "" : [" ", "\n", "\t", "\r\n  "][random.nextIndex(below: 4)]
+    static let target = FuzzTarget(
+        "json",
+        seeds: [#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":100}"#, #"{"a":{"b":[1,2,{"c":null}]},"a":true}"#,
+                #"[1,-0,0.5e-3,"\u0041\ud83d\ude42"]"#, #"{"object_marking_ref\u0073":["marking-definition--x"]}"#],
+        tokens: ["\"model\":", "\"mod\\u0065l\":", ",\"a\":1", "{\"a\":", "\"\\u00"],
+        generator: Gen.frequency((weight: 4, gen: JSONGrammar.documents), (weight: 1, gen: soup))
+    ) { bytes throws(FuzzFailure) in
+        let valid = JSONScanner.isValid(bytes)
+        let strict = try? JSONObjectMembers(bytes, keys: .unescapedOnly)
+        let decoded: JSONObjectMembers?
+        do throws(JSONScanner.Failure) {
+            decoded = try JSONObjectMembers(bytes, keys: .decoded)
+        } catch {
+            decoded = nil
+            try fuzzRequire(error.code != .escapedKey, "escapedKey from the decoded spelling")
+            if error.code == .notAnObject { try fuzzRequire(valid, "notAnObject for bytes that are not JSON") }
+            if error.code == .malformed { try fuzzRequire(!valid, "malformed for valid bytes: \(error)") }
         }
-
-        mutating func string() -> String {
-            let pieces = ["a", "Z", "é", "漢", "🙂", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u0000", "\\u001F", "\\u00e9",
-                          "\\ud83d\\ude42", "\\u2028", "\u{2028}", "\u{2029}", "</", " ", "\u{7F}"]
-            let length = chance(5) ? 2_000 : random.nextIndex(below: 12)
-            return "\"" + (0..<length).map { _ in pieces[random.nextIndex(below: pieces.count)] }.joined() + "\""
-        }
-
-        mutating func number() -> String {
-            var text = chance(30) ? "-" : ""
-            text += chance(20) ? "0" : String(1 + random.nextIndex(below: 9)) + String(repeating: "7", count: chance(10) ? 40 : random.nextIndex(below: 5))
-            if chance(40) { text += "." + String(random.nextIndex(below: 1000)) }
-            // Exponents within a Double's range: range is the reader's business, not the grammar's.
-            if chance(30) { text += ["e", "E", "e+", "e-"][random.nextIndex(below: 4)] + String(random.nextIndex(below: 300)) }
-            return text
-        }
-
-        mutating func value(depth: Int) -> String {
-            let kind = depth > 40 ? random.nextIndex(below: 4) : random.nextIndex(below: 7)
-            switch kind {
-            case 0: return string()
-            case 1: return number()
-            case 2: return ["true", "false", "null"][random.nextIndex(below: 3)]
-            case 3: return string()
-            case 4 where chance(10):
-                // A deep chain, near the scanner's limit.
-                let levels = 50 + random.nextIndex(below: 100)
-                return String(repeating: "[", count: levels) + value(depth: depth + levels) + String(repeating: "]", count: levels)
-            case 4, 5:
-                let count = random.nextIndex(below: 5)
-                return "[" + space() + (0..<count).map { _ in value(depth: depth + 1) }.joined(separator: space() + "," + space()) + space() + "]"
-            default:
-                let count = random.nextIndex(below: 5)
-                let keys = ["\"model\"", "\"mod\\u0065l\"", "\"a\"", "\"\"", "\"é\"", "\"object_marking_ref\\u0073\""]
-                let members = (0..<count).map { _ in
-                    // Repeated and escaped keys are valid JSON.
-                    (chance(50) ? keys[random.nextIndex(below: keys.count)] : string()) + space() + ":" + space() + value(depth: depth + 1)
-                }
-                return "{" + space() + members.joined(separator: "," + space()) + space() + "}"
+        try fuzzRequire(strict == nil || decoded != nil, "read with keys unescaped only but not with keys decoded")
+        try fuzzRequire(decoded == nil || valid, "read as an object, but not valid")
+        let tooDeep = bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            do throws(JSONScanner.Failure) {
+                try scanner.scanDocument()
+                return false
+            } catch {
+                return error.code == .tooDeep
             }
         }
+        let foundation = FoundationJSON.canonical(bytes)
+        if !FoundationJSON.isOutsideReach(bytes), !tooDeep {
+            try fuzzRequire(valid == (foundation != nil), valid ? "valid, but Foundation refuses it" : "refused, but Foundation reads it")
+        }
+        guard let object = decoded else { return }
+        try checkMembers(object, foundation: foundation)
+        try checkRewritten(object)
+    }
 
-        mutating func mutated(_ text: String) -> [UInt8] {
-            var bytes = Array(text.utf8)
-            for _ in 0..<(1 + random.nextIndex(below: 3)) {
-                let position = bytes.isEmpty ? 0 : random.nextIndex(below: bytes.count + 1)
-                switch random.nextIndex(below: 5) {
-                case 0: bytes.insert(contentsOf: Array(fragments[random.nextIndex(below: fragments.count)].utf8), at: position)
-                case 1: if position < bytes.count { bytes.remove(at: position) }
-                case 2: if position < bytes.count { bytes[position] = UInt8(truncatingIfNeeded: random.next()) }
-                case 3: bytes = Array(bytes.prefix(position))
-                default:
-                    let punctuation = Array("{}[],:\"\\ 0e-.".utf8)
-                    if position < bytes.count { bytes[position] = punctuation[random.nextIndex(below: punctuation.count)] }
-                }
-            }
-            return bytes
+    /// Each top-level key given once has the value Foundation gives it; every reader of a member
+    /// runs without trapping.
+    static func checkMembers(_ object: JSONObjectMembers, foundation: Data?) throws(FuzzFailure) {
+        // Read from the input itself: Foundation writes -0.0 as `-0`, which it reads back as 0.
+        let whole = foundation == nil ? nil : (try? JSONSerialization.jsonObject(with: Data(object.bytes))) as? [String: Any]
+        let keys = object.members.map(\.key)
+        for member in object.members {
+            _ = object.strings(member.key)
+            _ = object.integer(member.key)
+            _ = try? object.object(member.key, keys: .decoded)
+            guard let whole, keys.filter({ $0 == member.key }).count == 1 else { continue }
+            let ours = FoundationJSON.canonical(object.bytes[member.value])
+            let theirs = whole[member.key].flatMap(FoundationJSON.canonical(value:))
+            try fuzzRequire(ours == theirs, "member \(FuzzBudget.quoted(member.key)): \(FuzzBudget.quoted(String(decoding: object.bytes[member.value], as: UTF8.self))) is not Foundation's value")
         }
     }
 
-    static func foundationReads(_ bytes: [UInt8]) -> Bool {
-        (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
+    /// Every member replaced by a string and one added: the result is JSON, with those values.
+    static func checkRewritten(_ object: JSONObjectMembers) throws(FuzzFailure) {
+        var replacements = Dictionary(object.members.map { ($0.key, Array("\"replaced\"".utf8)) }) { first, _ in first }
+        replacements["added by the test"] = Array("[1,{\"b\":null}]".utf8)
+        let rewritten = object.rewritten(replacing: replacements)
+        try fuzzRequire(JSONScanner.isValid(rewritten), "rewritten, not JSON: \(FuzzBudget.describe(rewritten))")
+        let again = try? JSONObjectMembers(rewritten, keys: .decoded)
+        try fuzzRequire(again?.members.count == object.members.count + 1, "rewritten with other members")
+        try fuzzRequire(again?.members.allSatisfy { again?.bytes[$0.value].elementsEqual(replacements[$0.key] ?? []) == true } == true,
+                        "rewritten with other values")
+        // A member's own object, rewritten alone, is JSON too.
+        for member in object.members where object.bytes[member.value.lowerBound] == UInt8(ascii: "{") {
+            guard let inner = try? object.object(member.key, keys: .decoded) else { continue }
+            let alone = inner.rewritten(replacing: ["x": Array("0".utf8)])
+            try fuzzRequire(JSONScanner.isValid(alone), "a member's object rewritten, not JSON: \(FuzzBudget.describe(alone))")
+        }
     }
 
-    /// A lone surrogate escape is valid RFC 8259 grammar that the scanner decodes to U+FFFD,
-    /// while Foundation refuses it; such inputs are left out of the comparison.
-    /// Also left out: numbers beyond a `Double`'s range (`1e400`), valid grammar that
-    /// Foundation refuses to read; the scanner checks grammar, and range is the reader's business.
-    static func isOutsideFoundationsReach(_ bytes: [UInt8]) -> Bool {
-        let text = String(decoding: bytes, as: UTF8.self)
-        let outOfRange = text.matches(of: /[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/).contains { Double($0.output.0).map { !$0.isFinite } ?? true }
-        return outOfRange || text.lowercased().contains("\\ud")
+    @Test func fuzz() {
+        Self.target.run()
     }
 
-    @Test(arguments: 0..<8)
-    func generatedDocumentsAreValidEverywhere(seed: Int) throws {
-        var generator = Generator(random: SeededGenerator(seed: UInt64(seed), stream: "json-valid"))
-        for _ in 0..<150 {
-            let text = generator.space() + generator.value(depth: 0) + generator.space()
+    /// swift-property-based's own runner over the grammar (its seed in a failure's message):
+    /// every document is valid, and Foundation reads it.
+    @Test func generatedDocumentsAreValidEverywhere() async {
+        await propertyCheck(count: 300, input: JSONGrammar.documents) { text in
             let bytes = Array(text.utf8)
-            #expect(JSONScanner.isValid(bytes), "\(text.prefix(300))")
-            if !Self.isOutsideFoundationsReach(bytes) {
-                #expect(Self.foundationReads(bytes), "\(text.prefix(300))")
+            #expect(JSONScanner.isValid(bytes))
+            if !FoundationJSON.isOutsideReach(bytes) {
+                #expect(FoundationJSON.canonical(bytes) != nil)
             }
             if bytes.first(where: { !JSONScanner.isWhitespace($0) }) == UInt8(ascii: "{") {
                 #expect((try? JSONObjectMembers(bytes, keys: .decoded)) != nil)
             }
-        }
-    }
-
-    @Test(arguments: 0..<8)
-    func mutatedDocumentsNeverCrashAndAgreeWithFoundation(seed: Int) {
-        var generator = Generator(random: SeededGenerator(seed: UInt64(seed), stream: "json-mutated"))
-        var accepted = 0
-        for _ in 0..<600 {
-            let bytes = generator.mutated(generator.value(depth: 0))
-            let valid = JSONScanner.isValid(bytes)
-            // The member readers run over the same bytes and may fail, but never trap.
-            let strict = try? JSONObjectMembers(bytes, keys: .unescapedOnly)
-            let lenient = try? JSONObjectMembers(bytes, keys: .decoded)
-            if strict != nil { #expect(lenient != nil) }
-            if let lenient {
-                #expect(valid)
-                for member in lenient.members {
-                    _ = lenient.strings(member.key)
-                    _ = lenient.integer(member.key)
-                    _ = try? lenient.object(member.key, keys: .decoded)
-                }
-            }
-            guard valid else { continue }
-            accepted += 1
-            if !Self.isOutsideFoundationsReach(bytes) {
-                #expect(Self.foundationReads(bytes), "\(String(decoding: bytes.prefix(300), as: UTF8.self))")
-            }
-        }
-        // Some mutations leave valid JSON: the comparison is not vacuous.
-        #expect(accepted > 10)
-    }
-
-    @Test(arguments: 0..<4)
-    func randomBytesNeverCrash(seed: Int) {
-        var random = SeededGenerator(seed: UInt64(seed), stream: "json-bytes")
-        for _ in 0..<2_000 {
-            let length = random.nextIndex(below: 64)
-            let alphabet = Array("{}[],:\"\\ -.0123456789eEtrufalsn".utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xED, 0xF0, 0xFF]
-            let bytes = (0..<length).map { _ in alphabet[random.nextIndex(below: alphabet.count)] }
-            if JSONScanner.isValid(bytes), !Self.isOutsideFoundationsReach(bytes) {
-                #expect(Self.foundationReads(bytes), "\(bytes)")
-            }
-            _ = try? JSONObjectMembers(bytes, keys: .unescapedOnly)
         }
     }
 }

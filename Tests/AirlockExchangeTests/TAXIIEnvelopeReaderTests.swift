@@ -135,6 +135,18 @@ import Testing
         }
     }
 
+    /// Found by the fuzz target (Tests/Fuzz/taxii-envelope/object-marking-refs-twice.json): with
+    /// `object_marking_refs` given twice, readers disagree on the marking (`STIXObject`, through
+    /// `JSONDecoder`, takes the first; `JSONSerialization` and the member reader the last), so
+    /// such an object is refused, in either spelling.
+    @Test(arguments: [#""object_marking_refs""#, #""object_marking_ref\u0073""#])
+    func markingsGivenTwiceAreRejected(secondSpelling: String) throws {
+        let red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+        let clear = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+        let detail = try rejection(indicator(#","object_marking_refs":["\#(red)"],\#(secondSpelling):["\#(clear)"]"#))
+        #expect(detail.message?.contains("more than one 'object_marking_refs'") == true, "\(detail.message ?? "no message")")
+    }
+
     @Test func goodAndBadObjectsAreSortedInOrder() throws {
         let bad = #"{"type":"indicator","spec_version":"2.0","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd30","created":"2016-04-06T20:03:48.000Z"}"#
         let items = try items(#"{"objects":[\#(indicator()),\#(bad),\#(indicator(#","name":"x""#))]}"#)

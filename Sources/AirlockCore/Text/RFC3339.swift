@@ -64,6 +64,8 @@ public enum RFC3339 {
 
     /// Seconds from 1970 to `Date`'s reference date, 2001-01-01T00:00:00Z.
     static let referenceDateSince1970: Int64 = 978_307_200
+    /// Seconds from 1970 to 10000-01-01T00:00:00Z, the first instant with no RFC 3339 form.
+    static let startOf10000: Int64 = 253_402_300_800
 
     /// 10000-01-01T00:00:00Z: the first instant whose year has no four-digit form, so the bound
     /// (exclusive) of every time the API accepts or derives.
@@ -130,7 +132,8 @@ public enum RFC3339 {
     ///
     /// A date that is not finite, or whose year falls outside 0…9999, has no RFC 3339 form: it is
     /// clamped to ±10¹⁴ seconds and written with its year in as many digits as it needs, so that
-    /// it still reads as a number.
+    /// it still reads as a number. A date that rounds into year 10000 from 9999 (or lies at its
+    /// first instant) is written as 9999's last unit instead.
     public static func format(_ date: Date, fractionDigits: Int = 3) -> String {
         let digits = min(max(fractionDigits, 0), 9)
         let interval = date.timeIntervalSinceReferenceDate
@@ -142,6 +145,12 @@ public enum RFC3339 {
         if units >= scale {
             seconds += 1
             units -= scale
+        }
+        // A time in 9999's last unit is carried into 10000 by rounding, or already by a `Date`'s
+        // precision (one read as 23:59:59.9999999): it stays in 9999, as what is read is written back.
+        if seconds == startOf10000, units == 0, clamped <= Double(startOf10000 - referenceDateSince1970) {
+            seconds -= 1
+            units = scale - 1
         }
         return format(Instant(secondsSince1970: seconds, nanoseconds: units * power(of: 10, 9 - digits)), fractionDigits: digits)
     }

@@ -30,7 +30,7 @@ public enum TAXIIEnvelopeItem: Sendable, Hashable {
 /// Each object's checks: `type` a STIX type name; `id` that type, `--`, and a UUID;
 /// `spec_version` `"2.1"` (an object without `created` and `modified`, a cyber-observable, may
 /// leave it out); `created` and `modified` STIX timestamps when present, `modified` not before
-/// `created`. An accepted object keeps the client's bytes, member order and number spelling
+/// `created`; none of these members, nor `object_marking_refs`, given twice. An accepted object keeps the client's bytes, member order and number spelling
 /// included, with only the whitespace between tokens removed.
 public struct TAXIIEnvelopeReader: Sendable {
     /// When the POST arrived: the version reported for a failed object that has no `modified` or
@@ -142,7 +142,9 @@ struct TAXIIEnvelopeElement {
         var message: String
     }
 
-    static let fieldNames: Set<String> = ["type", "id", "spec_version", "created", "modified"]
+    /// The members the checks read, and `object_marking_refs`: given twice, readers would differ
+    /// on the marking (`JSONDecoder` keeps the first, `JSONSerialization` the last).
+    static let fieldNames: Set<String> = ["type", "id", "spec_version", "created", "modified", "object_marking_refs"]
 
     var range: Range<Int>
     var isObject: Bool
@@ -246,7 +248,7 @@ struct TAXIIEnvelopeElement {
 
     /// The member's name when it is one of ``fieldNames``; other names are not decoded.
     private static func fieldName(_ key: JSONScanner.StringToken, scanner: JSONScanner) -> String? {
-        guard key.hasEscapes || (2...12).contains(key.range.count) else { return nil }
+        guard key.hasEscapes || (2...19).contains(key.range.count) else { return nil }
         let name = scanner.text(key)
         return fieldNames.contains(name) ? name : nil
     }
