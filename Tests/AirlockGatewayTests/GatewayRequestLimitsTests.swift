@@ -71,13 +71,14 @@ import Testing
     @Test func limiterSumsSaturate() throws {
         var limiter = GrantLimiter(
             limits: .init(requestsPerMinute: 100, tokensPerMinute: 1_000, maxConcurrent: 10, tokenQuota: .max), used: .max - 5, now: 0)
+        let held = try limiter.admit(reserve: 5, at: 0).get()
         limiter.resync(used: .max)
         var open = GrantLimiter(limits: .init(requestsPerMinute: 100, tokensPerMinute: nil, maxConcurrent: 10, tokenQuota: .max), used: 0, now: 0)
         let call = try open.admit(reserve: .max, at: 0).get()
         open.settle(call, tokens: .max, at: 0)
         open.settle(try open.admit(reserve: 0, at: 0).get(), tokens: .max, at: 0)
         #expect(open.used == .max && open.reserved == 0)
-        limiter.settle(try limiter.admit(reserve: 5, at: 0).get(), tokens: .max, at: 0)
+        limiter.settle(held, tokens: .max, at: 0)
         #expect(limiter.used == .max)
     }
 }
