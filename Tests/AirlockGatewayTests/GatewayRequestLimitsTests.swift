@@ -1,4 +1,5 @@
 import AirlockGateway
+import AirlockStore
 import Foundation
 import Testing
 
@@ -80,5 +81,24 @@ import Testing
         #expect(open.used == .max && open.reserved == 0)
         limiter.settle(held, tokens: .max, at: 0)
         #expect(limiter.used == .max)
+    }
+}
+
+extension GatewayRequestLimitsTests {
+    /// Unknown-key calls cost the audit log one entry per address and minute, and at most
+    /// `maximumAddresses` plus one a minute however many addresses send them.
+    @Test func unknownKeyTalliesAreBounded() {
+        var tally = UnknownKeyTally()
+        let minute = Date(timeIntervalSince1970: 1_800_000_000)
+        for index in 0..<(UnknownKeyTally.maximumAddresses + 50) {
+            tally.count(address: "10.0.\(index / 256).\(index % 256)", digest: "abcdef0123456789", at: minute)
+            tally.count(address: "10.0.\(index / 256).\(index % 256)", digest: "abcdef0123456789", at: minute)
+        }
+        #expect(tally.take(endedBefore: minute).isEmpty)
+        let events = tally.take(endedBefore: minute.addingTimeInterval(60))
+        #expect(events.count == UnknownKeyTally.maximumAddresses + 1)
+        #expect(events.first { $0.detail["address"] == "other" }?.detail["calls"] == "100")
+        #expect(events.allSatisfy { $0.detail["key_digest_prefix"] == "abcdef01" })
+        #expect(tally.counts.isEmpty)
     }
 }
