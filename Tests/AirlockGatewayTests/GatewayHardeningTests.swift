@@ -1,5 +1,5 @@
 import AirlockCore
-import AirlockGateway
+@testable import AirlockGateway
 import AirlockStore
 import AirlockTestSupport
 import AsyncHTTPClient
@@ -51,6 +51,15 @@ import Testing
             #expect(body.errorMessage?.contains("bad key") == true, "\(body)")
             #expect(response.headers["x-airlock-upstream-status"] == (status == 400 ? "400" : nil))
         }
+    }
+
+    /// A body that is not JSON is redacted before it is cut to length: no part of a credential
+    /// survives at the cut.
+    @Test func aCredentialAtTheCutIsNotPartlyKept() {
+        let credential = "Zq9Tt2Lm4Pw8Rk1Vb3Nc7Yh5"
+        let body = String(repeating: "x ", count: 145) + credential + " trailing words"
+        let summary = AccessGateway.summary(ofUpstreamError: ByteBuffer(string: body), credential: credential)
+        #expect(!summary.contains("Zq9Tt"), "\(summary)")
     }
 
     /// A key issued a moment ago works at once, even when the directory was reloaded just before.

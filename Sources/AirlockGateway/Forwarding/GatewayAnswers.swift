@@ -23,7 +23,8 @@ extension AccessGateway {
     /// endpoint that echoes the key it was sent would hand the developer's credential over.
     static func summary(ofUpstreamError buffer: ByteBuffer, credential: String?) -> String {
         let bytes = Data(buffer.readableBytesView.prefix(64 << 10))
-        var text = String(decoding: bytes.prefix(300), as: UTF8.self)
+        // Redacted before it is cut to length, so that no credential is cut in two and half kept.
+        var text = String(decoding: bytes.prefix(4096), as: UTF8.self)
         if let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] {
             let error = object["error"] as? [String: Any] ?? object
             let message = error["message"] as? String ?? object["error"] as? String ?? object["detail"] as? String
