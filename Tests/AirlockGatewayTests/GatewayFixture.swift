@@ -27,6 +27,7 @@ struct GatewayFixture: Sendable {
         grant adjust: @Sendable (inout AccessGrant) -> Void = { _ in },
         version adjustVersion: @Sendable (inout ModelVersion) -> Void = { _ in },
         configuration: AccessGateway.Configuration = .init(),
+        routes: @Sendable (Router<BasicRequestContext>) -> Void = { _ in },
         upstream script: @escaping ScriptedModelServer.Script,
         _ body: @Sendable (GatewayFixture, ScriptedModelServer) async throws -> Void
     ) async throws {
@@ -71,6 +72,7 @@ struct GatewayFixture: Sendable {
                 let gateway = try AccessGateway(store: store, configuration: configuration, logger: TestBackend.quietLogger)
                 let router = Router()
                 gateway.addRoutes(to: router)
+                routes(router)
                 let app = Application(router: router, server: gateway.httpServer, logger: TestBackend.quietLogger)
                 do {
                     try await app.test(.live) { client in

@@ -4,6 +4,7 @@ import AirlockStore
 import AirlockTestSupport
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
 import NIOCore
 import Testing
 
@@ -157,9 +158,12 @@ extension GatewayHardeningTests {
     }
 
     /// A chunk size past any number is a bad request, never a server error.
-    @Test(arguments: ["/v1/chat/completions", "/api/v1/nothing"])
+    @Test(arguments: ["/v1/chat/completions", "/api/v1/echo"])
     func anAbsurdChunkSizeIsABadRequest(path: String) async throws {
-        try await GatewayFixture.with(upstream: { _ in .ok(ModelReplies.chat("ok")) }) { fixture, _ in
+        let echo: @Sendable (Router<BasicRequestContext>) -> Void = { router in
+            router.post("api/v1/echo") { request, _ in String(buffer: try await request.body.collect(upTo: 1 << 20)) }
+        }
+        try await GatewayFixture.with(routes: echo, upstream: { _ in .ok(ModelReplies.chat("ok")) }) { fixture, _ in
             let url = try #require(URL(string: fixture.url))
             let request =
                 "POST \(path) HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \(fixture.key)\r\ntransfer-encoding: chunked\r\n\r\n"
