@@ -103,7 +103,9 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = listening.metricsRegistry()
         logger.info("opening store", metadata: ["database": "\(configuration.store.location)"])
         try await ProgramStore.withStore(configuration.store, logger: logger) { store in
-            let gateway = AccessGateway(store: store, configuration: configuration.gateway, logger: logger)
+            var gatewayConfiguration = configuration.gateway
+            gatewayConfiguration.journalPath = configuration.gatewayJournalPath(for: "serve")
+            let gateway = try AccessGateway(store: store, configuration: gatewayConfiguration, logger: logger)
             // A revocation or the kill switch reaches the gateway at once, not at its next reload.
             let api = ProgramAPI(store: store, configuration: configuration, accessChanged: { try? await gateway.refresh() })
             let app = ProgramApplication.application(api: api, registry: registry, gateway: gateway, logger: logger) { port in
@@ -128,7 +130,9 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = try listening.logger("airlock.gateway", configuration)
         let registry = listening.metricsRegistry()
         try await ProgramStore.withStore(configuration.store, logger: logger) { store in
-            let gateway = AccessGateway(store: store, configuration: configuration.gateway, logger: logger)
+            var gatewayConfiguration = configuration.gateway
+            gatewayConfiguration.journalPath = configuration.gatewayJournalPath(for: "gateway")
+            let gateway = try AccessGateway(store: store, configuration: gatewayConfiguration, logger: logger)
             let app = ProgramApplication.gatewayApplication(
                 gateway: gateway, registry: registry, host: configuration.host, port: configuration.port, logger: logger
             ) { port in

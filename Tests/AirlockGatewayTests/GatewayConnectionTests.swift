@@ -122,4 +122,14 @@ enum RawHTTPClient {
         try? await channel.close()
         return collector.received.withLock { $0 }
     }
+
+    /// Sends `send` and waits up to `within` for the server to close the connection.
+    static func sendAndAwaitClose(host: String, port: Int, send: String, within: Duration) async throws -> Bool {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: host, port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: send))
+        let deadline = ContinuousClock.now + within
+        while channel.isActive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        defer { channel.close(promise: nil) }
+        return !channel.isActive
+    }
 }

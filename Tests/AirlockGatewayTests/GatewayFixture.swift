@@ -26,6 +26,8 @@ struct GatewayFixture: Sendable {
         backend: TestBackend = .sqlite,
         grant adjust: @Sendable (inout AccessGrant) -> Void = { _ in },
         version adjustVersion: @Sendable (inout ModelVersion) -> Void = { _ in },
+        configuration: AccessGateway.Configuration = .init(),
+        routes: @Sendable (Router<BasicRequestContext>) -> Void = { _ in },
         upstream script: @escaping ScriptedModelServer.Script,
         _ body: @Sendable (GatewayFixture, ScriptedModelServer) async throws -> Void
     ) async throws {
@@ -67,9 +69,10 @@ struct GatewayFixture: Sendable {
                         secret: secret)
                     return (grant, version, secret)
                 }
-                let gateway = AccessGateway(store: store, logger: TestBackend.quietLogger)
+                let gateway = try AccessGateway(store: store, configuration: configuration, logger: TestBackend.quietLogger)
                 let router = Router()
                 gateway.addRoutes(to: router)
+                routes(router)
                 let app = Application(router: router, server: gateway.httpServer, logger: TestBackend.quietLogger)
                 do {
                     try await app.test(.live) { client in

@@ -91,6 +91,8 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
     case limited(GrantLimiter.Refusal)
     case badRequest(String)
     case upstreamFailed(status: Int, detail: String)
+    /// The endpoint refused the call (a 4xx): its status, with a summary of its error.
+    case upstreamRefused(status: Int, detail: String)
     case upstreamUnreachable(String)
     /// The gateway cannot read its directory (the store is down).
     case unavailable(String)
@@ -103,6 +105,7 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
         case .limited: 429
         case .badRequest: 400
         case .upstreamFailed: 502
+        case .upstreamRefused(let status, _): status
         case .upstreamUnreachable: 504
         }
     }
@@ -127,6 +130,7 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
         case .limited(.quota): "insufficient_quota"
         case .badRequest: "invalid_request"
         case .upstreamFailed: "upstream_error"
+        case .upstreamRefused: "upstream_refused"
         case .upstreamUnreachable: "upstream_unreachable"
         case .unavailable: "gateway_unavailable"
         }
@@ -152,6 +156,7 @@ public enum GatewayRefusal: Error, Sendable, Hashable {
             "the grant's token quota would be exceeded: \(remaining) tokens left, this call may use \(asked) (lower max_tokens)"
         case .badRequest(let detail): detail
         case .upstreamFailed(let status, let detail): "the model's endpoint answered \(status): \(detail)"
+        case .upstreamRefused(let status, let detail): "the model's endpoint refused the call (\(status)): \(detail)"
         case .upstreamUnreachable(let detail): "the model's endpoint could not be reached: \(detail)"
         case .unavailable(let detail): "the gateway cannot read its grants now: \(detail)"
         }

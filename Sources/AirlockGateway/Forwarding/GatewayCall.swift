@@ -80,18 +80,25 @@ final class GatewayCall: UpstreamExchangeDelegate {
         case .found(let route):
             proceed(route)
         case .unknown:
-            respond(.unknownKey)
+            refuseUnknown(digest)
         case .reload:
             let gateway = self.gateway
             context.eventLoop.makeFutureWithTask { try await gateway.route(forDigest: digest) }.assumeIsolated().whenComplete { result in
                 guard !self.done else { return }
                 switch result {
                 case .success(let route?): self.proceed(route)
-                case .success(nil): self.respond(.unknownKey)
+                case .success(nil): self.refuseUnknown(digest)
                 case .failure(let error): self.respond(.unavailable(AccessGateway.describe(error)))
                 }
             }
         }
+    }
+
+    /// An unknown key: counted for the audit log by source address, never the key itself.
+    private func refuseUnknown(_ digest: String) {
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        gateway.countUnknownKey(digest: digest, address: address)
+        respond(.unknownKey)
     }
 
     private func proceed(_ route: GatewayRoute) {
@@ -115,6 +122,8 @@ final class GatewayCall: UpstreamExchangeDelegate {
         case .failure(let refusal): return refuse(.limited(refusal))
         case .success(let admitted): admission = admitted
         }
+        // On the journal before it is forwarded: a crash from here on still charges the call.
+        gateway.journal?.append(record(route, status: 0, charged: prepared.reservation, streamed: prepared.streams))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         gateway.open(callId: callId, grantId: route.grantId) { refusal in
             bound.eventLoop.execute { bound.value.cut(refusal) }
@@ -207,8 +216,12 @@ final class GatewayCall: UpstreamExchangeDelegate {
         let failed = upstreamStatus >= 400
         let tokens = meter.reported ? meter.total : (failed ? 0 : prepared.reservation)
         let content = route.recordContent ? gateway.seal(request: prepared.body, response: Data(answer.readableBytesView), callId: callId) : nil
-        if upstreamStatus >= 500 {
-            let refusal = GatewayRefusal.upstreamFailed(status: upstreamStatus, detail: AccessGateway.snippet(answer))
+        if failed {
+            // Summarised, never passed on: an endpoint's error may echo the credential it was sent.
+            let detail = AccessGateway.summary(ofUpstreamError: answer, credential: route.upstream?.credential)
+            let refusal: GatewayRefusal =
+                upstreamStatus >= 500 || upstreamStatus == 401 || upstreamStatus == 403 || upstreamStatus == 407
+                ? .upstreamFailed(status: upstreamStatus, detail: detail) : .upstreamRefused(status: upstreamStatus, detail: detail)
             gateway.finish(
                 route, admission, callId: callId,
                 record: record(route, status: refusal.status, tokens: meter, charged: tokens, error: refusal.code, content: content))
@@ -217,7 +230,6 @@ final class GatewayCall: UpstreamExchangeDelegate {
         gateway.finish(route, admission, callId: callId, record: record(route, status: upstreamStatus, tokens: meter, charged: tokens, content: content))
         var fields = HTTPFields()
         fields[.contentType] = upstreamContentType ?? "application/json"
-        if failed { fields[AccessGateway.upstreamStatusHeader] = String(upstreamStatus) }
         write(status: upstreamStatus, fields, answer)
     }
 
@@ -260,7 +272,7 @@ final class GatewayCall: UpstreamExchangeDelegate {
     }
 
     private func endStream(_ route: GatewayRoute, _ admission: GrantLimiter.Admission, _ prepared: GatewayRequest, cutBy: GatewayRefusal? = nil, failure: String? = nil) {
-        let tokens = meter.reported ? meter.total : prepared.reservation
+        let tokens = meter.streamCharge(reservation: prepared.reservation)
         let content = route.recordContent ? gateway.seal(request: prepared.body, response: captured, callId: callId) : nil
         gateway.finish(
             route, admission, callId: callId,
@@ -281,8 +293,8 @@ final class GatewayCall: UpstreamExchangeDelegate {
         if writable { connection?.channel.setOption(.autoRead, value: true).whenFailure { _ in } }
     }
 
-    /// The client closed its connection: the upstream call is dropped and charged what it
-    /// reported, or its reservation.
+    /// The client closed its connection: the upstream call is dropped and charged its
+    /// reservation (or a stream's final usage, where that had arrived).
     func clientLeft() {
         guard !done else { return }
         guard let route, let admission, let prepared else {
@@ -292,7 +304,7 @@ final class GatewayCall: UpstreamExchangeDelegate {
         dropConnection()
         done = true
         gateway.count(api, status: 499, duration: ContinuousClock.now - started)
-        let tokens = meter.reported ? meter.total : prepared.reservation
+        let tokens = streaming ? meter.streamCharge(reservation: prepared.reservation) : prepared.reservation
         gateway.finish(
             route, admission, callId: callId,
             record: record(route, status: 499, tokens: meter, charged: tokens, streamed: streaming, error: "client_closed"))

@@ -1,3 +1,12 @@
+extension Int64 {
+    /// The sum, or `.max` / `.min` where it would overflow: token sums stop at the ceiling
+    /// instead of trapping on figures an upstream or a client made up.
+    public func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+}
+
 /// One grant's limits at the gateway, as a pure state machine: requests a minute, tokens a
 /// minute, calls at once, and the grant's whole token quota.
 ///
@@ -46,7 +55,7 @@ public struct GrantLimiter: Sendable {
     /// `used` is what the store says the grant has spent already; `now` is in seconds.
     public init(limits: Limits, used: Int64, now: Double) {
         self.limits = limits
-        self.used = used
+        self.used = max(0, used)
         requestBucket = Double(limits.requestsPerMinute)
         tokenBucket = Double(limits.tokensPerMinute ?? 0)
         refilledAt = now
@@ -71,7 +80,7 @@ public struct GrantLimiter: Sendable {
     /// What the store says was spent, by every gateway, plus what this one has charged but not
     /// yet written: several gateways in front of one store converge on one count.
     public mutating func resync(used spent: Int64) {
-        used = max(used, spent)
+        used = max(used, spent, 0)
     }
 
     /// Lets a call through that may spend up to `reserve` tokens, or says why not.
@@ -84,10 +93,10 @@ public struct GrantLimiter: Sendable {
         if let perMinute = limits.tokensPerMinute, tokenBucket <= 0 {
             return .failure(.tokenRate(retryAfter: (1 - tokenBucket) * 60 / Double(max(1, perMinute))))
         }
-        let remaining = limits.tokenQuota - used - reserved
+        let remaining = limits.tokenQuota.addingSaturated(-used).addingSaturated(-reserved)
         guard reserve <= remaining else { return .failure(.quota(remaining: max(0, remaining), asked: reserve)) }
         requestBucket -= 1
-        reserved += reserve
+        reserved = reserved.addingSaturated(max(0, reserve))
         inFlight += 1
         return .success(Admission(reserved: reserve))
     }
@@ -95,9 +104,9 @@ public struct GrantLimiter: Sendable {
     /// Charges a finished call (or one cut off) with the tokens the upstream reported.
     public mutating func settle(_ admission: Admission, tokens: Int64, at now: Double) {
         refill(at: now)
-        reserved -= admission.reserved
+        reserved = max(0, reserved - admission.reserved)
         inFlight -= 1
-        used += max(0, tokens)
+        used = used.addingSaturated(max(0, tokens))
         // A minute's token budget may go below zero: the next calls wait until it refills.
         if limits.tokensPerMinute != nil { tokenBucket -= Double(max(0, tokens)) }
     }

@@ -114,7 +114,7 @@ extension ProgramAPI {
 
     func createGrantKey(_ request: Request, _ context: Context) async throws -> Response {
         let id = try context.parameters.require("grant_id")
-        return try await create(request, context, NewKey.self, revealsSecret: true) { records, actor, body in
+        let issued = try await create(request, context, NewKey.self, revealsSecret: true) { records, actor, body in
             let grant = try await loadGrant(id, .grantKeyCreate, actor, records)
             let now = now()
             guard grant.status(at: now) == .active else {
@@ -134,5 +134,8 @@ extension ProgramAPI {
             try await audit(records, actor, "grant.key.create", "grant", id, ["key": key.id])
             return (IssuedKey(key: APIKeyView(key), secret: secret), "/api/v1/grants/\(id)/keys")
         }
+        // The gateway reloads before the key is handed over: it works the moment it is issued.
+        await accessChanged()
+        return issued
     }
 }

@@ -23,7 +23,10 @@ public struct ServerConfiguration: Sendable {
     /// `log.level` (string, default `info`): trace, debug, info, notice, warning, error or critical.
     public var logLevel: String
     /// `gateway.refresh_milliseconds` (int, default 1000), `gateway.upstream_timeout_seconds` (int,
-    /// default 600) and `gateway.max_connections` (int, default 256): see ``AccessGateway/Configuration``.
+    /// default 600), `gateway.max_connections` (int, default 256), `gateway.journal_path` (string,
+    /// default: see ``gatewayJournalPath(for:)``) and `http.head_timeout_seconds` (10),
+    /// `http.body_timeout_seconds` (30), `http.idle_timeout_seconds` (75), each 1 to 3600: see
+    /// ``AccessGateway/Configuration`` and ``ClientTimeouts``.
     public var gateway: AccessGateway.Configuration = .init()
     /// `sharing.namespace` (string, default `https://airlock.invalid`): this deployment's URL, the
     /// CSAF publisher namespace; it also seeds STIX and TAXII collection ids, so set it once.
@@ -74,13 +77,32 @@ public struct ServerConfiguration: Sendable {
         guard refresh >= 50 else { throw ConfigurationError("gateway.refresh_milliseconds", "must be at least 50") }
         guard upstream >= 1 else { throw ConfigurationError("gateway.upstream_timeout_seconds", "must be at least 1") }
         guard connections >= 1 else { throw ConfigurationError("gateway.max_connections", "must be at least 1") }
+        var timeouts: [Int] = []
+        for (key, value) in [("http.head_timeout_seconds", 10), ("http.body_timeout_seconds", 30), ("http.idle_timeout_seconds", 75)] {
+            let seconds = try Self.integer(config, key, default: value)
+            guard (1...3600).contains(seconds) else { throw ConfigurationError(key, "must be 1 to 3600") }
+            timeouts.append(seconds)
+        }
         gateway = .init(
-            refreshInterval: .milliseconds(refresh), upstreamTimeout: .seconds(upstream), maxConnectionsPerHost: connections)
+            refreshInterval: .milliseconds(refresh), upstreamTimeout: .seconds(upstream), maxConnectionsPerHost: connections,
+            journalPath: config.string(forKey: "gateway.journal_path"),
+            clientTimeouts: .init(head: .seconds(timeouts[0]), body: .seconds(timeouts[1]), idle: .seconds(timeouts[2])))
         sharingNamespace = config.string(forKey: "sharing.namespace", default: "https://airlock.invalid")
         guard let namespace = URL(string: sharingNamespace), ["http", "https"].contains(namespace.scheme ?? ""), namespace.host != nil else {
             throw ConfigurationError("sharing.namespace", "must be an http or https URL, not '\(sharingNamespace)'")
         }
         advisoryBaseURL = config.string(forKey: "sharing.advisory_base_url", default: sharingNamespace + "/advisories")
+    }
+
+    /// Where a gateway keeps its journal of admitted calls when `gateway.journal_path` is not set:
+    /// beside a SQLite store (`airlock.db.serve-journal` for `airlock serve`), else in the working
+    /// folder; `process` names the command, so that `serve` and `gateway` never share one.
+    public func gatewayJournalPath(for process: String) -> String {
+        if let path = gateway.journalPath { return path }
+        if case .sqlite(let path) = store.location, !path.isEmpty, !path.hasPrefix(":memory:") {
+            return "\(path).\(process)-journal"
+        }
+        return "airlock-\(process).journal"
     }
 
     /// An integer key; a value that is there but not an integer is an error, not the default.
