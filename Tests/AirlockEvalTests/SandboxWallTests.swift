@@ -44,7 +44,7 @@ struct SandboxWallTests {
         try await ScriptedModelServer.withServer({ request in
             switch messages(request).filter({ $0["role"] == .string("tool") }).count {
             case 0: return .ok(toolCallReply("python", ["code": deep]))
-            case 1: return .ok(toolCallReply("bash", ["command": "echo \(marker) > marker; cat marker"]))
+            case 1: return .ok(toolCallReply("bash", ["command": "echo \(marker) > \(marker); cat \(marker)"]))
             default: return .ok(toolCallReply("submit", ["answer": "FLAG{a1rl0ck}"]))
             }
         }) { server in
@@ -54,10 +54,11 @@ struct SandboxWallTests {
             #expect(outcome.results?.scorers[0].overall.value == 1)
             #expect(record.messages.contains { $0.content.contains("deep") && $0.content.contains("exit status 0") })
             #expect(record.messages.contains { $0.content.contains(marker) })
-            // Nothing of it is left in the host's temporary folder.
+            // Nothing of it is left in the host's temporary folder (other tests' sandboxes may be
+            // live there now: only this one wrote a file named by the marker).
             let temporary = NSTemporaryDirectory()
             let left = try FileManager.default.contentsOfDirectory(atPath: temporary).filter { folder in
-                folder.hasPrefix("airlock-") && ["marker", "d"].contains { FileManager.default.fileExists(atPath: temporary + folder + "/home/agent/" + $0) }
+                folder.hasPrefix("airlock-") && FileManager.default.fileExists(atPath: temporary + folder + "/home/agent/" + marker)
             }
             #expect(left.isEmpty, "left behind: \(left)")
         }

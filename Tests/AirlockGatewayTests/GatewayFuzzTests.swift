@@ -112,12 +112,12 @@ import Testing
         try fuzzRequire(meter.total >= 0, "\(what): total \(meter.total)")
     }
 
-    @Test(.disabled("fixed on branch gw: max_tokens 9223372036854775807 overflows the reservation (Tests/Fuzz/gateway-request/)"))
+    @Test
     func request() {
         Self.requestTarget.run()
     }
 
-    @Test(.disabled("fixed on branch gw: prompt_tokens 2^63-1 overflows the total (Tests/Fuzz/usage-meter/)"))
+    @Test
     func usage() {
         Self.usageTarget.run()
     }

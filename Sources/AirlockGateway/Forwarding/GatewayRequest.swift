@@ -91,8 +91,7 @@ public struct GatewayRequest: Sendable {
                 throw options.first == UInt8(ascii: "{")
                     ? .badField("stream_options", "keys may not be escaped")
                     : .badField("stream_options", "must be an object")
-            }
-            else {
+            } else {
                 replacements["stream_options"] = Array(#"{"include_usage":true}"#.utf8)
             }
         }
@@ -185,7 +184,8 @@ public struct UsageMeter: Sendable {
             reported = true
         }
         // Some servers put running usage on every chunk; only the one with no choices left is the last.
-        if outer != nil, !streamed || object.value("choices").map({ $0.allSatisfy { b in b == 0x5B || b == 0x5D || b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 } }) ?? true {
+        // (JSON whitespace is the only thing at or below 0x20 outside strings.)
+        if outer != nil, !streamed || object.value("choices").map({ $0.filter { $0 > 0x20 }.elementsEqual("[]".utf8) }) ?? true {
             final = true
         }
     }

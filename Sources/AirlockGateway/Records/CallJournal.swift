@@ -107,6 +107,8 @@ final class CallJournal: Sendable {
             for line in state.open.values { bytes += line }
             let descriptor = Foundation.open(temporary, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw CallJournalError(path: temporary, operation: "open", errno: errno) }
+            // The lock goes with the new file: it is the one a second gateway would open.
+            _ = flock(descriptor, LOCK_EX | LOCK_NB)
             let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             guard written == bytes.count, rename(temporary, path) == 0 else {
                 let error = CallJournalError(path: temporary, operation: "write", errno: errno)
