@@ -43,7 +43,12 @@ final class ClientWallsHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeouts: ClientTimeouts
     private var phase = Phase.firstHead
-    private var wall: Scheduled<Void>?
+    /// When the wall now standing falls; nil while answers are written.
+    private var deadline: NIODeadline?
+    /// The one timer of the connection. Moving the wall later only moves `deadline`: the timer,
+    /// when it fires early, sets itself again for the wall's new time. A request that arrives
+    /// whole in one read schedules nothing.
+    private var timer: (at: NIODeadline, task: Scheduled<Void>)?
     /// Whether an answer's head has been written and its end not yet.
     private var answerOpen = false
 
@@ -52,39 +57,44 @@ final class ClientWallsHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(timeouts.head, context: context) }
+        if context.channel.isActive { wall(timeouts.head, context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(timeouts.head, context: context)
+        wall(timeouts.head, context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        wall?.cancel()
-        wall = nil
+        stopTimer()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        wall?.cancel()
+        stopTimer()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
             if case .answering(let requests) = phase { phase = .answering(requests: requests) } else { phase = .body }
-            arm(timeouts.body, context: context)
+            deadline = .now() + TimeAmount(timeouts.body)
         case .body:
-            if phase == .body { arm(timeouts.body, context: context) }
+            if phase == .body { deadline = .now() + TimeAmount(timeouts.body) }
         case .end:
             switch phase {
             case .answering(let requests): phase = .answering(requests: requests + 1)
             default: phase = .answering(requests: 1)
             }
-            disarm()
+            deadline = nil
         }
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // A request cut between reads: its wall must stand by the time it falls.
+        if phase == .body { startTimer(context: context) }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -95,7 +105,7 @@ final class ClientWallsHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if case .answering(let requests) = phase {
                 if requests <= 1 {
                     phase = .idle
-                    arm(timeouts.idle, context: context)
+                    wall(timeouts.idle, context: context)
                 } else {
                     phase = .answering(requests: requests - 1)
                 }
@@ -108,7 +118,8 @@ final class ClientWallsHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError else { return context.fireErrorCaught(error) }
         // Bytes that are not HTTP: 400 where no answer is under way, and the connection closed.
-        disarm()
+        deadline = nil
+        stopTimer()
         if !answerOpen {
             let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
             context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -117,14 +128,28 @@ final class ClientWallsHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    private func arm(_ timeout: Duration, context: ChannelHandlerContext) {
-        wall?.cancel()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        wall = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { loopBound.value.close(promise: nil) }
+    private func wall(_ timeout: Duration, context: ChannelHandlerContext) {
+        deadline = .now() + TimeAmount(timeout)
+        startTimer(context: context)
     }
 
-    private func disarm() {
-        wall?.cancel()
-        wall = nil
+    /// Makes sure a timer fires no later than `deadline`.
+    private func startTimer(context: ChannelHandlerContext) {
+        guard let deadline else { return }
+        if let timer, timer.at <= deadline { return }
+        timer?.task.cancel()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            handler.timer = nil
+            guard let deadline = handler.deadline else { return }
+            if deadline <= .now() { context.close(promise: nil) } else { handler.startTimer(context: context) }
+        }
+        timer = (deadline, task)
+    }
+
+    private func stopTimer() {
+        timer?.task.cancel()
+        timer = nil
     }
 }
