@@ -159,4 +159,37 @@ struct SandboxWallTests {
             #expect(try String(contentsOfFile: "/run/airlock/uids/\(uid)", encoding: .utf8).contains(folder))
         }
     }
+
+    /// The python tool's programs once started with almost every signal blocked and SIGPIPE
+    /// ignored: `timeout` could not stop a command, `terminate()` did not stop a child, `alarm`
+    /// never fired and `yes | head -1` never ended. The program reports what it sees.
+    @Test func thePythonToolsProgramsGetSignalsAsUsual() async throws {
+        let probe = """
+            import signal, subprocess
+            fired = []
+            signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+            signal.alarm(1)
+            timed = subprocess.run(["timeout", "--preserve-status", "1", "sleep", "20"]).returncode
+            child = subprocess.Popen(["sleep", "20"]); child.terminate(); terminated = child.wait()
+            try:
+                piped = subprocess.run("while true; do echo x; done | head -1", shell=True, capture_output=True, timeout=20).stdout.decode().strip()
+            except subprocess.TimeoutExpired:
+                piped = "hung"
+            blocked = len(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+            print(f"signals: timeout={timed} terminate={terminated} alarm={len(fired)} pipe={piped} blocked={blocked}")
+            """
+        let fixture = try TaskFixture(yaml: AgentTests.task("agent: {tools: [python], max_turns: 3}"), samples: [AgentTests.sample])
+        try await ScriptedModelServer.withServer({ request in
+            guard messages(request).contains(where: { $0["role"] == .string("tool") }) else {
+                return .ok(toolCallReply("python", ["code": probe]))
+            }
+            return .ok(toolCallReply("submit", ["answer": "FLAG{a1rl0ck}"]))
+        }) { server in
+            let (run, _) = try await fixture.run(fixture.options(server))
+            let record = try #require(try run.directory.readRecords().first)
+            let report = record.messages.first { $0.role == .tool && $0.content.contains("signals:") }?.content ?? ""
+            // 143: sleep ended by timeout's SIGTERM; -15: the child ended by terminate().
+            #expect(report.contains("signals: timeout=143 terminate=-15 alarm=1 pipe=x blocked=0"), "\(report)")
+        }
+    }
 }
