@@ -192,4 +192,35 @@ struct SandboxWallTests {
             #expect(report.contains("signals: timeout=143 terminate=-15 alarm=1 pipe=x blocked=0"), "\(report)")
         }
     }
+
+    /// The range's scorers read and write the agent's folder as root: a link the agent planted
+    /// once led them to the host's files (read into the verdict, or overwritten).
+    @Test func linksTheAgentPlantsAreNeverFollowedFromTheHost() async throws {
+        let host = NSTemporaryDirectory() + "airlock-host-\(UUID().uuidString)"
+        try "host secret".write(toFile: host, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: host) }
+        try await Sandbox.withSandbox(logger: Logger(label: "test")) { sandbox in
+            // The sandbox cannot see the host's file; links to its host path are what a scorer would follow.
+            try symlink(host, sandbox.workDirectory + "/out.stdout")
+            try symlink(host, sandbox.workDirectory + "/input")
+            try FileManager.default.createDirectory(atPath: NSTemporaryDirectory() + "airlock-hostdir-probe", withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "airlock-hostdir-probe") }
+            try symlink(NSTemporaryDirectory() + "airlock-hostdir-probe", sandbox.workDirectory + "/out")
+            let made = try await sandbox.exec("mkfifo pipe && echo made")
+            #expect(made.output == "made\n")
+
+            #expect(throws: SandboxError.self) { try sandbox.readFile("out.stdout") }
+            #expect(throws: SandboxError.self) { try sandbox.readFile("out/anything") }
+            #expect(throws: SandboxError.self) { try sandbox.readFile("pipe") }
+            try sandbox.writeFile("input", Data("the scorer's input".utf8))
+            #expect(try String(contentsOfFile: host, encoding: .utf8) == "host secret")
+            #expect(try sandbox.readFile("input") == Data("the scorer's input".utf8))
+            #expect(throws: SandboxError.self) { try sandbox.writeFile("out/planted", Data("x".utf8)) }
+            #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "airlock-hostdir-probe/planted"))
+        }
+    }
+
+    func symlink(_ target: String, _ path: String) throws {
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
+    }
 }

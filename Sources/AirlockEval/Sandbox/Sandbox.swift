@@ -230,32 +230,56 @@ public final class Sandbox: Sendable {
         services.withLock { $0.append(process) }
     }
 
-    /// A file under `/home/agent`, read from the host side.
+    /// A file under `/home/agent`, read from the host side. The agent owns that folder, so no
+    /// link in it is followed (a link to a host file reads as an error, never as the host file),
+    /// only a regular file is read (a FIFO would block), and at most the file size limit.
     public func readFile(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: try hostPath(path)) else {
-            throw SandboxError(code: .exec, message: "no file \(path) in /home/agent")
+        let descriptor = try openBeneath(path, flags: O_RDONLY | O_NONBLOCK)
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw SandboxError(code: .exec, message: "\(path) in /home/agent is not a regular file")
         }
-        return data
+        return (try? handle.read(upToCount: limits.fileSizeBytes)) ?? Data()
     }
 
-    /// Writes a file under `/home/agent` from the host side, owned by the sandbox's user.
+    /// Writes a file under `/home/agent` from the host side, owned by the sandbox's user. A link
+    /// the agent left at the path is replaced, never followed.
     public func writeFile(_ path: String, _ data: Data) throws {
-        let target = try hostPath(path)
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: target).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: target, contents: data) else {
-            throw SandboxError(code: .exec, message: "cannot write \(path)")
+        let descriptor = try openBeneath(path, flags: O_WRONLY | O_CREAT | O_EXCL, replacing: true)
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        _ = fchown(descriptor, uid, uid)
+        do {
+            try handle.write(contentsOf: data)
+        } catch {
+            throw SandboxError(code: .exec, message: "cannot write \(path): \(error)")
         }
-        _ = chown(target, uid, uid)
     }
 
-    /// `/home/agent/x` or `x` → the host path; anything that leaves `/home/agent` is refused.
-    func hostPath(_ path: String) throws -> String {
+    /// Opens `path` under `/home/agent` one folder at a time, following no link on the way;
+    /// folders missing on the way are made when `replacing` (a write), and the last name is
+    /// removed first then, so that what is opened is a new file.
+    func openBeneath(_ path: String, flags: Int32, replacing: Bool = false) throws -> Int32 {
         let relative = path.hasPrefix("/home/agent/") ? String(path.dropFirst("/home/agent/".count)) : path
-        let resolved = URL(fileURLWithPath: workDirectory + "/" + relative).standardizedFileURL.path
-        guard resolved.hasPrefix(workDirectory + "/") else {
+        let names = relative.split(separator: "/").map(String.init).filter { $0 != "." }
+        guard let last = names.last, !names.contains("..") else {
             throw SandboxError(code: .exec, message: "\(path) is outside /home/agent")
         }
-        return resolved
+        var folder = open(workDirectory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        for name in names.dropLast() where folder >= 0 {
+            if replacing { _ = mkdirat(folder, name, 0o755) }
+            let next = openat(folder, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            close(folder)
+            folder = next
+        }
+        guard folder >= 0 else { throw SandboxError(code: .exec, message: "no folder for \(path) in /home/agent (or a link on the way)") }
+        defer { close(folder) }
+        if replacing { _ = unlinkat(folder, last, 0) }
+        let descriptor = openat(folder, last, flags | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw SandboxError(code: .exec, message: "cannot open \(path) in /home/agent: \(String(cString: strerror(errno)))")
+        }
+        return descriptor
     }
 
     /// bubblewrap with everything but the command; it reads the seccomp program from descriptor
