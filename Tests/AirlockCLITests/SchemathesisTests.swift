@@ -41,11 +41,14 @@ import Testing
 
             let process = Process()
             process.executableURL = URL(fileURLWithPath: schemathesis)
+            // One worker: hypothesis parses its filters' source with `ast` in each thread, which
+            // CPython 3.11 does not do safely (a fresh-clone run died of "AST constructor recursion
+            // depth mismatch" with two).
             process.arguments = [
                 "run", server.url + "/api/v1/openapi.json", "--url", server.url,
                 "--header", "Authorization: Bearer \(office)",
                 "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection",
-                "--max-examples", "5", "--seed", "7021", "--workers", "2", "--max-time", "60", "--no-color",
+                "--max-examples", "5", "--seed", "7021", "--workers", "1", "--max-time", "60", "--no-color",
                 "--suppress-health-check", "all",
             ]
             process.environment = ProcessInfo.processInfo.environment.merging(["SCHEMATHESIS_TELEMETRY": "false"]) { $1 }
