@@ -237,25 +237,35 @@ public struct MetricsDefinition: Sendable, Hashable, Codable {
 public struct SandboxDefinition: Sendable, Hashable, Codable {
     /// Seconds one command may run, within ``commandTimeoutRange``.
     public var commandTimeout: Double?
-    /// Address space per process in MiB, within ``memoryMBRange``.
+    /// Memory in MiB, within ``memoryMBRange``: of the whole sandbox (its processes and the files
+    /// in its `/tmp` and `/home/agent`) where the machine has control groups, and the address
+    /// space of each process everywhere.
     public var memoryMB: Int?
     /// Processes of the sandbox's user at once, within ``processesRange``.
     public var processes: Int?
+    /// CPUs the sandbox may keep busy at once, within ``cpusRange``.
+    public var cpus: Double?
+    /// Size of `/home/agent` and of `/tmp` in MiB, each, within ``diskMBRange``.
+    public var diskMB: Int?
 
     /// What a task may set (docs/range.md): below, no command could run; above, the limit
     /// would no longer limit.
     public static let commandTimeoutRange: ClosedRange<Double> = 1...3600
     public static let memoryMBRange: ClosedRange<Int> = 64...65536
     public static let processesRange: ClosedRange<Int> = 8...4096
+    public static let cpusRange: ClosedRange<Double> = 0.1...256
+    public static let diskMBRange: ClosedRange<Int> = 16...65536
     /// Files written into `/home/agent` before the first step, by path.
     public var files: [String: String]?
     /// A shell command run inside before the first step (for example to unpack or start something).
     public var setup: String?
 
-    public init(commandTimeout: Double? = nil, memoryMB: Int? = nil, processes: Int? = nil, files: [String: String]? = nil, setup: String? = nil) {
+    public init(commandTimeout: Double? = nil, memoryMB: Int? = nil, processes: Int? = nil, cpus: Double? = nil, diskMB: Int? = nil, files: [String: String]? = nil, setup: String? = nil) {
         self.commandTimeout = commandTimeout
         self.memoryMB = memoryMB
         self.processes = processes
+        self.cpus = cpus
+        self.diskMB = diskMB
         self.files = files
         self.setup = setup
     }
@@ -263,6 +273,7 @@ public struct SandboxDefinition: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case commandTimeout = "command_timeout"
         case memoryMB = "memory_mb"
-        case processes, files, setup
+        case diskMB = "disk_mb"
+        case processes, cpus, files, setup
     }
 }

@@ -91,6 +91,7 @@ enum ResultsTable {
         }
         if results.limitsReached > 0 { text += "; \(results.limitsReached) stopped by a limit" }
         text += "\ntokens: \(results.usage.inputTokens) in, \(results.usage.outputTokens) out"
+        if let walls = header.sandboxWalls { text += "\nsandbox: \(walls.resources); \(walls.fileSystems)" }
         if let progress, let elapsed {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             text += String(format: "\ntime: %.1f s this session, %.1f attempts/s", seconds, seconds > 0 ? Double(progress.done) / seconds : 0)

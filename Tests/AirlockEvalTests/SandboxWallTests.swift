@@ -14,6 +14,7 @@ struct SandboxWallTests {
     @Test(arguments: [
         ("command_timeout", "1e300"), ("command_timeout", "-1"), ("command_timeout", "0"), ("command_timeout", ".nan"), ("command_timeout", "3601"),
         ("memory_mb", "-5"), ("memory_mb", "0"), ("memory_mb", "100000000000000"), ("processes", "0"), ("processes", "100000"),
+        ("cpus", "0"), ("cpus", ".inf"), ("cpus", "1e300"), ("disk_mb", "-1"), ("disk_mb", "8"), ("disk_mb", "1000000"),
     ])
     func badSandboxNumbersAreRefusedWhenTheTaskIsLoaded(field: String, value: String) async throws {
         let fixture = try TaskFixture(yaml: AgentTests.task("agent: {max_turns: 2}", sandbox: "  files: {a.txt: x}\n  \(field): \(value)\n"), samples: [AgentTests.sample])
@@ -29,7 +30,7 @@ struct SandboxWallTests {
     }
 
     @Test func theEdgesOfEachRangeAreAccepted() throws {
-        for sandbox in ["  command_timeout: 1\n  memory_mb: 64\n  processes: 8\n", "  command_timeout: 3600\n  memory_mb: 65536\n  processes: 4096\n"] {
+        for sandbox in ["  command_timeout: 1\n  memory_mb: 64\n  processes: 8\n  cpus: 0.1\n  disk_mb: 16\n", "  command_timeout: 3600\n  memory_mb: 65536\n  processes: 4096\n  cpus: 256\n  disk_mb: 65536\n"] {
             let fixture = try TaskFixture(yaml: AgentTests.task("agent", sandbox: sandbox), samples: [AgentTests.sample])
             #expect(throws: Never.self) { try TaskFile.load(path: fixture.taskPath) }
         }
@@ -120,7 +121,7 @@ struct SandboxWallTests {
         }
     }
 
-    /// A teardown that fails (here a file made immutable behind the agent's back) is an
+    /// A teardown that fails (here a file of the sandbox's made immutable behind its back) is an
     /// infrastructure failure, but the record keeps the agent's commands, and the lease still
     /// names the folder for the next sweep.
     @Test func aFailedTeardownKeepsTheTranscriptAndTheRegistryEntry() async throws {
@@ -138,7 +139,7 @@ struct SandboxWallTests {
             if let folder {
                 let chattr = Process()
                 chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-                chattr.arguments = ["+i", temporary + folder + "/home/agent/marker"]
+                chattr.arguments = ["+i", temporary + folder + "/etc/hosts"]
                 try? chattr.run()
                 chattr.waitUntilExit()
                 pinned.withLock { $0 = temporary + folder }
@@ -148,7 +149,7 @@ struct SandboxWallTests {
             let (run, _) = try await fixture.run(fixture.options(server))
             let folder = try #require(pinned.withLock { $0 })
             defer {
-                _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/chattr"), arguments: ["-i", folder + "/home/agent/marker"]).waitUntilExit()
+                _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/chattr"), arguments: ["-i", folder + "/etc/hosts"]).waitUntilExit()
                 try? FileManager.default.removeItem(atPath: folder)
             }
             let record = try #require(try run.directory.readRecords().first)
@@ -217,6 +218,138 @@ struct SandboxWallTests {
             #expect(try sandbox.readFile("input") == Data("the scorer's input".utf8))
             #expect(throws: SandboxError.self) { try sandbox.writeFile("out/planted", Data("x".utf8)) }
             #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "airlock-hostdir-probe/planted"))
+        }
+    }
+
+    /// `memory_mb: 1024` was an address-space limit per process: three children held 2.1 GiB
+    /// together. Now it bounds the whole sandbox: of three children holding 150 MiB each under
+    /// 256 MiB, the kernel stops at least one.
+    @Test func theMemoryLimitHoldsForTheWholeSandboxChildrenIncluded() async throws {
+        let hog = """
+            import subprocess, sys
+            code = "import time; x = b'x' * (150 << 20); time.sleep(3)"
+            children = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
+            print("memory:", sorted(child.wait() for child in children))
+            """
+        let report = try await agentReport(tool: "python", ["code": hog], sandbox: "  memory_mb: 256\n", marker: "memory:")
+        #expect(report.contains("memory: [-9"), "\(report)")
+    }
+
+    /// `/tmp` was a tmpfs of the host's size and `/home/agent` sat on the host's disk: writes of
+    /// 200 MB went straight to the host. Each now holds `disk_mb`.
+    @Test func homeAndTmpHoldNoMoreThanTheirSize() async throws {
+        let fill = "for d in /home/agent /tmp; do head -c 100000000 /dev/zero > $d/fill 2>/dev/null; echo \"disk: $d $? $(stat -c %s $d/fill)\"; done"
+        let report = try await agentReport(tool: "bash", ["command": fill], sandbox: "  disk_mb: 64\n", marker: "disk:")
+        for folder in ["/home/agent", "/tmp"] {
+            let line = report.split(separator: "\n").first { $0.hasPrefix("disk: \(folder) ") }.map(String.init) ?? ""
+            let parts = line.split(separator: " ")
+            #expect(parts.count == 4 && parts[2] != "0" && (Int(parts[3]) ?? .max) <= 64 << 20, "\(folder): \(line) in \(report)")
+        }
+    }
+
+    /// No CPU share existed: a fork bomb drove the load to 24 on 2 cores. The sandbox now has a
+    /// CPU quota (`cpus`); a busy loop under a quarter of a CPU gets about a quarter of its time.
+    @Test func theSandboxGetsNoMoreCPUThanItsQuota() async throws {
+        let spin = "import time\nstart = time.monotonic(); cpu = time.process_time()\nwhile time.monotonic() - start < 2: pass\nprint('cpu: %.2f' % ((time.process_time() - cpu) / (time.monotonic() - start)))"
+        let report = try await agentReport(tool: "python", ["code": spin], sandbox: "  cpus: 0.25\n", marker: "cpu:")
+        let share = try #require(report.split(separator: "\n").first { $0.hasPrefix("cpu: ") }.flatMap { Double($0.dropFirst(5)) }, "\(report)")
+        // Less when the machine is busy; never much more than the quota.
+        #expect(share <= 0.4, "\(report)")
+    }
+
+    /// `unshare -Urn` gave full capabilities in a new user namespace and io_uring was there;
+    /// now they and the other calls on the refused list fail with EPERM, and threads and
+    /// children (clone3 falling back to clone) work as before.
+    @Test func newUserNamespacesAndTheUsualExploitCallsAreRefused() async throws {
+        let probe = """
+            import ctypes, platform, subprocess, threading
+            libc = ctypes.CDLL(None, use_errno=True)
+            arm = platform.machine() == "aarch64"
+            calls = {"io_uring_setup": 425, "bpf": 280 if arm else 321, "perf_event_open": 241 if arm else 298,
+                     "userfaultfd": 282 if arm else 323, "setns": 268 if arm else 308, "fsopen": 430, "add_key": 217 if arm else 248}
+            buffer = ctypes.create_string_buffer(256)
+            seen = []
+            for name, number in calls.items():
+                result = libc.syscall(number, 1, buffer, 0, 0, 0) if name != "fsopen" else libc.syscall(number, b"tmpfs", 0)
+                seen.append(f"{name}={result}/{ctypes.get_errno()}")
+            unshared = subprocess.run(["unshare", "-Urn", "true"], capture_output=True).returncode
+            thread = threading.Thread(target=lambda: None); thread.start(); thread.join()
+            child = subprocess.run(["echo", "child"], capture_output=True).stdout.decode().strip()
+            print("kernel:", " ".join(seen), f"unshare={unshared}", child)
+            """
+        let report = try await agentReport(tool: "python", ["code": probe], marker: "kernel:")
+        for name in ["io_uring_setup", "bpf", "perf_event_open", "userfaultfd", "setns", "fsopen", "add_key"] {
+            #expect(report.contains("\(name)=-1/1 "), "\(name): \(report)")
+        }
+        #expect(!report.contains("unshare=0"), "\(report)")
+        #expect(report.contains(" child"), "\(report)")
+    }
+
+    /// The challenge's services once started with almost every signal blocked and SIGPIPE
+    /// ignored, as the python tool's programs did: a service asked by the agent reports what it sees.
+    @Test func servicesGetSignalsAsUsual() async throws {
+        let folder = NSTemporaryDirectory() + "airlock-test-challenge-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for part in ["/srv", "/solution"] { try FileManager.default.createDirectory(atPath: folder + part, withIntermediateDirectories: true) }
+        try "true\n".write(toFile: folder + "/solution/solve.sh", atomically: true, encoding: .utf8)
+        try "name: signals\ncategory: misc\ntier: 1\nattack: []\ncwe: []\nprompt: {minimal: a, guided: b}\nservices:\n  - [\"/usr/bin/python3\", \"/srv/app.py\"]\nready_port: 8099\nlicence: MIT\n".write(toFile: folder + "/challenge.yaml", atomically: true, encoding: .utf8)
+        try """
+            import signal, socket, subprocess
+            server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", 8099)); server.listen()
+            while True:
+                client, _ = server.accept()
+                timed = subprocess.run(["timeout", "--preserve-status", "1", "sleep", "20"]).returncode
+                piped = subprocess.run("while true; do echo x; done | head -1", shell=True, capture_output=True, timeout=20).stdout.decode().strip()
+                blocked = len(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+                client.sendall(f"service signals: timeout={timed} pipe={piped} blocked={blocked}\\n".encode()); client.close()
+            """.write(toFile: folder + "/srv/app.py", atomically: true, encoding: .utf8)
+        let ask = "python3 -c \"import socket; print(socket.create_connection(('127.0.0.1', 8099), timeout=30).recv(200).decode())\""
+        let sample = #"{"id": "signals", "input": "Ask the service.", "target": "x", "metadata": {"challenge": "\#(folder)"}}"#
+        let report = try await agentReport(tool: "bash", ["command": ask], sandbox: "  processes: 64\n", marker: "service signals:", sample: sample)
+        #expect(report.contains("service signals: timeout=143 pipe=x blocked=0"), "\(report)")
+    }
+
+    /// The vulnerability_report scorer read the trigger's output files as root after running
+    /// the model's input: an input that put a link to a host path there (here the host path of
+    /// the checking sandbox's own secret, found in its mount table) made the verdict read the
+    /// host file, and a program that printed nothing counted as having printed the secret.
+    @Test func aTriggerCannotMakeTheScorerReadAHostFile() async throws {
+        let program = VulnerableProgram(
+            template: "exec-input", language: .python,
+            vulnerableFiles: ["main.py": "import sys\nexec(sys.stdin.read())\n"], patchedFiles: ["main.py": "import sys\nsys.stdin.read()\n"],
+            build: nil, run: "python3 main.py", oracle: .secretDisclosed,
+            truth: .init(file: "main.py", line: 2, cwe: "CWE-94", acceptedCWEs: ["CWE-94"]), referenceInput: Data()
+        )
+        // One line: finds the host folder behind /etc/passwd, then swaps its output for a link.
+        let trigger = "import os; r=[l.split()[3] for l in open('/proc/self/mountinfo') if l.split()[4]=='/etc/passwd'][0][:-len('/etc/passwd')]; p='/home/agent/out/vulnerable.stdout'; os.remove(p); os.symlink(r+'/home/agent/secret.txt', p)"
+        let metadata = try JSONEncoder().encode(["program": try program.jsonValue, "kind": .string("vulnerable")])
+        let sample = #"{"id": "trigger", "input": "Find the bug.", "target": "main.py:2 CWE-94", "metadata": "# + String(decoding: metadata, as: UTF8.self) + "}"
+        let fixture = try TaskFixture(yaml: "name: trigger\ndataset: {path: data.jsonl}\nsolvers:\n  - generate\nscorers: [vulnerability_report]\n", samples: [sample])
+        try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.chat("FILE: main.py\nLINE: 2\nCWE: CWE-94\nINPUT: \(trigger)")) }) { server in
+            let (run, _) = try await fixture.run(fixture.options(server))
+            let record = try #require(try run.directory.readRecords().first)
+            let explanation = record.scores["vulnerability_report"]?.explanation ?? ""
+            #expect(explanation.contains("trigger not confirmed"), "\(explanation)")
+            #expect(!explanation.contains("printed the secret"), "\(explanation)")
+        }
+    }
+
+    /// Runs one agent attempt whose first step calls `tool`, then submits; the tool's output line
+    /// that has `marker`.
+    func agentReport(tool: String, _ arguments: [String: String], sandbox: String = "  files: {a.txt: x}\n", marker: String, sample: String = AgentTests.sample) async throws -> String {
+        let fixture = try TaskFixture(yaml: AgentTests.task("agent: {tools: [bash, python], max_turns: 3}", sandbox: sandbox), samples: [sample])
+        return try await ScriptedModelServer.withServer({ request in
+            guard messages(request).contains(where: { $0["role"] == .string("tool") }) else {
+                return .ok(toolCallReply(tool, arguments))
+            }
+            return .ok(toolCallReply("submit", ["answer": "done"]))
+        }) { server in
+            let (run, _) = try await fixture.run(fixture.options(server))
+            let record = try #require(try run.directory.readRecords().first)
+            #expect(record.failure == nil, "\(String(describing: record.failure))")
+            #expect(run.header.sandboxWalls?.resources.hasPrefix("cgroup") == true, "\(String(describing: run.header.sandboxWalls))")
+            return record.messages.first { $0.role == .tool && $0.content.contains(marker) }?.content ?? "no tool output with \(marker): \(record.messages.map(\.content))"
         }
     }
 

@@ -136,7 +136,8 @@ public final class EvalRun: Sendable {
             maxConnections: options.maxConnections,
             maxSamples: options.maxSamples ?? options.maxConnections,
             cache: options.cacheDirectory != nil,
-            airlockVersion: AirlockVersion.current
+            airlockVersion: AirlockVersion.current,
+            sandboxWalls: definition.sandbox == nil ? nil : SandboxWalls.current
         )
         let directory = try RunDirectory.create(in: options.logDirectory, header: header)
         let byID = Dictionary(uniqueKeysWithValues: samples.map { ($0.id, $0) })
@@ -289,8 +290,13 @@ struct SampleAttempt: Sendable {
                 // Solvers and scorers both run while the sandbox lives: a scorer may look inside it.
                 var sandboxLimits = SandboxLimits()
                 if let seconds = sandbox.commandTimeout { sandboxLimits.wallSeconds = seconds }
-                if let megabytes = sandbox.memoryMB { sandboxLimits.memoryBytes = megabytes << 20 }
+                if let megabytes = sandbox.memoryMB {
+                    sandboxLimits.memoryBytes = megabytes << 20
+                    sandboxLimits.sandboxMemoryBytes = megabytes << 20
+                }
                 if let processes = sandbox.processes { sandboxLimits.processes = processes }
+                if let cpus = sandbox.cpus { sandboxLimits.cpus = cpus }
+                if let megabytes = sandbox.diskMB { sandboxLimits.diskBytes = megabytes << 20 }
                 // The transcript so far, kept outside the sandbox: a teardown that fails does not take it along.
                 var transcript: TaskState?
                 let outcome: (TaskState, Result<[String: Score], any Error>)

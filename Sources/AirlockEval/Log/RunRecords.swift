@@ -54,6 +54,8 @@ public struct RunHeader: Sendable, Codable {
     public var maxSamples: Int
     public var cache: Bool
     public var airlockVersion: String
+    /// The walls the task's sandboxes get on the machine that started the run (none without a sandbox).
+    public var sandboxWalls: SandboxWalls?
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -64,6 +66,7 @@ public struct RunHeader: Sendable, Codable {
         case maxSamples = "max_samples"
         case cache
         case airlockVersion = "airlock_version"
+        case sandboxWalls = "sandbox_walls"
     }
 
     /// Every attempt the run must make.

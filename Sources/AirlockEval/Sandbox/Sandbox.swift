@@ -16,14 +16,27 @@ public struct SandboxLimits: Sendable, Hashable {
     public var outputBytes: Int
     /// Wall-clock seconds for one command.
     public var wallSeconds: Double
+    /// Memory of the whole sandbox: every process, with swap and the files in its `/tmp` and
+    /// `/home/agent` (a control group's limit, where there is one).
+    public var sandboxMemoryBytes: Int
+    /// CPUs the whole sandbox may keep busy at once (a control group's quota).
+    public var cpus: Double
+    /// Size of `/home/agent`, and of each command's `/tmp`.
+    public var diskBytes: Int
+    /// Reads and writes per second to the host's disk, each (a control group's throttle).
+    public var diskBytesPerSecond: Int
 
-    public init(cpuSeconds: Int = 60, memoryBytes: Int = 2 << 30, processes: Int = 256, fileSizeBytes: Int = 256 << 20, outputBytes: Int = 1 << 20, wallSeconds: Double = 120) {
+    public init(cpuSeconds: Int = 60, memoryBytes: Int = 2 << 30, processes: Int = 256, fileSizeBytes: Int = 256 << 20, outputBytes: Int = 1 << 20, wallSeconds: Double = 120, sandboxMemoryBytes: Int = 2 << 30, cpus: Double = 1, diskBytes: Int = 1 << 30, diskBytesPerSecond: Int = 128 << 20) {
         self.cpuSeconds = cpuSeconds
         self.memoryBytes = memoryBytes
         self.processes = processes
         self.fileSizeBytes = fileSizeBytes
         self.outputBytes = outputBytes
         self.wallSeconds = wallSeconds
+        self.sandboxMemoryBytes = sandboxMemoryBytes
+        self.cpus = cpus
+        self.diskBytes = diskBytes
+        self.diskBytesPerSecond = diskBytesPerSecond
     }
 
     /// `wallSeconds` as a duration. Task files are checked against their ranges when loaded; this
@@ -83,6 +96,8 @@ public final class Sandbox: Sendable {
     var serviceUID: UInt32 { uid + Self.userCount }
     let limits: SandboxLimits
     private let services = Mutex<[ChildProcess]>([])
+    /// The control group every process of the sandbox joins, where the machine has them.
+    private let controlGroup = Mutex<SandboxControlGroup?>(nil)
 
     static let bwrap = "/usr/bin/bwrap"
     static let ip = "/usr/sbin/ip"
@@ -142,6 +157,16 @@ public final class Sandbox: Sendable {
             for folder in [sandbox.workDirectory, sandbox.serviceDirectory, root + "/etc"] {
                 try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
             }
+            let walls = SandboxWalls.probed
+            if walls.sizedFoldersProblem == nil {
+                try mountSizedFolder(sandbox.workDirectory, bytes: limits.diskBytes, owner: uid)
+                try mountSizedFolder(sandbox.serviceDirectory, bytes: limits.diskBytes, owner: sandbox.serviceUID)
+            }
+            if case .success(let layout) = walls.controlGroups {
+                let group = try SandboxControlGroup.create(name: name, limits: limits, layout: layout, device: hostDisk)
+                sandbox.controlGroup.withLock { $0 = group }
+                try lease.record(UserLease.Record(name: name, root: root, controlGroups: group.folders))
+            }
             guard chown(sandbox.workDirectory, uid, uid) == 0, chown(sandbox.serviceDirectory, sandbox.serviceUID, sandbox.serviceUID) == 0 else {
                 throw SandboxError(code: .start, message: "cannot give /home/agent and /srv to the sandbox users")
             }
@@ -150,7 +175,7 @@ public final class Sandbox: Sendable {
             try "root:x:0:0:root:/root:/bin/sh\nagent:x:\(uid):\(uid):agent:/home/agent:/bin/sh\nservice:x:\(service):\(service):service:/srv:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
             try "root:x:0:\nagent:x:\(uid):\nservice:x:\(service):\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
             try sandbox.setHostNames([])
-            try seccompProgram.write(to: URL(fileURLWithPath: sandbox.seccompPath))
+            try SystemCallFilter.program.write(to: URL(fileURLWithPath: sandbox.seccompPath))
             try await sandbox.host([ip, "netns", "add", name])
             try await sandbox.host([ip, "-n", name, "link", "set", "lo", "up"])
         } catch {
@@ -160,6 +185,27 @@ public final class Sandbox: Sendable {
         }
         return sandbox
     }
+
+    /// Mounts a tmpfs of `bytes` (and an inode for every 4 KiB) on `folder` in the host, owned
+    /// by `owner`: the agent's folder, bounded, and gone with the mount at teardown whatever
+    /// was made in it.
+    static func mountSizedFolder(_ folder: String, bytes: Int, owner: UInt32) throws {
+        let options = "size=\(bytes),nr_inodes=\(max(1024, bytes / 4096)),mode=0755,uid=\(owner),gid=\(owner)"
+        guard mount("tmpfs", folder, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) == 0 else {
+            throw SandboxError(code: .start, message: "cannot mount a tmpfs on \(folder): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The device that holds `/usr` (the host's disk the sandbox reads), for the disk
+    /// throttle; nil for a file system without one (overlay, tmpfs).
+    static let hostDisk: (major: UInt32, minor: UInt32)? = {
+        var status = stat()
+        guard stat("/usr", &status) == 0 else { return nil }
+        let device = UInt64(status.st_dev)
+        let major = UInt32(((device >> 8) & 0xFFF) | ((device >> 32) & ~UInt64(0xFFF)))
+        let minor = UInt32((device & 0xFF) | ((device >> 12) & ~UInt64(0xFF)))
+        return major == 0 ? nil : (major, minor)
+    }()
 
     /// Makes `names` resolve to 127.0.0.1 inside, for services a challenge expects under a host
     /// name (for example `victim`). Takes effect from the next command.
@@ -181,7 +227,11 @@ public final class Sandbox: Sendable {
     private func run(_ arguments: [String], service: Bool, stdin: Data?, timeout: Duration?) async throws -> ChildProcessResult {
         let wall = timeout ?? limits.wall
         do {
-            return try await ChildProcess.run(Self.ip, ["netns", "exec", name] + bubblewrap(service: service) + confined(arguments, service: service), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
+            let result = try await ChildProcess.run("/bin/sh", launch(arguments, service: service), stdin: stdin, timeout: wall, outputLimit: limits.outputBytes)
+            if result.status == Self.launchFailed, result.errorOutput.hasPrefix(Self.launchFailedMessage) {
+                throw SandboxError(code: .exec, message: result.errorOutput)
+            }
+            return result
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -221,7 +271,7 @@ public final class Sandbox: Sendable {
         let process: ChildProcess
         do {
             process = try ChildProcess.start(
-                Self.ip, ["netns", "exec", name] + bubblewrap(service: true) + confined(arguments, service: true),
+                "/bin/sh", launch(arguments, service: true),
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], stdout: log, stderr: log
             )
         } catch {
@@ -282,11 +332,23 @@ public final class Sandbox: Sendable {
         return descriptor
     }
 
-    /// bubblewrap with everything but the command; it reads the seccomp program from descriptor
-    /// 3, which a shell opens for it (Airlock's children get only their three streams).
+    /// The arguments of `/bin/sh` that run `command` inside: the shell joins the sandbox's
+    /// control group (so everything it starts is in it) and opens the seccomp program on
+    /// descriptor 3 for bubblewrap (Airlock's children get only their three streams); then the
+    /// network namespace, bubblewrap, the limits and the user.
+    func launch(_ command: [String], service: Bool) -> [String] {
+        let script = #"s=$0; while [ "$1" != -- ]; do echo $$ > "$1" || { echo "\#(Self.launchFailedMessage) $1" >&2; exit \#(Self.launchFailed); }; shift; done; shift; exec "$@" 3<"$s""#
+        let groups = controlGroup.withLock { $0?.processFiles ?? [] }
+        return ["-c", script, seccompPath] + groups + ["--", Self.ip, "netns", "exec", name] + bubblewrap(service: service) + confined(command, service: service)
+    }
+
+    /// The status and message of a command that could not join its control group.
+    static let launchFailed: Int32 = 125
+    static let launchFailedMessage = "airlock: cannot join the sandbox's control group"
+
+    /// bubblewrap with everything but the command.
     func bubblewrap(service: Bool) -> [String] {
         var arguments = [
-            "/bin/sh", "-c", #"exec "$@" 3<"$0""#, seccompPath,
             Self.bwrap, "--die-with-parent", "--new-session", "--seccomp", "3",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr",
@@ -301,7 +363,7 @@ public final class Sandbox: Sendable {
             "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
             "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
             "--ro-bind-try", "/etc/ssl", "/etc/ssl",
-            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", "\(limits.diskBytes)", "--tmpfs", "/tmp",
             "--perms", "0755", "--dir", "/home",
             "--bind", workDirectory, "/home/agent",
             // The same folder at /root, for imported challenges that put the agent's files there.
@@ -329,7 +391,7 @@ public final class Sandbox: Sendable {
         ] + command
     }
 
-    /// The seccomp program commands and services run under (``seccompProgram``).
+    /// The seccomp program commands and services run under (``SystemCallFilter``).
     var seccompPath: String { root + "/seccomp.bpf" }
 
     /// Stops every process of the sandbox, removes its network namespace and its files. The
@@ -344,26 +406,34 @@ public final class Sandbox: Sendable {
             _ = await process.wait()
         }
         defer { lease.release() }
-        let problems = await Self.remove(UserLease.Record(name: name, root: root), uid: uid)
+        let groups = controlGroup.withLock { $0?.folders ?? [] }
+        let problems = await Self.remove(UserLease.Record(name: name, root: root, controlGroups: groups), uid: uid)
         if !problems.isEmpty { throw SandboxError(code: .teardown, message: problems.joined(separator: "; ")) }
         lease.clearRecord()
     }
 
-    /// Kills what is left of a sandbox (what is in its namespace, then anything of its users,
-    /// which its lease makes its own), deletes the namespace and removes the folder; the
-    /// problems met, if any.
+    /// Kills what is left of a sandbox (its control group, what is in its namespace, then
+    /// anything of its users, which its lease makes its own), deletes the namespace, unmounts
+    /// and removes the folder and the group; the problems met, if any.
     private static func remove(_ record: UserLease.Record, uid: UInt32) async -> [String] {
+        let group = SandboxControlGroup(folders: record.controlGroups)
+        await group.killAll()
         if let pids = try? await ChildProcess.run(ip, ["netns", "pids", record.name], timeout: .seconds(10), outputLimit: 1 << 20) {
             for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
         }
         // Processes that left the namespace (a new one of their own) are still of its users.
         _ = try? await ChildProcess.run("/usr/bin/pkill", ["-KILL", "-U", "\(uid),\(uid + userCount)"], timeout: .seconds(10), outputLimit: 1 << 16)
         var problems: [String] = []
+        // Detached even while something holds them open; what was in them goes with the last user.
+        for folder in ["/home/agent", "/srv"] where umount2(record.root + folder, Int32(MNT_DETACH)) != 0 && errno != EINVAL && errno != ENOENT {
+            problems.append("umount \(record.root)\(folder): \(String(cString: strerror(errno)))")
+        }
         let removed = try? await ChildProcess.run(ip, ["netns", "delete", record.name], timeout: .seconds(10), outputLimit: 1 << 16)
         if let removed, removed.status != 0, !removed.errorOutput.contains("No such file") {
             problems.append("netns delete: \(removed.errorOutput)")
         }
         if let error = await removeFolder(record.root) { problems.append(error) }
+        if let error = group.remove() { problems.append(error) }
         return problems
     }
 
@@ -411,6 +481,7 @@ public final class Sandbox: Sendable {
                 lease.release()
             }
             _ = try? await ChildProcess.run(ip, ["netns", "delete", name], timeout: .seconds(10), outputLimit: 1 << 16)
+            for folder in ["/home/agent", "/srv"] { umount2(NSTemporaryDirectory() + name + folder, Int32(MNT_DETACH)) }
             _ = await removeFolder(NSTemporaryDirectory() + name)
         }
     }
@@ -442,32 +513,4 @@ public final class Sandbox: Sendable {
         }
         throw SandboxError(code: .start, message: "all \(userCount) sandbox users are in use")
     }
-
-    /// A seccomp program (classic BPF, as bubblewrap's `--seccomp` reads it) that refuses the
-    /// kernel's keyring calls (`add_key`, `request_key`, `keyctl`) with EPERM, so that no key
-    /// outlives a command or passes between sandboxes, and refuses every call made through
-    /// another ABI (32-bit, x32), where those calls have other numbers.
-    static let seccompProgram: Data = {
-        #if arch(x86_64)
-        let (architecture, keyCalls): (UInt32, [UInt32]) = (0xC000_003E, [248, 249, 250])
-        #elseif arch(arm64)
-        let (architecture, keyCalls): (UInt32, [UInt32]) = (0xC000_00B7, [217, 218, 219])
-        #endif
-        let load: UInt16 = 0x20, jumpIfEqual: UInt16 = 0x15, jumpIfSet: UInt16 = 0x45, ret: UInt16 = 0x06
-        let allow: UInt32 = 0x7FFF_0000, refuse = 0x0005_0000 | UInt32(EPERM)
-        // (code, jump if true, jump if false, constant); seccomp_data holds nr at 0, arch at 4.
-        let program: [(UInt16, UInt8, UInt8, UInt32)] = [
-            (load, 0, 0, 4), (jumpIfEqual, 1, 0, architecture), (ret, 0, 0, refuse),
-            (load, 0, 0, 0), (jumpIfSet, 4, 0, 0x4000_0000),
-            (jumpIfEqual, 3, 0, keyCalls[0]), (jumpIfEqual, 2, 0, keyCalls[1]), (jumpIfEqual, 1, 0, keyCalls[2]),
-            (ret, 0, 0, allow), (ret, 0, 0, refuse),
-        ]
-        var data = Data()
-        for (code, ifTrue, ifFalse, constant) in program {
-            withUnsafeBytes(of: code.littleEndian) { data.append(contentsOf: $0) }
-            data.append(contentsOf: [ifTrue, ifFalse])
-            withUnsafeBytes(of: constant.littleEndian) { data.append(contentsOf: $0) }
-        }
-        return data
-    }()
 }

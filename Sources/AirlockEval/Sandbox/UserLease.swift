@@ -11,6 +11,8 @@ final class UserLease: Sendable {
     struct Record: Hashable, Sendable {
         var name: String
         var root: String
+        /// The sandbox's control group folders, once made.
+        var controlGroups: [String] = []
     }
 
     static let folder = "/run/airlock/uids"
@@ -53,13 +55,13 @@ final class UserLease: Sendable {
             let count = pread(file, &buffer, buffer.count, 0)
             guard count > 0 else { return nil }
             let lines = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").map(String.init)
-            guard lines.count == 2 else { return nil }
-            return Record(name: lines[0], root: lines[1])
+            guard lines.count >= 2 else { return nil }
+            return Record(name: lines[0], root: lines[1], controlGroups: Array(lines.dropFirst(2)))
         }
     }
 
     func record(_ record: Record) throws {
-        let text = Array("\(record.name)\n\(record.root)\n".utf8)
+        let text = Array(([record.name, record.root] + record.controlGroups).map { $0 + "\n" }.joined().utf8)
         let written = descriptor.withLock { file in
             ftruncate(file, 0) == 0 ? pwrite(file, text, text.count, 0) : -1
         }

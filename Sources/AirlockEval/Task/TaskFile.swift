@@ -71,6 +71,12 @@ public struct TaskFile: Sendable {
             if let count = sandbox.processes, !processes.contains(count) {
                 throw fail(["sandbox", "processes"], "must be between \(processes.lowerBound) and \(processes.upperBound), got \(count)")
             }
+            if let cpus = sandbox.cpus, !SandboxDefinition.cpusRange.contains(cpus) {
+                throw fail(["sandbox", "cpus"], "must be between \(SandboxDefinition.cpusRange.lowerBound) and \(Int(SandboxDefinition.cpusRange.upperBound)), got \(cpus)")
+            }
+            if let megabytes = sandbox.diskMB, !SandboxDefinition.diskMBRange.contains(megabytes) {
+                throw fail(["sandbox", "disk_mb"], "must be between \(SandboxDefinition.diskMBRange.lowerBound) and \(SandboxDefinition.diskMBRange.upperBound) MiB, got \(megabytes)")
+            }
         }
         for (name, model) in task.modelRoles where !model.contains("/") && model != "local" {
             throw fail(["model_roles", name], "a model is named provider/name, got '\(model)'")
