@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AirlockAPI", targets: ["AirlockAPI"]),
         .library(name: "AirlockServer", targets: ["AirlockServer"]),
         .library(name: "AirlockNATS", targets: ["AirlockNATS"]),
+        .library(name: "AirlockQueue", targets: ["AirlockQueue"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -136,6 +137,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Where runs' attempts wait for workers: in the server's process, or on NATS JetStream.
+        .target(
+            name: "AirlockQueue",
+            dependencies: ["AirlockNATS", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         // The program API's contract: request bodies, views, problem details, pages and the JSON coding,
         // shared by the server and its clients.
         .target(name: "AirlockAPI", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
@@ -193,6 +200,11 @@ let package = Package(
         .testTarget(
             name: "AirlockNATSTests",
             dependencies: ["AirlockNATS", "AirlockTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockQueueTests",
+            dependencies: ["AirlockQueue", "AirlockNATS", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AirlockAPITests", dependencies: ["AirlockCore", "AirlockAPI"], swiftSettings: swiftSettings),

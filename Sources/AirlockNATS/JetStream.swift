@@ -147,18 +147,20 @@ public struct JetStream: Sendable {
 
     /// Pulls up to `batch` messages for `consumer`: returns what came before `expires` (fewer, or
     /// none, when there are not so many), or sooner when the server says there are no more.
-    /// The server sends a heartbeat every `heartbeat` while the pull waits; two missed mean the
-    /// pull was lost (a server restart) and it returns what it has.
-    public func fetch(stream: String, consumer: String, batch: Int, expires: Duration = .seconds(5), heartbeat: Duration? = nil) async throws -> [JetStreamMessage] {
+    /// With `noWait` it takes only what is there now. The server sends a heartbeat every
+    /// `heartbeat` while the pull waits; two missed mean the pull was lost (a server restart)
+    /// and it returns what it has.
+    public func fetch(stream: String, consumer: String, batch: Int, expires: Duration = .seconds(5), heartbeat: Duration? = nil, noWait: Bool = false) async throws -> [JetStreamMessage] {
         struct Request: Encodable {
             var batch: Int
-            var expires: Int64
+            var expires: Int64?
             var idleHeartbeat: Int64?
-            enum CodingKeys: String, CodingKey { case batch, expires, idleHeartbeat = "idle_heartbeat" }
+            var noWait: Bool?
+            enum CodingKeys: String, CodingKey { case batch, expires, idleHeartbeat = "idle_heartbeat", noWait = "no_wait" }
         }
         let inbox = connection.newInbox()
         let subscription = try await connection.subscribe(inbox)
-        let request = try JSONEncoder().encode(Request(batch: batch, expires: expires.nanoseconds, idleHeartbeat: heartbeat?.nanoseconds))
+        let request = try JSONEncoder().encode(noWait ? Request(batch: batch, noWait: true) : Request(batch: batch, expires: expires.nanoseconds, idleHeartbeat: heartbeat?.nanoseconds))
         let collected = PullState()
         do {
             try await connection.publish("\(apiPrefix).CONSUMER.MSG.NEXT.\(stream).\(consumer)", data: request, replyTo: inbox)

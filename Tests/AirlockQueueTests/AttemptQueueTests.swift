@@ -1,0 +1,129 @@
+import AirlockNATS
+@testable import AirlockQueue
+import AirlockTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// One behaviour, two queues: every test runs on the embedded queue and on JetStream (a real
+/// `nats-server` on loopback), as the store's tests run on SQLite and PostgreSQL.
+struct AttemptQueueTests {
+    enum Kind: String, CaseIterable, Sendable { case embedded, jetStream }
+
+    static let kinds: [Kind] = TestEnvironment.runs(.nats, ifAvailable: NATSTestServer.isAvailable) ? Kind.allCases : [.embedded]
+
+    /// A fresh queue of `kind` with a lease of `leaseTime`, for `body`.
+    func withQueue(_ kind: Kind, leaseTime: Duration = .seconds(30), _ body: (any AttemptQueue) async throws -> Void) async throws {
+        switch kind {
+        case .embedded:
+            try await body(EmbeddedAttemptQueue(leaseTime: leaseTime))
+        case .jetStream:
+            try await NATSTestServer.withServer { server in
+                try await NATSConnection.withConnection(NATSConfiguration(servers: [server.url]), logger: Logger(label: "test.queue")) { connection in
+                    try await body(JetStreamAttemptQueue(connection: connection, configuration: .init(leaseTime: leaseTime)))
+                }
+            }
+        }
+    }
+
+    static func tickets(_ count: Int, run: String = "r1", pool: String = "default") -> [AttemptTicket] {
+        (0..<count).map { AttemptTicket(runID: run, sampleID: "s\($0)", epoch: 1, pool: pool) }
+    }
+
+    @Test(arguments: kinds)
+    func eachAttemptIsTakenOnceAndARepeatedPublishAddsNothing(kind: Kind) async throws {
+        try await withQueue(kind) { queue in
+            try await queue.publish(Self.tickets(5))
+            try await queue.publish(Self.tickets(5))
+            var taken: [LeasedAttempt] = []
+            for _ in 0..<10 where taken.count < 5 {
+                taken += try await queue.take(pool: "default", limit: 2, wait: .milliseconds(500))
+            }
+            #expect(taken.map(\.ticket.sampleID).sorted() == (0..<5).map { "s\($0)" })
+            #expect(taken.allSatisfy { $0.deliveries == 1 })
+            for attempt in taken { try await attempt.settle(.acknowledge) }
+            #expect(try await queue.take(pool: "default", limit: 5, wait: .milliseconds(300)).isEmpty)
+        }
+    }
+
+    @Test(arguments: kinds)
+    func anAttemptWhoseWorkerDiedComesBackAfterItsLease(kind: Kind) async throws {
+        try await withQueue(kind, leaseTime: .seconds(1)) { queue in
+            try await queue.publish(Self.tickets(2))
+            let first = try await queue.take(pool: "default", limit: 2, wait: .seconds(2))
+            #expect(first.count == 2)
+            // The worker of s0 dies; s1's keeps it with in-progress settlements.
+            let held = try #require(first.first { $0.ticket.sampleID == "s1" })
+            try await held.settle(.inProgress)
+            try await Task.sleep(for: .milliseconds(700))
+            try await held.settle(.inProgress)
+            let again = try await queue.take(pool: "default", limit: 2, wait: .seconds(3))
+            #expect(again.map(\.ticket.sampleID) == ["s0"] && again.first?.deliveries == 2)
+            try await held.settle(.acknowledge)
+            for attempt in again { try await attempt.settle(.acknowledge) }
+            #expect(try await queue.take(pool: "default", limit: 2, wait: .seconds(2)).isEmpty)
+        }
+    }
+
+    @Test(arguments: kinds)
+    func retryHandsItOutAgainAndTerminateNever(kind: Kind) async throws {
+        try await withQueue(kind) { queue in
+            try await queue.publish(Self.tickets(2))
+            let first = try await queue.take(pool: "default", limit: 2, wait: .seconds(2))
+            #expect(first.count == 2)
+            for attempt in first {
+                try await attempt.settle(attempt.ticket.sampleID == "s0" ? .retry(after: nil) : .terminate)
+            }
+            let again = try await queue.take(pool: "default", limit: 2, wait: .seconds(2))
+            #expect(again.map(\.ticket.sampleID) == ["s0"] && again.first?.deliveries == 2)
+            for attempt in again { try await attempt.settle(.acknowledge) }
+            #expect(try await queue.take(pool: "default", limit: 2, wait: .milliseconds(500)).isEmpty)
+        }
+    }
+
+    @Test(arguments: kinds)
+    func aWorkerTakesOnlyItsPoolsWork(kind: Kind) async throws {
+        try await withQueue(kind) { queue in
+            try await queue.publish(Self.tickets(2, pool: "banks") + Self.tickets(1, run: "r2", pool: "labs"))
+            let labs = try await queue.take(pool: "labs", limit: 5, wait: .seconds(1))
+            #expect(labs.map(\.ticket.runID) == ["r2"])
+            let banks = try await queue.take(pool: "banks", limit: 5, wait: .seconds(1))
+            #expect(banks.count == 2 && banks.allSatisfy { $0.ticket.pool == "banks" })
+            for attempt in labs + banks { try await attempt.settle(.acknowledge) }
+        }
+    }
+
+    @Test(arguments: kinds)
+    func aCancelledRunsWaitingAttemptsAreRemoved(kind: Kind) async throws {
+        try await withQueue(kind) { queue in
+            try await queue.publish(Self.tickets(3, run: "gone") + Self.tickets(1, run: "kept"))
+            try await queue.removeWaiting(runID: "gone")
+            let left = try await queue.take(pool: "default", limit: 5, wait: .seconds(1))
+            #expect(left.map(\.ticket.runID) == ["kept"])
+            for attempt in left { try await attempt.settle(.acknowledge) }
+        }
+    }
+
+    @Test(arguments: kinds)
+    func aTakerWaitingForWorkGetsItWhenItArrives(kind: Kind) async throws {
+        try await withQueue(kind) { queue in
+            async let taken = queue.take(pool: "default", limit: 1, wait: .seconds(5))
+            try await Task.sleep(for: .milliseconds(300))
+            try await queue.publish(Self.tickets(1))
+            let attempts = try await taken
+            #expect(attempts.map(\.ticket.sampleID) == ["s0"])
+            for attempt in attempts { try await attempt.settle(.acknowledge) }
+        }
+    }
+
+    @Test(arguments: kinds)
+    func namesThatCannotBeSubjectsAreRefused(kind: Kind) async throws {
+        try await withQueue(kind) { queue in
+            for pool in ["", "a.b", "a b", "a>", String(repeating: "x", count: 65), "bänk"] {
+                let error = await #expect(throws: QueueError.self) { try await queue.publish([AttemptTicket(runID: "r", sampleID: "s", epoch: 1, pool: pool)]) }
+                #expect(error?.code == .badName)
+            }
+        }
+    }
+}
