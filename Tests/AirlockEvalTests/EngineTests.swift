@@ -232,6 +232,28 @@ import Testing
         }
     }
 
+    /// A call answered through the access gateway carries its id there (`Airlock-Call-Id`): the
+    /// sample's record keeps it per call, as evidence to check against the gateway's record; an
+    /// answer from the cache made no call and names none.
+    @Test func eachCallKeepsTheGatewaysIdForIt() async throws {
+        let fixture = try TaskFixture.words(3)
+        let cache = fixture.folder + "/cache"
+        let issued = Mutex(0)
+        try await ScriptedModelServer.withServer({ request in
+            let id = issued.withLock { count -> String in
+                count += 1
+                return "call-\(count)"
+            }
+            return .json(status: 200, body: ModelReplies.chat(requestedWord(request)), headers: ["Airlock-Call-Id": id])
+        }) { server in
+            let (run, _) = try await fixture.run(fixture.options(server) { $0.cacheDirectory = cache })
+            let ids = try run.directory.readRecords().flatMap { $0.calls.compactMap(\.gatewayCallID) }
+            #expect(Set(ids) == ["call-1", "call-2", "call-3"])
+            let (cached, _) = try await fixture.run(fixture.options(server) { $0.cacheDirectory = cache })
+            #expect(try cached.directory.readRecords().allSatisfy { $0.calls.allSatisfy { $0.cached && $0.gatewayCallID == nil } })
+        }
+    }
+
     @Test func multipleChoiceWithShuffledChoicesIsScoredAgainstTheOriginalLetter() async throws {
         let yaml = """
             name: mcq

@@ -219,6 +219,26 @@ extension GatewayTests {
         }
     }
 
+    /// Every answer names its call (`Airlock-Call-Id`), streamed or not, and that id is the one
+    /// the gateway records: a sample's evidence can name the calls that produced it.
+    @Test func everyAnswerNamesTheCallItIsRecordedUnder() async throws {
+        try await GatewayFixture.with(upstream: { request in
+            request.lastContent == "stream"
+                ? .events([#"{"choices":[{"delta":{"content":"a"}}]}"#, #"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#])
+                : .ok(ModelReplies.chat("plain"))
+        }) { fixture, _ in
+            let plain = try await fixture.post("/chat/completions", json: chatBody)
+            let streamed = try await fixture.post(
+                "/chat/completions", json: #"{"model":"x","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"stream"}]}"#)
+            let ids = [plain.headers["airlock-call-id"], streamed.headers["airlock-call-id"]].compactMap { $0 }
+            #expect(plain.status == 200 && streamed.status == 200 && ids.count == 2 && Set(ids).count == 2, "\(plain.headers) \(streamed.headers)")
+            let recorded = try await fixture.callEntries().compactMap { entry in
+                (try? JSONSerialization.jsonObject(with: Data(entry.detail.utf8)) as? [String: String])?["call"]
+            }
+            #expect(Set(recorded) == Set(ids))
+        }
+    }
+
     /// Calls stuck on a slow upstream hold up neither another grant's calls nor the gateway.
     @Test func aSlowUpstreamHoldsNoOtherGrantsCalls() async throws {
         try await GatewayFixture.with(upstream: { request in

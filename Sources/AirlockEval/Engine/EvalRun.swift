@@ -366,7 +366,7 @@ struct SampleAttempt: Sendable {
             completion: state.output?.completion,
             scores: scores,
             usage: state.usage,
-            calls: state.modelCalls.map { .init(seconds: $0.seconds, retries: $0.retries, cached: $0.cached, usage: $0.output.usage, stopReason: $0.output.stopReason) },
+            calls: state.modelCalls.map { .init(seconds: $0.seconds, retries: $0.retries, cached: $0.cached, usage: $0.output.usage, stopReason: $0.output.stopReason, gatewayCallID: $0.output.gatewayCallID) },
             metadata: sample.metadata,
             limitReached: state.limitReached,
             stopReason: state.stopReason,

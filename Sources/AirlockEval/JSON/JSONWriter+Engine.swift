@@ -72,6 +72,7 @@ extension JSONWriter {
                     writer.key("usage")
                     writer.usage(call.usage)
                     writer.field("stop_reason", ifPresent: call.stopReason)
+                    writer.field("gateway_call_id", ifPresent: call.gatewayCallID)
                 }
             }
             writer.key("metadata")

@@ -89,9 +89,13 @@ public struct SampleRecord: Sendable, Codable {
         public var cached: Bool
         public var usage: TokenUsage
         public var stopReason: String?
+        /// The access gateway's id for the call, when it went through one: the evidence names
+        /// the calls that produced it.
+        public var gatewayCallID: String?
         enum CodingKeys: String, CodingKey {
             case seconds, retries, cached, usage
             case stopReason = "stop_reason"
+            case gatewayCallID = "gateway_call_id"
         }
     }
 

@@ -116,7 +116,7 @@ struct AnthropicProvider: ModelProvider {
         var headers = HTTPHeaders()
         if let key = configuration.apiKey { headers.add(name: "x-api-key", value: key.value) }
         headers.add(name: "anthropic-version", value: "2023-06-01")
-        let buffer = try await transport.post(url: configuration.baseURL + "/v1/messages", headers: headers, body: body, timeout: timeout)
+        let (buffer, callID) = try await transport.post(url: configuration.baseURL + "/v1/messages", headers: headers, body: body, timeout: timeout)
         let response = try HTTPTransport.decode(Response.self, from: buffer, what: "Messages response")
         let text = response.content.filter { $0.type == "text" }.compactMap(\.text).joined()
         let calls = response.content.filter { $0.type == "tool_use" }.map { block -> ToolCall in
@@ -126,7 +126,8 @@ struct AnthropicProvider: ModelProvider {
         return ModelOutput(
             message: .assistant(text, toolCalls: calls.isEmpty ? nil : calls),
             stopReason: response.stopReason,
-            usage: TokenUsage(inputTokens: response.usage?.inputTokens ?? 0, outputTokens: response.usage?.outputTokens ?? 0)
+            usage: TokenUsage(inputTokens: response.usage?.inputTokens ?? 0, outputTokens: response.usage?.outputTokens ?? 0),
+            gatewayCallID: callID
         )
     }
 }

@@ -12,17 +12,22 @@ struct HTTPTransport: Sendable {
     /// The most a response body may hold; a larger one is a malformed response, not an out-of-memory.
     static let maximumBody = 64 << 20
 
-    func post(url: String, headers: HTTPHeaders, body: Data, timeout: Duration) async throws -> ByteBuffer {
+    /// The header in which Airlock's access gateway names the call in its record.
+    static let gatewayCallHeader = "airlock-call-id"
+
+    /// The body, and the gateway's id for the call when it went through one.
+    func post(url: String, headers: HTTPHeaders, body: Data, timeout: Duration) async throws -> (body: ByteBuffer, gatewayCallID: String?) {
         let response = try await send(url: url, headers: headers, body: body, timeout: timeout)
         do {
-            return try await response.body.collect(upTo: Self.maximumBody)
+            return (try await response.body.collect(upTo: Self.maximumBody), response.headers.first(name: Self.gatewayCallHeader))
         } catch {
             throw Self.classify(error)
         }
     }
 
-    /// Posts and hands each piece of the response body to `onChunk` as it arrives.
-    func postStreaming(url: String, headers: HTTPHeaders, body: Data, timeout: Duration, onChunk: (ByteBuffer) throws -> Void) async throws {
+    /// Posts and hands each piece of the response body to `onChunk` as it arrives; the
+    /// gateway's id for the call, if any.
+    func postStreaming(url: String, headers: HTTPHeaders, body: Data, timeout: Duration, onChunk: (ByteBuffer) throws -> Void) async throws -> String? {
         let response = try await send(url: url, headers: headers, body: body, timeout: timeout)
         do {
             for try await chunk in response.body { try onChunk(chunk) }
@@ -31,6 +36,7 @@ struct HTTPTransport: Sendable {
         } catch {
             throw Self.classify(error)
         }
+        return response.headers.first(name: Self.gatewayCallHeader)
     }
 
     private func send(url: String, headers: HTTPHeaders, body: Data, timeout: Duration) async throws -> HTTPClientResponse {

@@ -20,11 +20,15 @@ public struct ModelOutput: Sendable, Hashable, Codable {
     /// Why generation stopped, in the provider's words (`stop`, `length`, `tool_calls`, `end_turn`…).
     public var stopReason: String?
     public var usage: TokenUsage
+    /// The access gateway's id for the call (its `Airlock-Call-Id`), when it went through one;
+    /// never cached, since a cached answer made no call.
+    public var gatewayCallID: String?
 
-    public init(message: ChatMessage, stopReason: String? = nil, usage: TokenUsage = .init()) {
+    public init(message: ChatMessage, stopReason: String? = nil, usage: TokenUsage = .init(), gatewayCallID: String? = nil) {
         self.message = message
         self.stopReason = stopReason
         self.usage = usage
+        self.gatewayCallID = gatewayCallID
     }
 
     public var completion: String { message.content }

@@ -20,12 +20,14 @@ struct OpenAIChatProvider: ModelProvider {
         if stream {
             var accumulator = ChatStreamAccumulator()
             var parser = ServerSentEventParser()
-            try await transport.postStreaming(url: url, headers: headers, body: body, timeout: timeout) { chunk in
+            let callID = try await transport.postStreaming(url: url, headers: headers, body: body, timeout: timeout) { chunk in
                 for event in parser.feed(chunk.readableBytesView) { try accumulator.add(event) }
             }
-            return try accumulator.output()
+            var output = try accumulator.output()
+            output.gatewayCallID = callID
+            return output
         }
-        let buffer = try await transport.post(url: url, headers: headers, body: body, timeout: timeout)
+        let (buffer, callID) = try await transport.post(url: url, headers: headers, body: body, timeout: timeout)
         let response = try HTTPTransport.decode(ChatResponse.self, from: buffer, what: "chat completion")
         guard let choice = response.choices.first else {
             throw ModelCallError(.malformedResponse, message: "the response has no choices")
@@ -33,7 +35,8 @@ struct OpenAIChatProvider: ModelProvider {
         return ModelOutput(
             message: .assistant(choice.message.content ?? "", toolCalls: choice.message.toolCalls?.map(\.toolCall)),
             stopReason: choice.finishReason,
-            usage: TokenUsage(inputTokens: response.usage?.promptTokens ?? 0, outputTokens: response.usage?.completionTokens ?? 0)
+            usage: TokenUsage(inputTokens: response.usage?.promptTokens ?? 0, outputTokens: response.usage?.completionTokens ?? 0),
+            gatewayCallID: callID
         )
     }
 }

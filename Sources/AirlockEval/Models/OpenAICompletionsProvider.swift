@@ -61,7 +61,7 @@ struct OpenAICompletionsProvider: ModelProvider {
             stop: settings.stop,
             seed: settings.seed
         ))
-        let buffer = try await transport.post(url: configuration.baseURL + "/completions", headers: OpenAIHeaders.make(configuration.apiKey), body: body, timeout: timeout)
+        let (buffer, callID) = try await transport.post(url: configuration.baseURL + "/completions", headers: OpenAIHeaders.make(configuration.apiKey), body: body, timeout: timeout)
         let response = try HTTPTransport.decode(Response.self, from: buffer, what: "completion")
         guard let choice = response.choices.first else {
             throw ModelCallError(.malformedResponse, message: "the response has no choices")
@@ -69,7 +69,8 @@ struct OpenAICompletionsProvider: ModelProvider {
         return ModelOutput(
             message: .assistant(choice.text),
             stopReason: choice.finishReason,
-            usage: TokenUsage(inputTokens: response.usage?.promptTokens ?? 0, outputTokens: response.usage?.completionTokens ?? 0)
+            usage: TokenUsage(inputTokens: response.usage?.promptTokens ?? 0, outputTokens: response.usage?.completionTokens ?? 0),
+            gatewayCallID: callID
         )
     }
 }

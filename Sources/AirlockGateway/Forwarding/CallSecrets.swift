@@ -5,6 +5,9 @@ import HTTPTypes
 /// The secrets a call carries: the grant key in its headers, and its content sealed for the record.
 extension AccessGateway {
     static let anthropicVersion = HTTPField.Name("anthropic-version")!
+    /// The call's id in the gateway's record, on every answer: the evidence of a sample names
+    /// the calls that produced it, and the server checks them against its record.
+    public static let callIdField = HTTPField.Name("Airlock-Call-Id")!
     static let apiKey = HTTPField.Name("x-api-key")!
 
     /// The grant key: `Authorization: Bearer KEY` (OpenAI clients) or `x-api-key: KEY` (Anthropic's).

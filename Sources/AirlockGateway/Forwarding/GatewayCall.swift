@@ -184,6 +184,7 @@ final class GatewayCall: UpstreamExchangeDelegate {
         var fields = HTTPFields()
         fields[.contentType] = "text/event-stream"
         fields[.cacheControl] = "no-cache"
+        fields[AccessGateway.callIdField] = callId
         context.writeAndFlush(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
     }
 
@@ -347,6 +348,7 @@ final class GatewayCall: UpstreamExchangeDelegate {
         answeredStatus = status
         var fields = fields
         fields[.contentLength] = String(body.readableBytes)
+        fields[AccessGateway.callIdField] = callId
         context.write(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .init(code: status), headerFields: fields))), promise: nil)
         context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
         context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
