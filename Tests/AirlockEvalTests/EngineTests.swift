@@ -254,6 +254,52 @@ import Testing
         }
     }
 
+    /// A worker runs single attempts with ``AttemptRunner``: taken in any order, by separate
+    /// runners (as on separate machines), each attempt is presented and scored exactly as
+    /// `airlock eval` does it (seeded shuffles per epoch included), and the results are the same.
+    @Test func attemptsRunSeparatelyScoreAsTheWholeRunDoes() async throws {
+        let yaml = """
+            name: mcq
+            dataset: {path: data.jsonl}
+            solvers:
+              - multiple_choice: {shuffle: true}
+            scorers: [choice]
+            epochs: 2
+            """
+        // Right for odd samples; for even ones, always the first letter shown (right only where the shuffle put it there).
+        let samples = (1...6).map { i in #"{"id": "q\#(i)", "input": "Which is right for \#(i)?", "choices": ["wrong a", "right \#(i)", "wrong c", "wrong d"], "target": "B"}"# }
+        let fixture = try TaskFixture(yaml: yaml, samples: samples)
+        try await ScriptedModelServer.withServer({ request in
+            let odd = ["1", "3", "5"].contains { request.lastContent.contains("right for \($0)?") }
+            let line = request.lastContent.split(separator: "\n").first { $0.contains(odd ? ") right" : "A)") } ?? "A) x"
+            return .ok(ModelReplies.chat("ANSWER: \(line.prefix(1))"))
+        }) { server in
+            let (run, outcome) = try await fixture.run(fixture.options(server))
+            let whole = Dictionary(uniqueKeysWithValues: try run.directory.readRecords().map { ($0.key, $0) })
+            let options = fixture.options(server)
+            var separate: [SampleKey: SampleRecord] = [:]
+            try await ModelClient.withClient(maxConnections: 4) { client in
+                let keys = try AttemptRunner(taskPath: fixture.taskPath, options: options, environment: [:], client: client, logger: Logger(label: "test")).plannedKeys
+                #expect(Set(keys) == Set(whole.keys))
+                for key in keys.shuffled() {
+                    let runner = try AttemptRunner(taskPath: fixture.taskPath, options: options, environment: [:], client: client, logger: Logger(label: "test"))
+                    separate[key] = try await runner.run(key)
+                }
+                let runner = try AttemptRunner(taskPath: fixture.taskPath, options: options, environment: [:], client: client, logger: Logger(label: "test"))
+                await #expect(throws: EvalError.self) { try await runner.run(SampleKey(sampleID: "q1", epoch: 3)) }
+            }
+            for (key, record) in whole {
+                #expect(separate[key]?.choices == record.choices, "\(key)")
+                #expect(separate[key]?.scores == record.scores, "\(key)")
+            }
+            let attempts = separate.mapValues(AttemptSummary.init)
+            let header = try run.directory.readHeader()
+            let recomputed = RunResultsCalculator.compute(header: header, attempts: attempts, metadata: [:])
+            #expect(recomputed.scorers.map(\.overall.value) == outcome.results?.scorers.map(\.overall.value))
+            #expect(outcome.results.map { $0.scorers[0].overall.value < 1 && $0.scorers[0].overall.value > 0 } == true)
+        }
+    }
+
     @Test func multipleChoiceWithShuffledChoicesIsScoredAgainstTheOriginalLetter() async throws {
         let yaml = """
             name: mcq

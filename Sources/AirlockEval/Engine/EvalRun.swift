@@ -98,6 +98,14 @@ public final class EvalRun: Sendable {
     /// Checks the task, its dataset and the model roles, then creates the run folder. Nothing is
     /// sent to any model until ``execute(client:logger:)``.
     public static func start(taskPath: String, options: EvalOptions, environment: [String: String]) throws -> EvalRun {
+        let plan = try plan(taskPath: taskPath, options: options, environment: environment)
+        let directory = try RunDirectory.create(in: options.logDirectory, header: plan.header)
+        return EvalRun(directory: directory, header: plan.header, task: plan.task, samples: plan.samples, pending: plan.header.plannedKeys, previous: [:], models: plan.roles, options: options)
+    }
+
+    /// What a run of `taskPath` would do: the task checked, its samples read and chosen, the
+    /// roles bound, and the header that records it all.
+    static func plan(taskPath: String, options: EvalOptions, environment: [String: String]) throws -> (task: TaskFile, header: RunHeader, samples: [String: Sample], roles: [String: ModelConfiguration]) {
         let task = try TaskFile.load(path: taskPath)
         var definition = task.definition
         if let epochs = options.epochs {
@@ -139,9 +147,7 @@ public final class EvalRun: Sendable {
             airlockVersion: AirlockVersion.current,
             sandboxWalls: definition.sandbox == nil ? nil : SandboxWalls.current
         )
-        let directory = try RunDirectory.create(in: options.logDirectory, header: header)
-        let byID = Dictionary(uniqueKeysWithValues: samples.map { ($0.id, $0) })
-        return EvalRun(directory: directory, header: header, task: task, samples: byID, pending: header.plannedKeys, previous: [:], models: roles, options: options)
+        return (task, header, Dictionary(uniqueKeysWithValues: samples.map { ($0.id, $0) }), roles)
     }
 
     /// Reopens a run: the task and dataset must be unchanged; attempts already scored are never redone.
@@ -188,21 +194,11 @@ public final class EvalRun: Sendable {
 
     /// Runs every pending attempt, appending each record as it finishes, then writes the results.
     public func execute(client: ModelClient, logger: Logger) async throws -> EvalOutcome {
-        let maxConnections = options.maxConnections
-        let cache = try options.cacheDirectory.map { try ResponseCache(directory: $0) }
-        let model = ModelEndpoint(provider: client.provider(for: options.model), maxConnections: maxConnections, retryPolicy: options.retryPolicy, requestTimeout: options.requestTimeout, cache: cache, logger: logger)
-        var roleEndpoints: [String: ModelEndpoint] = [:]
-        for (role, configuration) in models {
-            roleEndpoints[role] = ModelEndpoint(provider: client.provider(for: configuration), maxConnections: maxConnections, retryPolicy: options.retryPolicy, requestTimeout: options.requestTimeout, cache: cache, logger: logger)
-        }
-        let definition = header.task.definition
-        let solver = SolverChain(definition.solvers)
-        let scorers = Array(zip(Scorers.names(definition.scorers), definition.scorers.map(Scorers.scorer(for:))))
         let writer = try SampleLogWriter(path: directory.samplesPath)
         var logger = logger
         logger[metadataKey: "run"] = "\(header.runID)"
-        let attempt = SampleAttempt(solver: solver, scorers: scorers, model: model, roles: roleEndpoints, settings: header.settings, limits: definition.limits, seed: header.seed, sandbox: definition.sandbox, logger: logger)
-        let inFlightLimit = max(1, options.maxSamples ?? maxConnections)
+        let (attempt, model) = try Self.attempt(header: header, roles: models, options: options, client: client, logger: logger)
+        let inFlightLimit = max(1, options.maxSamples ?? options.maxConnections)
         logger.info("run started", metadata: ["task": "\(header.task.name)", "model": "\(header.model.name)", "pending": "\(pending.count)"])
 
         var interrupted = false
@@ -255,6 +251,22 @@ public final class EvalRun: Sendable {
         }
         logger.info("run finished with failures", metadata: ["failed": "\(results.failed)"])
         return .completeWithFailures(results)
+    }
+
+    /// The attempt runner of a run, with its model endpoints: one place, so that an attempt
+    /// runs the same in `execute` and on a worker (``AttemptRunner``).
+    static func attempt(header: RunHeader, roles: [String: ModelConfiguration], options: EvalOptions, client: ModelClient, logger: Logger) throws -> (SampleAttempt, ModelEndpoint) {
+        let cache = try options.cacheDirectory.map { try ResponseCache(directory: $0) }
+        let model = ModelEndpoint(provider: client.provider(for: options.model), maxConnections: options.maxConnections, retryPolicy: options.retryPolicy, requestTimeout: options.requestTimeout, cache: cache, logger: logger)
+        var roleEndpoints: [String: ModelEndpoint] = [:]
+        for (role, configuration) in roles {
+            roleEndpoints[role] = ModelEndpoint(provider: client.provider(for: configuration), maxConnections: options.maxConnections, retryPolicy: options.retryPolicy, requestTimeout: options.requestTimeout, cache: cache, logger: logger)
+        }
+        let definition = header.task.definition
+        let solver = SolverChain(definition.solvers)
+        let scorers = Array(zip(Scorers.names(definition.scorers), definition.scorers.map(Scorers.scorer(for:))))
+        let attempt = SampleAttempt(solver: solver, scorers: scorers, model: model, roles: roleEndpoints, settings: header.settings, limits: definition.limits, seed: header.seed, sandbox: definition.sandbox, logger: logger)
+        return (attempt, model)
     }
 
     static func newRunID() -> String {

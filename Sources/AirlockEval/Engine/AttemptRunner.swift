@@ -1,0 +1,32 @@
+import AirlockCore
+import Foundation
+import Logging
+
+/// Runs single attempts of a task, as a worker does: planned as ``EvalRun/start(taskPath:options:environment:)``
+/// plans a run (samples, epochs, seed, roles), and each attempt run by the same code as
+/// ``EvalRun/execute(client:logger:)``, so it is scored the same wherever it runs. It writes
+/// nothing: the caller keeps the records.
+public struct AttemptRunner: Sendable {
+    /// The run as planned; its `run_id` is a fresh one, which the caller may ignore.
+    public let header: RunHeader
+    private let samples: [String: Sample]
+    private let attempt: SampleAttempt
+
+    public init(taskPath: String, options: EvalOptions, environment: [String: String], client: ModelClient, logger: Logger) throws {
+        let plan = try EvalRun.plan(taskPath: taskPath, options: options, environment: environment)
+        header = plan.header
+        samples = plan.samples
+        attempt = try EvalRun.attempt(header: plan.header, roles: plan.roles, options: options, client: client, logger: logger).0
+    }
+
+    /// Every attempt the run must make.
+    public var plannedKeys: [SampleKey] { header.plannedKeys }
+
+    /// Runs one attempt; nil when it was cancelled. An attempt the plan does not have is an error.
+    public func run(_ key: SampleKey) async throws -> SampleRecord? {
+        guard let sample = samples[key.sampleID], (1...header.epochs).contains(key.epoch) else {
+            throw EvalError(.invalidArguments, "the run has no attempt \(key.sampleID) in epoch \(key.epoch)", file: header.task.file)
+        }
+        return await attempt.run(sample: sample, epoch: key.epoch)
+    }
+}
