@@ -207,7 +207,11 @@ let package = Package(
             dependencies: ["AirlockQueue", "AirlockNATS", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AirlockAPITests", dependencies: ["AirlockCore", "AirlockAPI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AirlockAPITests",
+            dependencies: ["AirlockCore", "AirlockAPI", "AirlockTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AirlockExchangeTests",
             dependencies: ["AirlockCore", "AirlockExchange", "AirlockTestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
