@@ -18,10 +18,10 @@ import Testing
         let logger = TestBackend.quietLogger
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
-                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4, 5])
                 #expect(try await Migrations.apply(to: database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4])
-                #expect(Migrations.latestVersion == 4)
+                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4, 5])
+                #expect(Migrations.latestVersion == 5)
                 // The schema is usable: the audit head starts at the genesis hash.
                 let head = try await database.transaction { sql in
                     try await ProgramRecords(sql: sql, flavour: database.flavour).auditHead()
@@ -39,15 +39,7 @@ import Testing
         let logger = TestBackend.quietLogger
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
-                try await database.transaction { sql in
-                    try await sql.raw(
-                        "CREATE TABLE airlock_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-                    ).run()
-                    for migration in Migrations.all where migration.version <= 3 {
-                        for statement in migration.statements(database.flavour) { try await sql.raw(SQLQueryString(statement)).run() }
-                        try await sql.raw("INSERT INTO airlock_schema VALUES (\(bind: migration.version), \(bind: migration.name), 0)").run()
-                    }
-                }
+                try await Self.applyMigrations(upTo: 3, to: database)
                 let organisation = Sample.organisation("Before Four")
                 let user = Sample.user("admin@before.example", in: organisation, role: .admin)
                 let key = Sample.key(for: user)
@@ -58,7 +50,7 @@ import Testing
                     try await records.insert(Sample.commitment(organisation, signedBy: user))
                     try await records.insert(key, secret: "alk_before_four")
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [4])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [4, 5])
                 let (read, hash, keyUser, dangling) = try await database.transaction { sql in
                     let records = ProgramRecords(sql: sql, flavour: database.flavour)
                     // SQLite says which rows point to nothing; PostgreSQL never lets one exist.
@@ -76,6 +68,46 @@ import Testing
         }
     }
 
+    /// Version 5 adds runs on the program's workers: a run filed before it reads as imported.
+    @Test(arguments: TestBackend.all)
+    func upgradingFromVersion4KeepsRunsAsImported(backend: TestBackend) async throws {
+        let logger = TestBackend.quietLogger
+        try await backend.withFreshLocation { location in
+            try await ProgramDatabase.withDatabase(location, logger: logger) { database in
+                try await Self.applyMigrations(upTo: 4, to: database)
+                let developer = Sample.organisation("Developer")
+                let model = Sample.model("alpha", of: developer)
+                let version = Sample.version("1.0", of: model)
+                try await database.transaction { sql in
+                    let records = ProgramRecords(sql: sql, flavour: database.flavour)
+                    try await records.insert(developer)
+                    try await records.insert(model)
+                    try await records.insert(version, sealedCredentials: nil)
+                    try await sql.raw("""
+                        INSERT INTO runs (id, version_id, organisation_id, kind, name, source_id, levels, summary, created_at) \
+                        VALUES ('run_BEFOREFIVE', \(bind: version.id), \(bind: developer.id), 'eval', 'old', NULL, '{}', '{}', 0)
+                        """).run()
+                }
+                #expect(try await Migrations.apply(to: database, logger: logger) == [5])
+                let run = try await database.transaction { sql in try await ProgramRecords(sql: sql, flavour: database.flavour).run(id: "run_BEFOREFIVE") }
+                #expect(run?.origin == .imported && run?.state == nil && run?.execution == nil)
+            }
+        }
+    }
+
+    /// The schema as it was at `version`, as an older Airlock left it.
+    static func applyMigrations(upTo version: Int, to database: ProgramDatabase) async throws {
+        try await database.transaction { sql in
+            try await sql.raw(
+                "CREATE TABLE airlock_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            ).run()
+            for migration in Migrations.all where migration.version <= version {
+                for statement in migration.statements(database.flavour) { try await sql.raw(SQLQueryString(statement)).run() }
+                try await sql.raw("INSERT INTO airlock_schema VALUES (\(bind: migration.version), \(bind: migration.name), 0)").run()
+            }
+        }
+    }
+
     @Test(arguments: TestBackend.all)
     func reopeningKeepsRecordsAndAppliesNothing(backend: TestBackend) async throws {
         let logger = TestBackend.quietLogger
@@ -86,7 +118,7 @@ import Testing
             }
             try await ProgramStore.withStore(.init(location: location), logger: logger, migrate: false) { store throws in
                 #expect(try await Migrations.apply(to: store.database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4])
+                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4, 5])
                 #expect(try await store.transaction { records in try await records.organisation(id: organisation.id) } == organisation)
             }
         }

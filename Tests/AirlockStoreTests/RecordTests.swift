@@ -203,6 +203,62 @@ import Testing
         }
     }
 
+    /// A run on the program's workers: its state moves only as the rules allow and only from
+    /// where it is; its bundle is kept once; each attempt's result is kept once, the first.
+    @Test(arguments: TestBackend.all)
+    func serverRunsBundlesAndAttempts(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let evaluator = Sample.organisation("Evaluator", kind: .evaluator)
+            let model = Sample.model("alpha", of: developer)
+            let version = Sample.version("1.0", of: model)
+            var run = Sample.run("server-run", on: version, by: evaluator)
+            run.origin = .server
+            run.state = .queued
+            run.execution = RunExecution(bundleDigest: String(repeating: "ab", count: 32), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: 4)
+            let imported = Sample.run("imported", on: version, by: evaluator, source: "s1")
+            let bundle = Data((0..<2000).map { UInt8(truncatingIfNeeded: $0) })
+            try await store.transaction { records in
+                try await records.insert(developer)
+                try await records.insert(evaluator)
+                try await records.insert(model)
+                try await records.insert(version, sealedCredentials: nil)
+                try await records.insert(run)
+                try await records.insert(imported)
+                try await records.insertBundle(sha256: run.execution!.bundleDigest, organisationId: evaluator.id, content: bundle, at: Sample.date(1))
+                try await records.insertBundle(sha256: run.execution!.bundleDigest, organisationId: evaluator.id, content: bundle, at: Sample.date(2))
+            }
+            try await store.transaction { records throws in
+                #expect(try await records.run(id: run.id) == run)
+                #expect(try await records.run(id: imported.id)?.origin == .imported)
+                #expect(try await records.bundle(sha256: run.execution!.bundleDigest) == bundle)
+                #expect(try await records.bundle(sha256: String(repeating: "0", count: 64)) == nil)
+                #expect(try await records.activeRuns().map(\.id) == [run.id])
+                #expect(try await records.moveRun(id: run.id, from: .queued, to: .running))
+                #expect(!(try await records.moveRun(id: run.id, from: .queued, to: .running)))
+                #expect(!(try await records.moveRun(id: run.id, from: .running, to: .queued)))
+                #expect(try await records.run(id: run.id)?.state == .running)
+            }
+            let first = StoredAttempt(runId: run.id, sampleId: "s1", epoch: 1, status: "scored", record: #"{"sample_id":"s1"}"#, gatewayCallIds: ["call_a", "call_b"], worker: "w1", createdAt: Sample.date(3))
+            var again = first
+            again.worker = "w2"
+            again.record = #"{"sample_id":"s1","again":true}"#
+            try await store.transaction { records throws in
+                #expect(try await records.commit(first))
+                #expect(!(try await records.commit(again)))
+                // The transaction is still good after the refused second result.
+                #expect(try await records.commit(StoredAttempt(runId: run.id, sampleId: "s0", epoch: 2, status: "failed", record: "{}", gatewayCallIds: [], worker: "w2", createdAt: Sample.date(4))))
+            }
+            try await store.transaction { records in
+                let kept = try await records.attempts(runId: run.id)
+                #expect(kept.map { "\($0.sampleId)/\($0.epoch)" } == ["s0/2", "s1/1"])
+                #expect(kept.last == first)
+                #expect(try await records.moveRun(id: run.id, from: .running, to: .finished))
+                #expect(try await records.activeRuns().isEmpty)
+            }
+        }
+    }
+
     @Test(arguments: TestBackend.all)
     func aLimitAtTheCountGivesOnePageWithoutCursor(backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

@@ -190,8 +190,17 @@ public struct StoredRun: Sendable, Hashable, Codable {
     /// The run's summary as the engine wrote it.
     public var summary: JSONValue
     public var createdAt: Date
+    /// Where its evidence comes from.
+    public var origin: RunOrigin
+    /// Where a run on the program's workers stands; nil for an imported one.
+    public var state: RunState?
+    /// What a run on the program's workers runs; nil for an imported one.
+    public var execution: RunExecution?
 
-    public init(id: String, versionId: String, organisationId: String, kind: String, name: String, sourceId: String? = nil, levels: [String: String], summary: JSONValue, createdAt: Date) {
+    public init(
+        id: String, versionId: String, organisationId: String, kind: String, name: String, sourceId: String? = nil, levels: [String: String], summary: JSONValue,
+        createdAt: Date, origin: RunOrigin = .imported, state: RunState? = nil, execution: RunExecution? = nil
+    ) {
         self.id = id
         self.versionId = versionId
         self.organisationId = organisationId
@@ -200,6 +209,67 @@ public struct StoredRun: Sendable, Hashable, Codable {
         self.sourceId = sourceId
         self.levels = levels
         self.summary = summary
+        self.createdAt = createdAt
+        self.origin = origin
+        self.state = state
+        self.execution = execution
+    }
+}
+
+/// Where a run's evidence comes from.
+public enum RunOrigin: String, Sendable, Hashable, Codable {
+    /// A summary an evaluator posted from a run on its own machine (`runs import`): outside evidence.
+    case imported
+    /// Run by the program's workers, every sample kept with the gateway calls that produced it.
+    case server
+}
+
+/// What a run on the program's workers runs.
+public struct RunExecution: Sendable, Hashable, Codable {
+    /// The SHA-256 of the run's bundle (its task and everything the task reads), in hex.
+    public var bundleDigest: String
+    /// The task file's path inside the bundle.
+    public var taskPath: String
+    /// The grant its calls to the model under test go through.
+    public var grantId: String
+    /// The workers that may take its attempts.
+    public var pool: String
+    /// The attempts it must make (samples × epochs).
+    public var plannedAttempts: Int
+
+    public init(bundleDigest: String, taskPath: String, grantId: String, pool: String, plannedAttempts: Int) {
+        self.bundleDigest = bundleDigest
+        self.taskPath = taskPath
+        self.grantId = grantId
+        self.pool = pool
+        self.plannedAttempts = plannedAttempts
+    }
+
+}
+
+/// One attempt's result from a worker, kept once per (run, sample, epoch).
+public struct StoredAttempt: Sendable, Hashable, Codable {
+    public var runId: String
+    public var sampleId: String
+    public var epoch: Int
+    /// `scored` or `failed`.
+    public var status: String
+    /// The sample's record (transcript, scores, usage, calls) as the engine wrote it, as JSON.
+    public var record: String
+    /// The access gateway's ids for the calls that produced it, in order.
+    public var gatewayCallIds: [String]
+    /// The worker that ran it.
+    public var worker: String
+    public var createdAt: Date
+
+    public init(runId: String, sampleId: String, epoch: Int, status: String, record: String, gatewayCallIds: [String], worker: String, createdAt: Date) {
+        self.runId = runId
+        self.sampleId = sampleId
+        self.epoch = epoch
+        self.status = status
+        self.record = record
+        self.gatewayCallIds = gatewayCallIds
+        self.worker = worker
         self.createdAt = createdAt
     }
 }

@@ -161,6 +161,27 @@ public enum Migrations {
                 "CREATE UNIQUE INDEX runs_by_source ON runs (version_id, organisation_id, source_id)",
             ]
         },
+        Migration(version: 5, name: "runs on the program's workers: state, bundles, attempts") { _ in
+            [
+                "ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'imported'",
+                "ALTER TABLE runs ADD COLUMN state TEXT",
+                "ALTER TABLE runs ADD COLUMN execution TEXT",
+                "CREATE INDEX runs_by_state ON runs (state)",
+                // A bundle's bytes in base64, the same column type on both databases.
+                """
+                CREATE TABLE run_bundles (
+                    sha256 TEXT PRIMARY KEY, organisation_id TEXT NOT NULL REFERENCES organisations(id),
+                    size BIGINT NOT NULL, content TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                // One result per attempt: a redelivered attempt's second result is refused by the key.
+                """
+                CREATE TABLE run_attempts (
+                    run_id TEXT NOT NULL REFERENCES runs(id), sample_id TEXT NOT NULL, epoch INTEGER NOT NULL,
+                    status TEXT NOT NULL, record TEXT NOT NULL, gateway_calls TEXT NOT NULL, worker TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, PRIMARY KEY (run_id, sample_id, epoch))
+                """,
+            ]
+        },
     ]
 
     /// A user's e-mail is unique within its organisation, not across the program: a clash with

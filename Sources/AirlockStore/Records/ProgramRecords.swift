@@ -311,10 +311,11 @@ public struct ProgramRecords: Sendable {
     public func insert(_ run: StoredRun) async throws {
         try await unique("run '\(run.sourceId ?? run.id)' on this version") {
             try await sql.raw("""
-                INSERT INTO runs (id, version_id, organisation_id, kind, name, source_id, levels, summary, created_at) \
+                INSERT INTO runs (id, version_id, organisation_id, kind, name, source_id, levels, summary, created_at, origin, state, execution) \
                 VALUES (\(bind: run.id), \(bind: run.versionId), \(bind: run.organisationId), \(bind: run.kind), \
                 \(bind: run.name), \(bind: run.sourceId), \(bind: try encodeJSON(run.levels)), \
-                \(bind: try encodeJSON(run.summary)), \(bind: run.createdAt.storedMilliseconds))
+                \(bind: try encodeJSON(run.summary)), \(bind: run.createdAt.storedMilliseconds), \(bind: run.origin.rawValue), \
+                \(bind: run.state?.rawValue), \(bind: try run.execution.map(encodeJSON)))
                 """).run()
         }
     }
@@ -328,6 +329,55 @@ public struct ProgramRecords: Sendable {
         var query: SQLQueryString = "SELECT * FROM runs WHERE version_id = \(bind: versionId)"
         if let organisationId { query = query + " AND organisation_id = \(bind: organisationId)" }
         return try await page(query, after: cursor, limit: limit, StoredRun.init(row:))
+    }
+
+    /// Moves a run from `from` to `to` if it is still in `from` and the move is allowed;
+    /// whether it moved (another server or worker may have moved it first).
+    public func moveRun(id: String, from: RunState, to: RunState) async throws -> Bool {
+        guard from.canMove(to: to) else { return false }
+        return try await sql.raw(
+            "UPDATE runs SET state = \(bind: to.rawValue) WHERE id = \(bind: id) AND state = \(bind: from.rawValue) RETURNING id"
+        ).first() != nil
+    }
+
+    /// Runs that workers still take attempts of, oldest first: what a starting server queues again.
+    public func activeRuns() async throws -> [StoredRun] {
+        try await sql.raw("SELECT * FROM runs WHERE state IN ('queued', 'running') ORDER BY id").all().map(StoredRun.init(row:))
+    }
+
+    /// Keeps a bundle's bytes under their SHA-256 (computed by the caller); the same bundle
+    /// twice is kept once.
+    public func insertBundle(sha256: String, organisationId: String, content: Data, at date: Date) async throws {
+        try await sql.raw("""
+            INSERT INTO run_bundles (sha256, organisation_id, size, content, created_at) \
+            VALUES (\(bind: sha256), \(bind: organisationId), \(bind: Int64(content.count)), \(bind: content.base64EncodedString()), \
+            \(bind: date.storedMilliseconds)) ON CONFLICT (sha256) DO NOTHING
+            """).run()
+    }
+
+    public func bundle(sha256: String) async throws -> Data? {
+        let row = try await sql.raw("SELECT content FROM run_bundles WHERE sha256 = \(bind: sha256)").first()
+        guard let text = try row?.decode(column: "content", as: String.self) else { return nil }
+        guard let data = Data(base64Encoded: text) else { throw StoreError(.corruptRecord, "the bundle \(sha256) is not base64") }
+        return data
+    }
+
+    /// Keeps an attempt's result unless one is already kept for its run, sample and epoch;
+    /// whether this one was kept (a redelivered attempt's second result is not).
+    public func commit(_ attempt: StoredAttempt) async throws -> Bool {
+        // No error on the key (on PostgreSQL an error would end the transaction): a row comes
+        // back only when this result was kept.
+        try await sql.raw("""
+            INSERT INTO run_attempts (run_id, sample_id, epoch, status, record, gateway_calls, worker, created_at) \
+            VALUES (\(bind: attempt.runId), \(bind: attempt.sampleId), \(bind: attempt.epoch), \(bind: attempt.status), \
+            \(bind: attempt.record), \(bind: try encodeJSON(attempt.gatewayCallIds)), \(bind: attempt.worker), \
+            \(bind: attempt.createdAt.storedMilliseconds)) ON CONFLICT (run_id, sample_id, epoch) DO NOTHING RETURNING run_id
+            """).first() != nil
+    }
+
+    /// A run's results, by sample and epoch.
+    public func attempts(runId: String) async throws -> [StoredAttempt] {
+        try await sql.raw("SELECT * FROM run_attempts WHERE run_id = \(bind: runId) ORDER BY sample_id, epoch").all().map(StoredAttempt.init(row:))
     }
 
     // MARK: Idempotency

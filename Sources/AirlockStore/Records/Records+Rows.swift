@@ -139,6 +139,23 @@ extension StoredRun {
             sourceId: try row.decode(column: "source_id", as: String?.self),
             levels: try row.json("levels", as: [String: String].self),
             summary: try row.json("summary", as: JSONValue.self),
+            createdAt: try row.date("created_at"),
+            origin: RunOrigin(rawValue: try row.decode(column: "origin", as: String.self)) ?? .imported,
+            state: try row.decode(column: "state", as: String?.self).flatMap(RunState.init(rawValue:)),
+            execution: try row.decode(column: "execution", as: String?.self).map { try JSONDecoder().decode(RunExecution.self, from: Data($0.utf8)) })
+    }
+}
+
+extension StoredAttempt {
+    init(row: any SQLRow) throws {
+        self.init(
+            runId: try row.decode(column: "run_id", as: String.self),
+            sampleId: try row.decode(column: "sample_id", as: String.self),
+            epoch: try row.decode(column: "epoch", as: Int.self),
+            status: try row.decode(column: "status", as: String.self),
+            record: try row.decode(column: "record", as: String.self),
+            gatewayCallIds: try row.json("gateway_calls", as: [String].self),
+            worker: try row.decode(column: "worker", as: String.self),
             createdAt: try row.date("created_at"))
     }
 }
