@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "AirlockServer", targets: ["AirlockServer"]),
         .library(name: "AirlockNATS", targets: ["AirlockNATS"]),
         .library(name: "AirlockQueue", targets: ["AirlockQueue"]),
+        .library(name: "AirlockWorker", targets: ["AirlockWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -143,6 +144,17 @@ let package = Package(
             dependencies: ["AirlockNATS", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // `airlock worker` and the server's own worker: attempts from the queue, run with the engine.
+        // Above both stacks, like the CLI: it joins the engine to the program's queue and runs.
+        .target(
+            name: "AirlockWorker",
+            dependencies: [
+                "AirlockCore", "AirlockEval", "AirlockQueue", "AirlockAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The program API's contract: request bodies, views, problem details, pages and the JSON coding,
         // shared by the server and its clients.
         .target(name: "AirlockAPI", dependencies: ["AirlockCore"], swiftSettings: swiftSettings),
@@ -205,6 +217,14 @@ let package = Package(
         .testTarget(
             name: "AirlockQueueTests",
             dependencies: ["AirlockQueue", "AirlockNATS", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AirlockWorkerTests",
+            dependencies: [
+                "AirlockWorker", "AirlockCore", "AirlockEval", "AirlockQueue", "AirlockAPI", "AirlockNATS", "AirlockTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

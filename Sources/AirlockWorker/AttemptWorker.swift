@@ -1,0 +1,220 @@
+import AirlockAPI
+import AirlockCore
+import AirlockEval
+import AirlockQueue
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+
+/// What a worker is told about a run it takes attempts of.
+public struct RunAssignment: Sendable {
+    /// The bundle's SHA-256, in hex.
+    public var bundleDigest: String
+    /// The task file's path inside the bundle.
+    public var taskPath: String
+    /// The model under test, reached through the access gateway under the run's grant.
+    public var model: ModelConfiguration
+    /// Other roles (a grader), at the endpoints the run names.
+    public var roles: [String: ModelConfiguration]
+    public var seed: UInt64
+
+    public init(bundleDigest: String, taskPath: String, model: ModelConfiguration, roles: [String: ModelConfiguration] = [:], seed: UInt64 = 42) {
+        self.bundleDigest = bundleDigest
+        self.taskPath = taskPath
+        self.model = model
+        self.roles = roles
+        self.seed = seed
+    }
+}
+
+/// Where a worker reads runs and keeps results: the program server's API for a worker on
+/// another machine, the store itself for the server's own.
+public protocol RunSource: Sendable {
+    /// The run's assignment; nil when the run is gone or no longer takes attempts (cancelled).
+    func assignment(runID: String) async throws -> RunAssignment?
+    func bundle(digest: String) async throws -> Data
+    /// Whether the attempt already has a result.
+    func hasResult(runID: String, key: SampleKey) async throws -> Bool
+    /// Keeps the attempt's result unless one is kept already; whether this one was.
+    func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool
+}
+
+/// Takes attempts from a queue and runs them with the engine, as many at once as it has
+/// slots, until cancelled. Each attempt: dropped (acknowledged) when its result exists; ended
+/// when its run no longer takes attempts; else run with ``AttemptRunner`` from the run's
+/// bundle (fetched once, its digest checked), with in-progress settlements while it runs, its
+/// result committed and only then acknowledged. An attempt cut short by the worker's end is
+/// left unsettled, so its lease runs out and another worker takes it; an infrastructure
+/// failure is handed out again (after a delay) until `maxDeliveries`, then kept as failed.
+public struct AttemptWorker: Sendable {
+    public struct Configuration: Sendable {
+        /// The worker's name, kept with each result.
+        public var name: String
+        public var pool: String
+        /// Attempts run at once.
+        public var slots: Int
+        /// How often a running attempt says it is still running (well inside the queue's lease).
+        public var progressInterval: Duration
+        /// Deliveries after which an infrastructure failure is kept instead of retried.
+        public var maxDeliveries: Int
+        /// Where bundles are unpacked, a folder per run.
+        public var workFolder: String
+        public var maxConnections: Int
+        public var requestTimeout: Duration
+
+        public init(
+            name: String, pool: String = "default", slots: Int = 4, progressInterval: Duration = .seconds(10), maxDeliveries: Int = 3,
+            workFolder: String, maxConnections: Int = 32, requestTimeout: Duration = .seconds(120)
+        ) {
+            self.name = name
+            self.pool = pool
+            self.slots = slots
+            self.progressInterval = progressInterval
+            self.maxDeliveries = maxDeliveries
+            self.workFolder = workFolder
+            self.maxConnections = maxConnections
+            self.requestTimeout = requestTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    let queue: any AttemptQueue
+    let source: any RunSource
+    let logger: Logger
+    /// Runners by run, made once per run (the bundle unpacked once).
+    private let runners = RunnerCache()
+
+    public init(configuration: Configuration, queue: any AttemptQueue, source: any RunSource, logger: Logger) {
+        self.configuration = configuration
+        self.queue = queue
+        self.source = source
+        self.logger = logger
+    }
+
+    /// Works until the task is cancelled.
+    public func run(client: ModelClient) async throws {
+        let running = BusySlots()
+        await withTaskGroup(of: Void.self) { group in
+            while !Task.isCancelled {
+                let free = configuration.slots - running.count.load(ordering: .acquiring)
+                guard free > 0 else {
+                    // Every slot is busy: look again shortly.
+                    try? await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                let taken: [LeasedAttempt]
+                do {
+                    taken = try await queue.take(pool: configuration.pool, limit: free, wait: .seconds(1))
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.warning("cannot take attempts", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                for attempt in taken {
+                    running.count.add(1, ordering: .acquiringAndReleasing)
+                    group.addTask {
+                        await self.handle(attempt, client: client)
+                        running.count.subtract(1, ordering: .acquiringAndReleasing)
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func handle(_ attempt: LeasedAttempt, client: ModelClient) async {
+        let ticket = attempt.ticket
+        let key = SampleKey(sampleID: ticket.sampleID, epoch: ticket.epoch)
+        var logger = logger
+        logger[metadataKey: "attempt"] = "\(ticket.id)"
+        do {
+            if try await source.hasResult(runID: ticket.runID, key: key) {
+                try await attempt.settle(.acknowledge)
+                return
+            }
+            guard let assignment = try await source.assignment(runID: ticket.runID) else {
+                try await attempt.settle(.terminate)
+                return
+            }
+            let runner = try await runners.runner(runID: ticket.runID) {
+                try await makeRunner(runID: ticket.runID, assignment: assignment, client: client)
+            }
+            let progress = Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: configuration.progressInterval)
+                    try await attempt.settle(.inProgress)
+                }
+            }
+            let record: SampleRecord?
+            do {
+                record = try await runner.run(key)
+                progress.cancel()
+            } catch {
+                progress.cancel()
+                throw error
+            }
+            // Cut short by the worker's end: the lease runs out and another worker takes it.
+            guard let record else { return }
+            if record.failure?.cause == .infrastructure, attempt.deliveries < configuration.maxDeliveries {
+                logger.info("infrastructure failure; handing the attempt out again", metadata: ["deliveries": "\(attempt.deliveries)"])
+                try await attempt.settle(.retry(after: .seconds(Double(attempt.deliveries))))
+                return
+            }
+            let kept = try await source.commit(runID: ticket.runID, record: record, worker: configuration.name)
+            if !kept { logger.debug("a result was kept already; this one is dropped") }
+            try await attempt.settle(.acknowledge)
+        } catch is CancellationError {
+            return
+        } catch {
+            // The run's task does not load here (a bad bundle, a missing role): it would fail
+            // again anywhere, so it ends after its deliveries.
+            logger.warning("attempt failed before it ran", metadata: ["error": "\(error)"])
+            try? await attempt.settle(attempt.deliveries < configuration.maxDeliveries ? .retry(after: .seconds(1)) : .terminate)
+        }
+    }
+
+    private func makeRunner(runID: String, assignment: RunAssignment, client: ModelClient) async throws -> AttemptRunner {
+        let bytes = try await source.bundle(digest: assignment.bundleDigest)
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        guard digest == assignment.bundleDigest else {
+            throw EvalError(.invalidTask, "the bundle's bytes have digest \(digest), not \(assignment.bundleDigest)")
+        }
+        let files = try RunBundle.read(bytes)
+        let folder = configuration.workFolder + "/\(runID)-\(UUID().uuidString.prefix(8))"
+        try TaskBundle.write(Dictionary(files.map { ($0.path, $0.contents) }, uniquingKeysWith: { first, _ in first }), into: folder)
+        let options = EvalOptions(
+            model: assignment.model, roles: assignment.roles, maxConnections: configuration.maxConnections, seed: assignment.seed,
+            logDirectory: folder + "/logs", requestTimeout: configuration.requestTimeout
+        )
+        return try AttemptRunner(taskPath: folder + "/" + assignment.taskPath, options: options, environment: [:], client: client, logger: logger)
+    }
+}
+
+/// One runner per run, made by the first attempt that needs it while the others wait for it.
+final class RunnerCache: Sendable {
+    private let runners = Mutex<[String: Task<AttemptRunner, any Error>]>([:])
+
+    func runner(runID: String, make: @escaping @Sendable () async throws -> AttemptRunner) async throws -> AttemptRunner {
+        let task = runners.withLock { runners in
+            if let task = runners[runID] { return task }
+            let task = Task { try await make() }
+            runners[runID] = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            // A failed making is tried again by the next attempt.
+            runners.withLock { _ = $0.removeValue(forKey: runID) }
+            throw error
+        }
+    }
+}
+
+/// Attempts running now, shared by the taking loop and the attempts.
+final class BusySlots: Sendable {
+    let count = Atomic<Int>(0)
+}
