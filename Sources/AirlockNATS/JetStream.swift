@@ -148,8 +148,8 @@ public struct JetStream: Sendable {
     /// Pulls up to `batch` messages for `consumer`: returns what came before `expires` (fewer, or
     /// none, when there are not so many), or sooner when the server says there are no more.
     /// With `noWait` it takes only what is there now. The server sends a heartbeat every
-    /// `heartbeat` while the pull waits; two missed mean the pull was lost (a server restart)
-    /// and it returns what it has.
+    /// `heartbeat` while the pull waits; three missed (and a second more, for a busy machine)
+    /// mean the pull was lost (a server restart) and it returns what it has.
     public func fetch(stream: String, consumer: String, batch: Int, expires: Duration = .seconds(5), heartbeat: Duration? = nil, noWait: Bool = false) async throws -> [JetStreamMessage] {
         struct Request: Encodable {
             var batch: Int
@@ -185,7 +185,7 @@ public struct JetStream: Sendable {
                     let deadline = ContinuousClock.now + expires + .milliseconds(500)
                     while ContinuousClock.now < deadline {
                         try await Task.sleep(for: min(heartbeat ?? expires, .milliseconds(250)))
-                        if let heartbeat, ContinuousClock.now - collected.withLock({ $0.lastHeard }) > heartbeat * 2 + .milliseconds(500) { return }
+                        if let heartbeat, ContinuousClock.now - collected.withLock({ $0.lastHeard }) > heartbeat * 3 + .seconds(1) { return }
                     }
                 }
                 try await group.next()

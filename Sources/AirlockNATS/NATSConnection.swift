@@ -114,6 +114,9 @@ public final class NATSConnection: Sendable {
         var requests: [String: CheckedContinuation<NATSMessage, any Error>] = [:]
         var nextRequest: UInt64 = 0
         var inboxSID: UInt64?
+        /// The inbox's SUB on its way: every request waits for it, so that no reply arrives
+        /// before the server knows where it goes.
+        var inboxSubscribed: Task<Void, any Error>?
         var tasks: [Task<Void, Never>] = []
     }
 
@@ -254,15 +257,28 @@ public final class NATSConnection: Sendable {
     }
 
     private func ensureInbox() async throws {
-        let sid = state.withLock { state -> UInt64? in
-            guard state.inboxSID == nil else { return nil }
+        let subscribed = state.withLock { state -> Task<Void, any Error> in
+            if let task = state.inboxSubscribed { return task }
             let sid = state.nextSID
             state.nextSID += 1
             state.inboxSID = sid
             state.subscriptions[sid] = Subscription(subject: inbox + ".*", queue: nil, continuation: nil)
-            return sid
+            let subject = inbox + ".*"
+            let task = Task { try await self.send([.subscribe(subject: subject, queue: nil, sid: sid)]) }
+            state.inboxSubscribed = task
+            return task
         }
-        if let sid { try await send([.subscribe(subject: inbox + ".*", queue: nil, sid: sid)]) }
+        do {
+            try await subscribed.value
+        } catch {
+            // The next request tries again.
+            state.withLock { state in
+                if let sid = state.inboxSID { state.subscriptions[sid] = nil }
+                state.inboxSID = nil
+                state.inboxSubscribed = nil
+            }
+            throw error
+        }
     }
 
     /// A fresh subject under this connection's inbox, for replies that come more than once

@@ -45,7 +45,7 @@ struct NATSServerTests {
                 try await connection.flush()
                 let answers = try await withThrowingTaskGroup(of: String.self) { group in
                     for index in 0..<20 {
-                        group.addTask { String(decoding: try await connection.request("echo", data: Data("\(index)".utf8)).data, as: UTF8.self) }
+                        group.addTask { String(decoding: try await connection.request("echo", data: Data("\(index)".utf8), timeout: .seconds(30)).data, as: UTF8.self) }
                     }
                     return try await group.reduce(into: Set<String>()) { $0.insert($1) }
                 }
@@ -93,7 +93,7 @@ struct NATSServerTests {
                 let jetStream = JetStream(connection: connection)
                 try await jetStream.addStream(.init(name: "WORK", subjects: ["work.>"]))
                 try await jetStream.addStream(.init(name: "WORK", subjects: ["work.>"], duplicateWindow: .seconds(60)))
-                try await jetStream.addConsumer(stream: "WORK", .init(durableName: "workers", ackWait: .seconds(2), filterSubject: "work.>"))
+                try await jetStream.addConsumer(stream: "WORK", .init(durableName: "workers", ackWait: .seconds(4), filterSubject: "work.>"))
                 for index in 0..<5 {
                     let acknowledgement = try await jetStream.publish("work.run1", payload: ByteBuffer(string: "attempt \(index)"), messageID: "run1-\(index)")
                     #expect(acknowledgement.stream == "WORK" && acknowledgement.sequence == UInt64(index + 1) && !acknowledgement.duplicate)
@@ -108,15 +108,15 @@ struct NATSServerTests {
                 try await first[1].ack()
                 try await first[2].term(reason: "would fail again")
                 try await first[3].nak()
-                // first[4] is left: it comes back once its two seconds have passed, with a long
+                // first[4] is left: it comes back once its four seconds have passed, with a long
                 // attempt's in-progress acknowledgements keeping it meanwhile.
                 try await first[4].inProgress()
-                // The NAK'd one comes back at once; the one left comes back once its two seconds
+                // The NAK'd one comes back at once; the one left comes back once its four seconds
                 // have passed (each is acknowledged as it comes, as a worker does).
                 let nakked = try await jetStream.fetch(stream: "WORK", consumer: "workers", batch: 1, expires: .seconds(1))
                 #expect(nakked.map { String(buffer: $0.message.payload) } == ["attempt 3"] && nakked.first?.metadata.delivered == 2)
                 for message in nakked { try await message.ack() }
-                let left = try await jetStream.fetch(stream: "WORK", consumer: "workers", batch: 1, expires: .seconds(5), heartbeat: .milliseconds(500))
+                let left = try await jetStream.fetch(stream: "WORK", consumer: "workers", batch: 1, expires: .seconds(10), heartbeat: .milliseconds(500))
                 #expect(left.map { String(buffer: $0.message.payload) } == ["attempt 4"] && left.first?.metadata.delivered == 2)
                 for message in left { try await message.ack() }
                 let none = try await jetStream.fetch(stream: "WORK", consumer: "workers", batch: 10, expires: .milliseconds(500))
@@ -139,7 +139,7 @@ struct NATSServerTests {
                 try await jetStream.addConsumer(stream: "WORK", .init(durableName: "workers"))
                 for index in 0..<20 { _ = try await jetStream.publish("work.r", payload: ByteBuffer(string: "\(index)"), messageID: "r-\(index)") }
                 let events = try await connection.subscribe("events.>")
-                try server.restart()
+                try await server.restart()
                 // Publishes wait for the connection to come back.
                 try await connection.publish("events.run", data: Data("after".utf8))
                 var iterator = events.makeAsyncIterator()

@@ -20,22 +20,32 @@ public final class NATSTestServer: @unchecked Sendable {
 
     public var url: String { "nats://127.0.0.1:\(port)" }
 
-    /// Starts a server; `arguments` are added (`--user`, `--pass`, cluster options).
-    public init(arguments: [String] = []) throws {
+    private init(arguments: [String]) throws {
         folder = NSTemporaryDirectory() + "airlock-nats-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         self.arguments = arguments
-        try start(port: -1)
     }
 
-    /// Runs `body` with a fresh server, stopped and removed afterwards.
+    /// Runs `body` with a fresh server (`arguments` added: `--user`, `--pass`, cluster options),
+    /// stopped and removed afterwards.
     public static func withServer<T>(arguments: [String] = [], _ body: (NATSTestServer) async throws -> T) async throws -> T {
         let server = try NATSTestServer(arguments: arguments)
-        defer { server.stop(); try? FileManager.default.removeItem(atPath: server.folder) }
-        return try await body(server)
+        do {
+            try await server.start(port: -1)
+            let result = try await body(server)
+            await server.stop()
+            try? FileManager.default.removeItem(atPath: server.folder)
+            return result
+        } catch {
+            await server.stop()
+            try? FileManager.default.removeItem(atPath: server.folder)
+            throw error
+        }
     }
 
-    private func start(port requested: Int) throws {
+    // Waits sleep or run on threads of their own: a blocking wait on one of Swift concurrency's
+    // two threads here would stall every other test.
+    private func start(port requested: Int) async throws {
         guard let binary = Self.binary else {
             throw NSError(domain: "NATSTestServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "no nats-server: set AIRLOCK_TEST_NATS_SERVER or run make python-tools"])
         }
@@ -58,7 +68,7 @@ public final class NATSTestServer: @unchecked Sendable {
                 return
             }
             guard process.isRunning else { break }
-            usleep(25_000)
+            try await Task.sleep(for: .milliseconds(25))
         }
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         process.terminate()
@@ -66,21 +76,30 @@ public final class NATSTestServer: @unchecked Sendable {
     }
 
     /// Stops it at once (SIGKILL: what a crash does), keeping its storage.
-    public func kill() {
+    public func kill() async {
         guard let process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await Self.waitForExit(process)
     }
 
-    public func stop() {
+    public func stop() async {
         guard let process, process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
+        await Self.waitForExit(process)
     }
 
     /// Kills it and starts it again on the same port with the same storage.
-    public func restart() throws {
-        kill()
-        try start(port: port)
+    public func restart() async throws {
+        await kill()
+        try await start(port: port)
+    }
+
+    private static func waitForExit(_ process: Process) async {
+        await withCheckedContinuation { continuation in
+            Thread {
+                process.waitUntilExit()
+                continuation.resume()
+            }.start()
+        }
     }
 }

@@ -149,7 +149,7 @@ struct AttemptWorkerTests {
             return hold ? .delayed(30, .ok(ModelReplies.chat(Self.answer(request)))) : .ok(ModelReplies.chat(Self.answer(request)))
         }) { server in
             let source = try source(task: folder, server: server)
-            try await withQueue(kind, leaseTime: .seconds(1)) { queue in
+            try await withQueue(kind, leaseTime: .seconds(3)) { queue in
                 try await queue.publish(Self.tickets(3))
                 try await ModelClient.withClient(maxConnections: 8) { client in
                     let first = Task { try await worker("a", queue: queue, source: source, slots: 6).run(client: client) }
