@@ -168,6 +168,7 @@ let package = Package(
                 "AirlockStore",
                 "AirlockGateway",
                 "AirlockExchange",
+                "AirlockQueue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

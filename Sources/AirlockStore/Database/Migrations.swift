@@ -173,6 +173,12 @@ public enum Migrations {
                     sha256 TEXT PRIMARY KEY, organisation_id TEXT NOT NULL REFERENCES organisations(id),
                     size BIGINT NOT NULL, content TEXT NOT NULL, created_at BIGINT NOT NULL)
                 """,
+                // The attempts a run must make, as its submitter planned them.
+                """
+                CREATE TABLE run_planned_attempts (
+                    run_id TEXT NOT NULL REFERENCES runs(id), sample_id TEXT NOT NULL, epoch INTEGER NOT NULL,
+                    PRIMARY KEY (run_id, sample_id, epoch))
+                """,
                 // One result per attempt: a redelivered attempt's second result is refused by the key.
                 """
                 CREATE TABLE run_attempts (

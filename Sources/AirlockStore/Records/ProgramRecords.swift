@@ -375,6 +375,32 @@ public struct ProgramRecords: Sendable {
             """).first() != nil
     }
 
+    /// Records the attempts a run must make.
+    public func insertPlannedAttempts(runId: String, _ keys: [SampleKey]) async throws {
+        for key in keys {
+            try await sql.raw("""
+                INSERT INTO run_planned_attempts (run_id, sample_id, epoch) VALUES (\(bind: runId), \(bind: key.sampleID), \(bind: key.epoch)) \
+                ON CONFLICT (run_id, sample_id, epoch) DO NOTHING
+                """).run()
+        }
+    }
+
+    /// The attempts a run must make that have no result yet.
+    public func attemptsWithoutResult(runId: String) async throws -> [SampleKey] {
+        try await sql.raw("""
+            SELECT p.sample_id, p.epoch FROM run_planned_attempts p LEFT JOIN run_attempts a \
+            ON a.run_id = p.run_id AND a.sample_id = p.sample_id AND a.epoch = p.epoch \
+            WHERE p.run_id = \(bind: runId) AND a.run_id IS NULL ORDER BY p.sample_id, p.epoch
+            """).all().map { SampleKey(sampleID: try $0.decode(column: "sample_id", as: String.self), epoch: try $0.decode(column: "epoch", as: Int.self)) }
+    }
+
+    /// Whether an attempt has a result.
+    public func hasResult(runId: String, sampleId: String, epoch: Int) async throws -> Bool {
+        try await sql.raw("""
+            SELECT 1 AS found FROM run_attempts WHERE run_id = \(bind: runId) AND sample_id = \(bind: sampleId) AND epoch = \(bind: epoch)
+            """).first() != nil
+    }
+
     /// A run's results, by sample and epoch.
     public func attempts(runId: String) async throws -> [StoredAttempt] {
         try await sql.raw("SELECT * FROM run_attempts WHERE run_id = \(bind: runId) ORDER BY sample_id, epoch").all().map(StoredAttempt.init(row:))

@@ -1,0 +1,112 @@
+import AirlockCore
+import AirlockQueue
+@testable import AirlockServer
+import AirlockStore
+import AirlockTestSupport
+import Foundation
+import Logging
+import Testing
+
+/// The store and the queue kept in step for runs on the program's workers, on both databases.
+struct ProgramRunsTests {
+    /// A version to run against, with its developer and an evaluator.
+    static func world(_ store: ProgramStore) async throws -> (version: ModelVersion, evaluator: Organisation) {
+        let now = Date(timeIntervalSince1970: 1_760_000_000)
+        let developer = Organisation(id: Identifier.make("org"), name: "Developer", kind: .modelDeveloper, sector: nil, createdAt: now)
+        let evaluator = Organisation(id: Identifier.make("org"), name: "Evaluator", kind: .evaluator, sector: nil, createdAt: now)
+        let model = CoveredModel(id: Identifier.make("mdl"), developerId: developer.id, name: "alpha", description: "A model.", createdAt: now)
+        let version = ModelVersion(
+            id: Identifier.make("ver"), modelId: model.id, developerId: developer.id, version: "1.0", state: .inReview,
+            noticedAt: now, plannedReleaseAt: now.addingTimeInterval(90 * 86_400), windowOpensAt: now, accessEndsBy: now.addingTimeInterval(100 * 86_400),
+            lateNotice: false, capabilities: [], modelCard: "", endpointUrl: "https://models.example/v1", endpointModel: "alpha-1",
+            hasEndpointCredentials: false, createdAt: now, updatedAt: now)
+        try await store.transaction { records in
+            try await records.insert(developer)
+            try await records.insert(evaluator)
+            try await records.insert(model)
+            try await records.insert(version, sealedCredentials: nil)
+        }
+        return (version, evaluator)
+    }
+
+    static func run(on version: ModelVersion, by evaluator: Organisation, planned: Int) -> StoredRun {
+        StoredRun(
+            id: Identifier.make("run"), versionId: version.id, organisationId: evaluator.id, kind: "eval", name: "words", levels: [:], summary: .object([:]),
+            createdAt: Date(), origin: .server, state: .queued,
+            execution: RunExecution(bundleDigest: String(repeating: "0", count: 64), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: planned))
+    }
+
+    static func keys(_ count: Int) -> [SampleKey] { (1...count).map { SampleKey(sampleID: "s\($0)", epoch: 1) } }
+
+    static func result(_ run: StoredRun, _ key: SampleKey, status: String = "scored", worker: String = "w") -> StoredAttempt {
+        StoredAttempt(runId: run.id, sampleId: key.sampleID, epoch: key.epoch, status: status, record: "{}", gatewayCallIds: ["call_1"], worker: worker, createdAt: Date())
+    }
+
+    func takeAll(_ queue: EmbeddedAttemptQueue) async throws -> [String] {
+        try await queue.take(pool: "default", limit: 100, wait: .milliseconds(50)).map(\.ticket.sampleID).sorted()
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aRunGoesFromQueuedToFinishedAndEachResultIsKeptOnce(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let queue = EmbeddedAttemptQueue()
+            let runs = ProgramRuns(store: store, queue: queue, logger: TestBackend.quietLogger)
+            let run = Self.run(on: version, by: evaluator, planned: 3)
+            try await runs.submit(run, attempts: Self.keys(3))
+            #expect(try await takeAll(queue) == ["s1", "s2", "s3"])
+            #expect(try await runs.commit(Self.result(run, Self.keys(3)[0])))
+            #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .running)
+            #expect(!(try await runs.commit(Self.result(run, Self.keys(3)[0], worker: "again"))))
+            for key in Self.keys(3).dropFirst() { #expect(try await runs.commit(Self.result(run, key))) }
+            #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .finished)
+            #expect(try await store.transaction { try await $0.attempts(runId: run.id) }.map(\.worker) == ["w", "w", "w"])
+            // A finished run takes no more results.
+            #expect(!(try await runs.commit(Self.result(run, SampleKey(sampleID: "s9", epoch: 1)))))
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aFailedAttemptFailsTheRunAndResumingRequeuesOnlyWhatHasNoResult(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let queue = EmbeddedAttemptQueue()
+            let runs = ProgramRuns(store: store, queue: queue, logger: TestBackend.quietLogger)
+            let run = Self.run(on: version, by: evaluator, planned: 2)
+            try await runs.submit(run, attempts: Self.keys(2))
+            _ = try await takeAll(queue)
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0], status: "failed")))
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[1])))
+            #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .failed)
+            #expect(!(try await runs.cancel(runId: run.id)))
+            #expect(try await runs.resume(runId: run.id))
+            #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .queued)
+            // Every planned attempt has a result, so nothing goes back to the queue.
+            #expect(try await takeAll(queue).isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func cancellingEmptiesTheQueueAndAStartingServerRequeuesWhatWasLost(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let first = EmbeddedAttemptQueue()
+            let runs = ProgramRuns(store: store, queue: first, logger: TestBackend.quietLogger)
+            let cancelled = Self.run(on: version, by: evaluator, planned: 2)
+            let kept = Self.run(on: version, by: evaluator, planned: 3)
+            try await runs.submit(cancelled, attempts: Self.keys(2))
+            try await runs.submit(kept, attempts: Self.keys(3))
+            #expect(try await runs.cancel(runId: cancelled.id))
+            #expect(try await runs.commit(Self.result(kept, Self.keys(3)[0])))
+            // The server restarts: its embedded queue is new and empty.
+            let second = EmbeddedAttemptQueue()
+            try await ProgramRuns(store: store, queue: second, logger: TestBackend.quietLogger).requeueActiveRuns()
+            let requeued = try await second.take(pool: "default", limit: 100, wait: .milliseconds(50))
+            #expect(requeued.map(\.ticket.runID).allSatisfy { $0 == kept.id })
+            #expect(requeued.map(\.ticket.sampleID).sorted() == ["s2", "s3"])
+            // A cancelled run can be resumed: its two attempts come back.
+            #expect(try await runs.resume(runId: cancelled.id))
+            #expect(try await first.take(pool: "default", limit: 100, wait: .milliseconds(50)).filter { $0.ticket.runID == cancelled.id }.count == 2)
+        }
+    }
+}
