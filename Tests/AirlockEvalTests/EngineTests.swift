@@ -254,21 +254,26 @@ import Testing
         }
     }
 
-    /// A worker runs single attempts with ``AttemptRunner``: taken in any order, by separate
-    /// runners (as on separate machines), each attempt is presented and scored exactly as
-    /// `airlock eval` does it (seeded shuffles per epoch included), and the results are the same.
-    @Test func attemptsRunSeparatelyScoreAsTheWholeRunDoes() async throws {
+    /// Multiple-choice questions whose right choice (`right i`) is B before the seeded shuffle.
+    static func shuffledChoices(samples: Int, epochs: Int) throws -> TaskFixture {
         let yaml = """
             name: mcq
             dataset: {path: data.jsonl}
             solvers:
               - multiple_choice: {shuffle: true}
             scorers: [choice]
-            epochs: 2
+            epochs: \(epochs)
             """
+        let lines = (1...samples).map { i in #"{"id": "q\#(i)", "input": "Which is right for \#(i)?", "choices": ["wrong a", "right \#(i)", "wrong c", "wrong d"], "target": "B"}"# }
+        return try TaskFixture(yaml: yaml, samples: lines)
+    }
+
+    /// A worker runs single attempts with ``AttemptRunner``: taken in any order, by separate
+    /// runners (as on separate machines), each attempt is presented and scored exactly as
+    /// `airlock eval` does it (seeded shuffles per epoch included), and the results are the same.
+    @Test func attemptsRunSeparatelyScoreAsTheWholeRunDoes() async throws {
+        let fixture = try Self.shuffledChoices(samples: 6, epochs: 2)
         // Right for odd samples; for even ones, always the first letter shown (right only where the shuffle put it there).
-        let samples = (1...6).map { i in #"{"id": "q\#(i)", "input": "Which is right for \#(i)?", "choices": ["wrong a", "right \#(i)", "wrong c", "wrong d"], "target": "B"}"# }
-        let fixture = try TaskFixture(yaml: yaml, samples: samples)
         try await ScriptedModelServer.withServer({ request in
             let odd = ["1", "3", "5"].contains { request.lastContent.contains("right for \($0)?") }
             let line = request.lastContent.split(separator: "\n").first { $0.contains(odd ? ") right" : "A)") } ?? "A) x"
@@ -301,16 +306,7 @@ import Testing
     }
 
     @Test func multipleChoiceWithShuffledChoicesIsScoredAgainstTheOriginalLetter() async throws {
-        let yaml = """
-            name: mcq
-            dataset: {path: data.jsonl}
-            solvers:
-              - multiple_choice: {shuffle: true}
-            scorers: [choice]
-            epochs: 3
-            """
-        let samples = (1...8).map { i in #"{"id": "q\#(i)", "input": "Which is right for \#(i)?", "choices": ["wrong a", "right \#(i)", "wrong c", "wrong d"], "target": "B"}"# }
-        let fixture = try TaskFixture(yaml: yaml, samples: samples)
+        let fixture = try Self.shuffledChoices(samples: 8, epochs: 3)
         try await ScriptedModelServer.withServer({ request in
             // Find the letter the right choice got after shuffling.
             let line = request.lastContent.split(separator: "\n").first { $0.contains(") right") } ?? "A) x"
