@@ -112,6 +112,8 @@ public final class NATSConnection: Sendable {
         var connectedWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var nextWaiter: UInt64 = 0
         var requests: [String: CheckedContinuation<NATSMessage, any Error>] = [:]
+        /// Each waiting request's publish-then-time-out task, cancelled when its reply comes.
+        var requestTimers: [String: Task<Void, Never>] = [:]
         var nextRequest: UInt64 = 0
         var inboxSID: UInt64?
         /// The inbox's SUB on its way: every request waits for it, so that no reply arrives
@@ -230,18 +232,21 @@ public final class NATSConnection: Sendable {
             }
             if closed { return continuation.resume(throwing: NATSError(.closed, "the connection is closed")) }
             let timer = Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                self?.finishRequest(token, with: .failure(NATSError(.timeout, "no reply from \(subject) within \(timeout)")))
-            }
-            Task { [weak self] in
                 guard let self else { return }
                 do {
                     try await self.publish(subject, payload: payload, headers: headers, replyTo: "\(self.inbox).\(token)")
                 } catch {
-                    self.finishRequest(token, with: .failure(error))
+                    return self.finishRequest(token, with: .failure(error))
                 }
-                _ = timer
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.finishRequest(token, with: .failure(NATSError(.timeout, "no reply from \(subject) within \(timeout)"))) }
             }
+            let answered = state.withLock { state -> Bool in
+                guard state.requests[token] != nil else { return true }
+                state.requestTimers[token] = timer
+                return false
+            }
+            if answered { timer.cancel() }
         }
         if message.headers?.status == 503 { throw NATSError(.noResponders, "no one listens on \(subject)") }
         return message
@@ -252,7 +257,8 @@ public final class NATSConnection: Sendable {
     }
 
     private func finishRequest(_ token: String, with result: Result<NATSMessage, any Error>) {
-        let continuation = state.withLock { $0.requests.removeValue(forKey: token) }
+        let (continuation, timer) = state.withLock { ($0.requests.removeValue(forKey: token), $0.requestTimers.removeValue(forKey: token)) }
+        timer?.cancel()
         continuation?.resume(with: result)
     }
 
@@ -323,6 +329,7 @@ public final class NATSConnection: Sendable {
             state.pongs = []
             state.connectedWaiters = [:]
             state.requests = [:]
+            state.requestTimers = [:]
             state.tasks = []
             return (copy.channel, copy)
         }
@@ -333,6 +340,7 @@ public final class NATSConnection: Sendable {
         for pong in state.pongs { pong?.resume(throwing: closed) }
         for waiter in state.connectedWaiters.values { waiter.resume(throwing: closed) }
         for request in state.requests.values { request.resume(throwing: closed) }
+        for timer in state.requestTimers.values { timer.cancel() }
         try? await channel?.close()
     }
 
@@ -462,6 +470,8 @@ public final class NATSConnection: Sendable {
             defer {
                 state.pongs = []
                 state.requests = [:]
+                for timer in state.requestTimers.values { timer.cancel() }
+                state.requestTimers = [:]
             }
             return (state.pongs, Array(state.requests.values))
         }
