@@ -133,3 +133,50 @@ struct AttemptQueueTests {
         }
     }
 }
+
+/// JetStream in a three-node cluster: the stream's leader killed in the middle of a run loses
+/// no attempt; the client moves to another server and the work goes on.
+@Suite(.enabled(if: TestEnvironment.runs(.nats, ifAvailable: NATSTestServer.isAvailable), "needs nats-server (make python-tools)"))
+struct AttemptQueueClusterTests {
+    @Test func theStreamLeaderKilledMidRunLosesNothing() async throws {
+        try await NATSTestCluster.withCluster { cluster in
+            let configuration = NATSConfiguration(servers: cluster.urls, reconnect: .init(initial: .milliseconds(20), maximum: .milliseconds(300)), reconnectWait: .seconds(30))
+            try await NATSConnection.withConnection(configuration, logger: Logger(label: "test.cluster")) { connection in
+                // The cluster elects its JetStream leader a moment after the servers start.
+                var made: JetStreamAttemptQueue?
+                for _ in 0..<150 where made == nil {
+                    made = try? await JetStreamAttemptQueue(connection: connection, configuration: .init(leaseTime: .seconds(3), replicas: 3))
+                    if made == nil { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                let queue = try #require(made, "JetStream never became ready in the cluster")
+                let tickets = AttemptQueueTests.tickets(30)
+                try await queue.publish(tickets)
+                var done = Set<String>()
+                func work(until count: Int) async throws {
+                    let deadline = ContinuousClock.now + .seconds(90)
+                    while done.count < count, ContinuousClock.now < deadline {
+                        let taken: [LeasedAttempt]
+                        do {
+                            taken = try await queue.take(pool: "default", limit: 5, wait: .seconds(2))
+                        } catch {
+                            // While the cluster elects a new leader, calls fail for a moment.
+                            try await Task.sleep(for: .milliseconds(300))
+                            continue
+                        }
+                        for attempt in taken {
+                            // An acknowledgement lost to the election brings the attempt back later.
+                            if (try? await attempt.settle(.acknowledge)) != nil { done.insert(attempt.ticket.id) }
+                        }
+                    }
+                }
+                try await work(until: 10)
+                let info = try await connection.request("$JS.API.STREAM.INFO.AIRLOCK_ATTEMPTS", data: Data())
+                let leader = try #require((try JSONSerialization.jsonObject(with: info.data) as? [String: Any]).flatMap { ($0["cluster"] as? [String: Any])?["leader"] as? String })
+                let index = try #require(Int(leader.dropFirst()))
+                await cluster.servers[index].kill()
+                try await work(until: tickets.count)
+                #expect(done == Set(tickets.map(\.id)), "\(tickets.count - done.count) attempts never done")
+            }
+        }
+    }
+}

@@ -20,10 +20,11 @@ public final class NATSTestServer: @unchecked Sendable {
 
     public var url: String { "nats://127.0.0.1:\(port)" }
 
-    private init(arguments: [String]) throws {
+    init(clientPort: Int = -1, arguments: [String]) throws {
         folder = NSTemporaryDirectory() + "airlock-nats-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         self.arguments = arguments
+        port = clientPort
     }
 
     /// Runs `body` with a fresh server (`arguments` added: `--user`, `--pass`, cluster options),
@@ -45,7 +46,7 @@ public final class NATSTestServer: @unchecked Sendable {
 
     // Waits sleep or run on threads of their own: a blocking wait on one of Swift concurrency's
     // two threads here would stall every other test.
-    private func start(port requested: Int) async throws {
+    func start(port requested: Int) async throws {
         guard let binary = Self.binary else {
             throw NSError(domain: "NATSTestServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "no nats-server: set AIRLOCK_TEST_NATS_SERVER or run make python-tools"])
         }
@@ -59,7 +60,7 @@ public final class NATSTestServer: @unchecked Sendable {
         try process.run()
         self.process = process
         // The server logs its port once it listens: "Listening for client connections on 127.0.0.1:PORT".
-        for _ in 0..<200 {
+        for _ in 0..<400 {
             if let text = try? String(contentsOfFile: log, encoding: .utf8),
                let line = text.split(separator: "\n").first(where: { $0.contains("Listening for client connections on") }),
                let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }),
@@ -101,5 +102,59 @@ public final class NATSTestServer: @unchecked Sendable {
                 continuation.resume()
             }.start()
         }
+    }
+}
+
+/// Three NATS servers with JetStream in one cluster on 127.0.0.1, for fail-over tests: each has
+/// its own storage and client port; any one can be killed and started again.
+public final class NATSTestCluster: @unchecked Sendable {
+    public let servers: [NATSTestServer]
+
+    /// Every server's client URL, for a client to know them all.
+    public var urls: [String] { servers.map(\.url) }
+
+    private init(servers: [NATSTestServer]) { self.servers = servers }
+
+    /// Runs `body` with a fresh cluster whose JetStream is ready, stopped and removed afterwards.
+    public static func withCluster<T>(_ body: (NATSTestCluster) async throws -> T) async throws -> T {
+        let clientPorts = try (0..<3).map { _ in try freePort() }
+        let routePorts = try (0..<3).map { _ in try freePort() }
+        let servers = try (0..<3).map { index in
+            try NATSTestServer(
+                clientPort: clientPorts[index],
+                arguments: [
+                    "-n", "n\(index)", "--cluster_name", "airlock-test", "--cluster", "nats://127.0.0.1:\(routePorts[index])",
+                    "--routes", routePorts.enumerated().filter { $0.offset != index }.map { "nats://127.0.0.1:\($0.element)" }.joined(separator: ","),
+                ])
+        }
+        let cluster = NATSTestCluster(servers: servers)
+        do {
+            for server in servers { try await server.start(port: server.port) }
+            let result = try await body(cluster)
+            for server in servers { await server.stop() }
+            for server in servers { try? FileManager.default.removeItem(atPath: server.folder) }
+            return result
+        } catch {
+            for server in servers { await server.stop() }
+            for server in servers { try? FileManager.default.removeItem(atPath: server.folder) }
+            throw error
+        }
+    }
+
+    /// A loopback port nothing listens on now.
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw NSError(domain: "NATSTestCluster", code: 1) }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw NSError(domain: "NATSTestCluster", code: 2) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
