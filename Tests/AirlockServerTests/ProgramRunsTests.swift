@@ -86,6 +86,35 @@ struct ProgramRunsTests {
         }
     }
 
+    /// Every call a sample names must be on the gateway's record under the run's grant: one
+    /// the gateway never recorded, or recorded under another grant, is named.
+    @Test(arguments: TestBackend.all)
+    func aRunsEvidenceIsCheckedAgainstTheGatewaysRecord(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let runs = ProgramRuns(store: store, queue: EmbeddedAttemptQueue(), logger: TestBackend.quietLogger)
+            let run = Self.run(on: version, by: evaluator, planned: 2)
+            try await runs.submit(run, attempts: Self.keys(2))
+            func call(_ id: String, grant: String) -> GatewayCallRecord {
+                GatewayCallRecord(
+                    callId: id, at: Date(), keyId: "key_X", userId: nil, organisationId: evaluator.id, grantId: grant, versionId: version.id,
+                    route: "chat", status: 200, promptTokens: 1, completionTokens: 1, latencyMilliseconds: 1, streamed: false)
+            }
+            try await store.transaction { records in
+                try await records.record([call("call_1", grant: "gnt_X"), call("call_2", grant: "gnt_X"), call("call_3", grant: "gnt_OTHER")])
+            }
+            var first = Self.result(run, Self.keys(2)[0])
+            first.gatewayCallIds = ["call_1", "call_2"]
+            #expect(try await runs.commit(first))
+            #expect(try await runs.checkEvidence(runId: run.id) == .init(attempts: 1, calls: 2, unrecorded: []))
+            var second = Self.result(run, Self.keys(2)[1])
+            second.gatewayCallIds = ["call_3", "call_invented"]
+            #expect(try await runs.commit(second))
+            let check = try #require(try await runs.checkEvidence(runId: run.id))
+            #expect(!check.holds && Set(check.unrecorded) == ["call_3", "call_invented"] && check.calls == 4)
+        }
+    }
+
     @Test(arguments: TestBackend.all)
     func cancellingEmptiesTheQueueAndAStartingServerRequeuesWhatWasLost(backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

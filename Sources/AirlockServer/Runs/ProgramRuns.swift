@@ -87,6 +87,26 @@ public struct ProgramRuns: Sendable {
         }
     }
 
+    /// A run's evidence against the gateway's record: every call a sample names must be a
+    /// call the gateway recorded under the run's grant.
+    public struct EvidenceCheck: Sendable, Hashable {
+        public var attempts: Int
+        public var calls: Int
+        /// Call ids samples name that the gateway has no record of under the run's grant.
+        public var unrecorded: [String]
+        public var holds: Bool { unrecorded.isEmpty }
+    }
+
+    public func checkEvidence(runId: String) async throws -> EvidenceCheck? {
+        try await store.transaction { records in
+            guard let run = try await records.run(id: runId), let grantId = run.execution?.grantId else { return nil }
+            let attempts = try await records.attempts(runId: runId)
+            let recorded = try await records.gatewayCallIds(grantId: grantId)
+            let named = attempts.flatMap(\.gatewayCallIds)
+            return EvidenceCheck(attempts: attempts.count, calls: named.count, unrecorded: named.filter { !recorded.contains($0) })
+        }
+    }
+
     private func publish(_ run: StoredRun, _ attempts: [SampleKey]) async throws {
         guard let pool = run.execution?.pool else { return }
         try await queue.publish(attempts.map { AttemptTicket(runID: run.id, sampleID: $0.sampleID, epoch: $0.epoch, pool: pool) })

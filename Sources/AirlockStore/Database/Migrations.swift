@@ -167,6 +167,8 @@ public enum Migrations {
                 "ALTER TABLE runs ADD COLUMN state TEXT",
                 "ALTER TABLE runs ADD COLUMN execution TEXT",
                 "CREATE INDEX runs_by_state ON runs (state)",
+                // A grant's gateway calls, read to check a run's evidence against the record.
+                "CREATE INDEX audit_log_by_object ON audit_log (object_type, object_id)",
                 // A bundle's bytes in base64, the same column type on both databases.
                 """
                 CREATE TABLE run_bundles (

@@ -132,6 +132,19 @@ extension ProgramRecords {
         }
     }
 
+    /// The ids of the calls on the record for `grantId`.
+    public func gatewayCallIds(grantId: String) async throws -> Set<String> {
+        let rows = try await sql.raw("""
+            SELECT detail FROM audit_log WHERE object_type = 'grant' AND object_id = \(bind: grantId) AND action = 'gateway.call'
+            """).all()
+        var ids = Set<String>()
+        for row in rows {
+            let detail = try JSONDecoder().decode([String: String].self, from: Data(try row.decode(column: "detail", as: String.self).utf8))
+            if let call = detail["call"] { ids.insert(call) }
+        }
+        return ids
+    }
+
     /// A call's sealed content, for the grant's reviewers.
     public func gatewayContent(callId: String) async throws -> String? {
         try await sql.raw("SELECT sealed FROM gateway_contents WHERE call_id = \(bind: callId)").first()?
