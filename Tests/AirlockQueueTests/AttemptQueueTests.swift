@@ -65,7 +65,8 @@ struct AttemptQueueTests {
             }
             let again = try await queue.take(pool: "default", limit: 2, wait: .seconds(10))
             keeping.cancel()
-            #expect(again.map(\.ticket.sampleID) == ["s0"] && again.first?.deliveries == 2, "\(again.map { ($0.ticket.sampleID, $0.deliveries) })")
+            // At least once: on a machine too busy to take it in time, s0 may even come back twice.
+            #expect(Set(again.map(\.ticket.sampleID)) == ["s0"] && again.allSatisfy { $0.deliveries >= 2 }, "\(again.map { ($0.ticket.sampleID, $0.deliveries) })")
             try await held.settle(.acknowledge)
             for attempt in again { try await attempt.settle(.acknowledge) }
             #expect(try await queue.take(pool: "default", limit: 2, wait: .seconds(2)).isEmpty)

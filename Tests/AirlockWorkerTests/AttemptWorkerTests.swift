@@ -17,11 +17,11 @@ struct AttemptWorkerTests {
     enum Kind: String, CaseIterable, Sendable { case embedded, jetStream }
     static let kinds: [Kind] = TestEnvironment.runs(.nats, ifAvailable: NATSTestServer.isAvailable) ? Kind.allCases : [.embedded]
 
-    /// A run's bundle and results in memory, counting every commit.
+    /// A run's bundle and results in memory: the first result of each attempt, as the store keeps it.
     final class MemorySource: RunSource, @unchecked Sendable {
         let bundleBytes: Data
         let runAssignment: RunAssignment
-        private let state = Mutex<(results: [SampleKey: (SampleRecord, String)], commits: Int)>(([:], 0))
+        private let state = Mutex<[SampleKey: (SampleRecord, String)]>([:])
 
         init(bundle: Data, taskPath: String, model: ModelConfiguration) {
             bundleBytes = bundle
@@ -30,18 +30,16 @@ struct AttemptWorkerTests {
 
         func assignment(runID: String) async throws -> RunAssignment? { runAssignment }
         func bundle(digest: String) async throws -> Data { bundleBytes }
-        func hasResult(runID: String, key: SampleKey) async throws -> Bool { state.withLock { $0.results[key] != nil } }
+        func hasResult(runID: String, key: SampleKey) async throws -> Bool { state.withLock { $0[key] != nil } }
         func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool {
-            state.withLock { state in
-                state.commits += 1
-                guard state.results[record.key] == nil else { return false }
-                state.results[record.key] = (record, worker)
+            state.withLock { results in
+                guard results[record.key] == nil else { return false }
+                results[record.key] = (record, worker)
                 return true
             }
         }
 
-        var results: [SampleKey: (record: SampleRecord, worker: String)] { state.withLock { $0.results.mapValues { ($0.0, $0.1) } } }
-        var commits: Int { state.withLock { $0.commits } }
+        var results: [SampleKey: (record: SampleRecord, worker: String)] { state.withLock { $0.mapValues { ($0.0, $0.1) } } }
     }
 
     static let task = """
@@ -120,7 +118,7 @@ struct AttemptWorkerTests {
         try await ScriptedModelServer.withServer({ .ok(ModelReplies.chat(Self.answer($0))) }) { server in
             let expected = try await evalScores(folder, server: server)
             let source = try source(task: folder, server: server)
-            try await withQueue(kind, leaseTime: .seconds(5)) { queue in
+            try await withQueue(kind, leaseTime: .seconds(10)) { queue in
                 try await queue.publish(Self.tickets(6))
                 try await ModelClient.withClient(maxConnections: 8) { client in
                     let workers = [worker("a", queue: queue, source: source), worker("b", queue: queue, source: source)].map { worker in
@@ -131,7 +129,8 @@ struct AttemptWorkerTests {
                     for task in workers { _ = try? await task.value }
                 }
             }
-            #expect(source.commits == 12)
+            // Delivery is at least once (a machine too busy to say "in progress" in time may run an
+            // attempt twice): what counts is one result per attempt, the first, as the store keeps it.
             for (key, scores) in expected { #expect(source.results[key]?.record.scores == scores, "\(key)") }
             #expect(Set(source.results.values.map(\.worker)) == ["a", "b"])
         }
@@ -149,7 +148,7 @@ struct AttemptWorkerTests {
             return hold ? .delayed(30, .ok(ModelReplies.chat(Self.answer(request)))) : .ok(ModelReplies.chat(Self.answer(request)))
         }) { server in
             let source = try source(task: folder, server: server)
-            try await withQueue(kind, leaseTime: .seconds(3)) { queue in
+            try await withQueue(kind, leaseTime: .seconds(6)) { queue in
                 try await queue.publish(Self.tickets(3))
                 try await ModelClient.withClient(maxConnections: 8) { client in
                     let first = Task { try await worker("a", queue: queue, source: source, slots: 6).run(client: client) }
@@ -164,7 +163,6 @@ struct AttemptWorkerTests {
                     _ = try? await second.value
                 }
             }
-            #expect(source.commits == 6)
             #expect(source.results.filter { $0.value.worker == "b" }.map(\.key.sampleID) == ["s2"])
         }
     }
