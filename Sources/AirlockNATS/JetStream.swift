@@ -97,10 +97,6 @@ public struct JetStream: Sendable {
         }
     }
 
-    public func deleteStream(_ name: String) async throws {
-        try await call("STREAM.DELETE.\(name)", Optional<String>.none)
-    }
-
     /// Removes the stream's messages on `subject` (all of them when nil); how many went.
     @discardableResult
     public func purge(stream: String, subject: String? = nil) async throws -> UInt64 {

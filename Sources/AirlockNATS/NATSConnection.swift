@@ -120,6 +120,16 @@ public final class NATSConnection: Sendable {
         /// before the server knows where it goes.
         var inboxSubscribed: Task<Void, any Error>?
         var tasks: [Task<Void, Never>] = []
+
+        /// Takes what the server said, with the servers of its cluster it announces.
+        mutating func learn(_ info: ServerInfo) {
+            self.info = info
+            for url in info.connectURLs {
+                if let address = try? ServerAddress(url), !servers.contains(where: { $0.host == address.host && $0.port == address.port }) {
+                    servers.append(address)
+                }
+            }
+        }
     }
 
     private init(configuration: NATSConfiguration, servers: [ServerAddress], group: any EventLoopGroup, logger: Logger) {
@@ -168,9 +178,6 @@ public final class NATSConnection: Sendable {
 
     /// What the server said when the connection was made.
     public var serverInfo: ServerInfo? { state.withLock { $0.info } }
-
-    /// Whether the connection is up now.
-    public var isConnected: Bool { state.withLock { $0.phase == .connected } }
 
     // MARK: Publishing and subscribing
 
@@ -443,13 +450,8 @@ public final class NATSConnection: Sendable {
         }
         let (subscriptions, waiters) = state.withLock { state -> ([(UInt64, Subscription)], [CheckedContinuation<Void, any Error>]) in
             state.channel = channel
-            state.info = info
             state.phase = state.phase == .closed ? .closed : .connected
-            for url in info.connectURLs {
-                if let address = try? ServerAddress(url), !state.servers.contains(where: { $0.host == address.host && $0.port == address.port }) {
-                    state.servers.append(address)
-                }
-            }
+            state.learn(info)
             let waiters = Array(state.connectedWaiters.values)
             state.connectedWaiters = [:]
             return (state.subscriptions.sorted { $0.key < $1.key }, waiters)
@@ -556,12 +558,7 @@ public final class NATSConnection: Sendable {
         case .info(let info):
             state.withLock { state in
                 guard state.generation == generation else { return }
-                state.info = info
-                for url in info.connectURLs {
-                    if let address = try? ServerAddress(url), !state.servers.contains(where: { $0.host == address.host && $0.port == address.port }) {
-                        state.servers.append(address)
-                    }
-                }
+                state.learn(info)
             }
             if info.lameDuckMode { channel.close(promise: nil) }
         case .error(let text):

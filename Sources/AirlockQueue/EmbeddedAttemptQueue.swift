@@ -56,9 +56,6 @@ public final class EmbeddedAttemptQueue: AttemptQueue {
         _ = state.withLock { $0.ledger.removeWaiting(runID: runID) }
     }
 
-    /// Attempts waiting or leased.
-    public var count: Int { state.withLock { $0.ledger.count } }
-
     private func leased(_ lease: AttemptLedger<ContinuousClock.Instant>.Lease) -> LeasedAttempt {
         LeasedAttempt(ticket: lease.ticket, deliveries: lease.deliveries) { [weak self] settlement in
             guard let self else { throw QueueError(.closed, "the queue is gone") }

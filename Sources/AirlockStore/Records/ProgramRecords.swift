@@ -394,13 +394,6 @@ public struct ProgramRecords: Sendable {
             """).all().map { SampleKey(sampleID: try $0.decode(column: "sample_id", as: String.self), epoch: try $0.decode(column: "epoch", as: Int.self)) }
     }
 
-    /// Whether an attempt has a result.
-    public func hasResult(runId: String, sampleId: String, epoch: Int) async throws -> Bool {
-        try await sql.raw("""
-            SELECT 1 AS found FROM run_attempts WHERE run_id = \(bind: runId) AND sample_id = \(bind: sampleId) AND epoch = \(bind: epoch)
-            """).first() != nil
-    }
-
     /// A run's results, by sample and epoch.
     public func attempts(runId: String) async throws -> [StoredAttempt] {
         try await sql.raw("SELECT * FROM run_attempts WHERE run_id = \(bind: runId) ORDER BY sample_id, epoch").all().map(StoredAttempt.init(row:))
