@@ -363,7 +363,29 @@ public final class NATSConnection: Sendable {
         guard let channel else { throw NATSError(.disconnected, "not connected") }
         var buffer = channel.allocator.buffer(capacity: 256)
         for command in commands { try command.write(into: &buffer) }
-        try await channel.writeAndFlush(buffer)
+        do {
+            try await channel.writeAndFlush(buffer)
+        } catch where wait {
+            // The server went away under this write (a broken pipe before the channel's close
+            // is seen): the bytes did not go, so they go once on the next connection.
+            channel.close(promise: nil)
+            let next = try await nextChannel(after: channel)
+            try await next.writeAndFlush(buffer)
+        }
+    }
+
+    /// The connection's channel once it is another than `old`, waiting through a reconnect.
+    private func nextChannel(after old: any Channel) async throws -> any Channel {
+        let deadline = ContinuousClock.now + configuration.reconnectWait
+        while true {
+            if let current = try currentChannel() {
+                if current !== old { return current }
+                try await Task.sleep(for: .milliseconds(10))
+            } else {
+                try await waitForConnection(upTo: configuration.reconnectWait)
+            }
+            guard ContinuousClock.now < deadline else { throw NATSError(.disconnected, "no connection to NATS within \(configuration.reconnectWait)") }
+        }
     }
 
     private func currentChannel() throws -> (any Channel)? {

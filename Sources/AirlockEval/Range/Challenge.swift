@@ -146,8 +146,9 @@ public struct Challenge: Sendable, Hashable {
         }
         for service in manifest.services ?? [] { try sandbox.startService(service) }
         if let port = manifest.readyPort {
-            let probe = "import socket,time\nfor _ in range(100):\n    try:\n        socket.create_connection(('127.0.0.1', \(port)), timeout=1).close(); break\n    except OSError: time.sleep(0.05)\nelse: raise SystemExit(1)"
-            let ready = try await sandbox.exec(["/usr/bin/python3", "-c", probe], timeout: .seconds(10))
+            // Thirty seconds: a loaded machine with the sandbox at its CPU share starts a service slowly.
+            let probe = "import socket,time\nend = time.monotonic() + 30\nwhile True:\n    try:\n        socket.create_connection(('127.0.0.1', \(port)), timeout=1).close(); break\n    except OSError:\n        if time.monotonic() > end: raise SystemExit(1)\n        time.sleep(0.05)"
+            let ready = try await sandbox.exec(["/usr/bin/python3", "-c", probe], timeout: .seconds(40))
             guard ready.status == 0 else {
                 throw SampleFailure(cause: .infrastructure, message: "challenge \(manifest.name): nothing listens on port \(port)")
             }
