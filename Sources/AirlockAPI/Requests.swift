@@ -200,12 +200,75 @@ public struct NewRun: Codable, Sendable {
     public var sourceId: String?
     public var levels: [String: String]?
     public var summary: JSONValue?
+    /// With it, the run is submitted to the program's workers; without it, the run's results
+    /// are imported from outside (`runs import`).
+    public var execution: NewRunExecution?
 
-    public init(kind: String, name: String, sourceId: String? = nil, levels: [String: String]? = nil, summary: JSONValue? = nil) {
+    public init(
+        kind: String, name: String, sourceId: String? = nil, levels: [String: String]? = nil, summary: JSONValue? = nil, execution: NewRunExecution? = nil
+    ) {
         self.kind = kind
         self.name = name
         self.sourceId = sourceId
         self.levels = levels
         self.summary = summary
+        self.execution = execution
+    }
+}
+
+/// What a run submitted to the program's workers runs: an uploaded bundle's task, under the
+/// submitter's grant, with the attempts the submitter planned from the task.
+public struct NewRunExecution: Codable, Sendable {
+    public var bundleDigest: String
+    public var taskPath: String
+    public var grantId: String
+    /// The workers that may take it (default `default`).
+    public var pool: String?
+    public var attempts: [PlannedAttempt]
+    public var seed: UInt64?
+    public var completions: Bool?
+
+    public init(bundleDigest: String, taskPath: String, grantId: String, pool: String? = nil, attempts: [PlannedAttempt], seed: UInt64? = nil, completions: Bool? = nil) {
+        self.bundleDigest = bundleDigest
+        self.taskPath = taskPath
+        self.grantId = grantId
+        self.pool = pool
+        self.attempts = attempts
+        self.seed = seed
+        self.completions = completions
+    }
+}
+
+/// One attempt of a run: a sample and an epoch (from 1).
+public struct PlannedAttempt: Codable, Sendable, Hashable {
+    public var sampleId: String
+    public var epoch: Int
+
+    public init(sampleId: String, epoch: Int) {
+        self.sampleId = sampleId
+        self.epoch = epoch
+    }
+}
+
+/// `POST /runs/{id}/attempts`: a worker's result for one attempt.
+public struct NewAttempt: Codable, Sendable {
+    public var sampleId: String
+    public var epoch: Int
+    /// `scored` or `failed`.
+    public var status: String
+    /// The sample's record as the engine wrote it: one JSON object, as text (kept as it came).
+    public var record: String
+    /// The gateway's ids of the calls that produced it, in order.
+    public var gatewayCallIds: [String]
+    /// The worker's name (its machine), kept beside the worker's user.
+    public var worker: String
+
+    public init(sampleId: String, epoch: Int, status: String, record: String, gatewayCallIds: [String], worker: String) {
+        self.sampleId = sampleId
+        self.epoch = epoch
+        self.status = status
+        self.record = record
+        self.gatewayCallIds = gatewayCallIds
+        self.worker = worker
     }
 }

@@ -85,3 +85,69 @@ public struct GrantView: Codable, Sendable {
         self.createdAt = createdAt
     }
 }
+
+/// `PUT /bundles/{digest}`: the bundle kept under its digest.
+public struct BundleReceipt: Codable, Sendable {
+    public var digest: String
+    public var size: Int
+
+    public init(digest: String, size: Int) {
+        self.digest = digest
+        self.size = size
+    }
+}
+
+/// `POST /runs/{id}/assignments`: what a worker needs to run a run's attempts, with a grant key
+/// minted for this worker and this run (revoked when the run ends).
+public struct RunAssignmentView: Codable, Sendable {
+    public var runId: String
+    public var bundleDigest: String
+    public var taskPath: String
+    public var seed: UInt64
+    public var completions: Bool
+    /// A grant key for the access gateway, shown to this worker once.
+    public var gatewayKey: String
+
+    public init(runId: String, bundleDigest: String, taskPath: String, seed: UInt64, completions: Bool, gatewayKey: String) {
+        self.runId = runId
+        self.bundleDigest = bundleDigest
+        self.taskPath = taskPath
+        self.seed = seed
+        self.completions = completions
+        self.gatewayKey = gatewayKey
+    }
+}
+
+/// An attempt's kept result. The record comes only when one attempt is asked for.
+public struct AttemptView: Codable, Sendable {
+    public var sampleId: String
+    public var epoch: Int
+    public var status: String
+    public var worker: String
+    public var gatewayCallIds: [String]
+    public var createdAt: Date
+    /// The sample's record as the engine wrote it, as JSON text.
+    public var record: String?
+
+    public init(sampleId: String, epoch: Int, status: String, worker: String, gatewayCallIds: [String], createdAt: Date, record: String? = nil) {
+        self.sampleId = sampleId
+        self.epoch = epoch
+        self.status = status
+        self.worker = worker
+        self.gatewayCallIds = gatewayCallIds
+        self.createdAt = createdAt
+        self.record = record
+    }
+}
+
+/// `POST /runs/{id}/attempts`: whether this result was kept (false: one was kept before), and
+/// the run's state after it.
+public struct CommittedAttempt: Codable, Sendable {
+    public var kept: Bool
+    public var runState: RunState?
+
+    public init(kept: Bool, runState: RunState?) {
+        self.kept = kept
+        self.runState = runState
+    }
+}

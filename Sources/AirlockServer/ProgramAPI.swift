@@ -1,5 +1,6 @@
 import AirlockAPI
 import AirlockCore
+import AirlockQueue
 import AirlockStore
 import Crypto
 import Foundation
@@ -20,15 +21,21 @@ public struct ProgramAPI: Sendable {
     let accessChanged: @Sendable () async -> Void
     /// Failed sign-ins, shared by every request to this server.
     let signInThrottle = SignInThrottleState()
+    /// Runs on the program's workers: the store and the attempt queue kept in step.
+    public let runs: ProgramRuns
 
+    /// `queue` carries submitted runs' attempts to workers; by default one in this process,
+    /// which only this server's own worker takes from.
     public init(
         store: ProgramStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Date = Date.init,
+        queue: any AttemptQueue = EmbeddedAttemptQueue(), logger: Logger = Logger(label: "airlock.server"),
         accessChanged: @escaping @Sendable () async -> Void = {}
     ) {
         self.store = store
         self.configuration = configuration
         self.now = now
         self.accessChanged = accessChanged
+        runs = ProgramRuns(store: store, queue: queue, logger: logger, now: now, accessChanged: accessChanged)
     }
 
     // MARK: Authentication
@@ -102,13 +109,13 @@ public struct ProgramAPI: Sendable {
 
     // MARK: Bodies and responses
 
-    /// Reads a JSON body (at most 1 MiB); a bad one is 400 naming the field. With
+    /// Reads a JSON body (at most `limit`, 1 MiB unless said); a bad one is 400 naming the field. With
     /// `emptyAllowed`, no body reads as `{}`.
     func decode<Body: Decodable>(
-        _ type: Body.Type, from request: Request, emptyAllowed: Bool = false
+        _ type: Body.Type, from request: Request, emptyAllowed: Bool = false, limit: Int = 1 << 20
     ) async throws -> (Body, ByteBuffer) {
         var request = request
-        var buffer = try await request.collectBody(upTo: 1 << 20)
+        var buffer = try await request.collectBody(upTo: limit)
         if emptyAllowed, buffer.readableBytes == 0 { buffer = ByteBuffer(string: "{}") }
         // U+0000 is cut short by SQLite and refused by PostgreSQL: refuse it here, for both.
         if buffer.readableBytesView.firstRange(of: Array(#"\u0000"#.utf8)) != nil {
@@ -181,10 +188,10 @@ public struct ProgramAPI: Sendable {
     /// A response that carries a secret (`revealsSecret`) is not stored: a replay of its key is
     /// refused with 409, since the secret was shown once.
     func create<Body: Decodable>(
-        _ request: Request, _ context: Context, _ body: Body.Type, revealsSecret: Bool = false,
+        _ request: Request, _ context: Context, _ body: Body.Type, revealsSecret: Bool = false, workerAllowed: Bool = false,
         _ make: (ProgramRecords, Actor, Body) async throws -> (response: any Encodable & Sendable, location: String)
     ) async throws -> Response {
-        let actor = try context.requireActor()
+        let actor = try context.requireActor(workerAllowed: workerAllowed)
         let (input, buffer) = try await decode(body, from: request)
         let idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.count > 255 {

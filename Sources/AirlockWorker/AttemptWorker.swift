@@ -31,9 +31,12 @@ public struct RunAssignment: Sendable {
 /// Where a worker reads runs and keeps results: the program server's API for a worker on
 /// another machine, the store itself for the server's own.
 public protocol RunSource: Sendable {
-    /// The run's assignment; nil when the run is gone or no longer takes attempts (cancelled).
+    /// The run's assignment (asked once per run by each worker: it may mint the worker a key);
+    /// nil when the run is gone or no longer takes attempts (cancelled).
     func assignment(runID: String) async throws -> RunAssignment?
-    func bundle(digest: String) async throws -> Data
+    /// Whether the run still takes attempts (asked often: it must be cheap).
+    func takesAttempts(runID: String) async throws -> Bool
+    func bundle(runID: String, digest: String) async throws -> Data
     /// Whether the attempt already has a result.
     func hasResult(runID: String, key: SampleKey) async throws -> Bool
     /// Keeps the attempt's result unless one is kept already; whether this one was.
@@ -56,6 +59,8 @@ public struct AttemptWorker: Sendable {
         public var slots: Int
         /// How often a running attempt says it is still running (well inside the queue's lease).
         public var progressInterval: Duration
+        /// How often a running attempt's run is checked, to end it soon after a cancel.
+        public var cancelCheckInterval: Duration
         /// Deliveries after which an infrastructure failure is kept instead of retried.
         public var maxDeliveries: Int
         /// Where bundles are unpacked, a folder per run.
@@ -64,13 +69,15 @@ public struct AttemptWorker: Sendable {
         public var requestTimeout: Duration
 
         public init(
-            name: String, pool: String = "default", slots: Int = 4, progressInterval: Duration = .seconds(10), maxDeliveries: Int = 3,
-            workFolder: String, maxConnections: Int = 32, requestTimeout: Duration = .seconds(120)
+            name: String, pool: String = "default", slots: Int = 4, progressInterval: Duration = .seconds(10),
+            cancelCheckInterval: Duration = .seconds(2), maxDeliveries: Int = 3, workFolder: String, maxConnections: Int = 32,
+            requestTimeout: Duration = .seconds(120)
         ) {
             self.name = name
             self.pool = pool
             self.slots = slots
             self.progressInterval = progressInterval
+            self.cancelCheckInterval = cancelCheckInterval
             self.maxDeliveries = maxDeliveries
             self.workFolder = workFolder
             self.maxConnections = maxConnections
@@ -84,6 +91,8 @@ public struct AttemptWorker: Sendable {
     let logger: Logger
     /// Runners by run, made once per run (the bundle unpacked once).
     private let runners = RunnerCache()
+    /// Whether each run still takes attempts, asked of the source at most once per check interval.
+    private let activity = RunActivity()
 
     public init(configuration: Configuration, queue: any AttemptQueue, source: any RunSource, logger: Logger) {
         self.configuration = configuration
@@ -135,26 +144,50 @@ public struct AttemptWorker: Sendable {
                 try await attempt.settle(.acknowledge)
                 return
             }
-            guard let assignment = try await source.assignment(runID: ticket.runID) else {
+            guard try await activity.takesAttempts(ticket.runID, within: configuration.cancelCheckInterval, source: source) else {
+                await runners.evict(runID: ticket.runID)
                 try await attempt.settle(.terminate)
                 return
             }
-            let runner = try await runners.runner(runID: ticket.runID) {
-                try await makeRunner(runID: ticket.runID, assignment: assignment, client: client)
+            let made = try await runners.runner(runID: ticket.runID) {
+                guard let assignment = try await source.assignment(runID: ticket.runID) else { return nil }
+                return try await makeRunner(runID: ticket.runID, assignment: assignment, client: client)
             }
-            let progress = Task {
+            guard let runner = made else {
+                try await attempt.settle(.terminate)
+                return
+            }
+            let running = Task { try await runner.run(key) }
+            // Keeps the lease, and ends the attempt (its sandbox with it) once the run is cancelled.
+            let watch = Task { () -> Bool in
+                var sinceProgress = Duration.zero
                 while !Task.isCancelled {
-                    try await Task.sleep(for: configuration.progressInterval)
-                    try await attempt.settle(.inProgress)
+                    try await Task.sleep(for: configuration.cancelCheckInterval)
+                    sinceProgress += configuration.cancelCheckInterval
+                    if sinceProgress >= configuration.progressInterval {
+                        try await attempt.settle(.inProgress)
+                        sinceProgress = .zero
+                    }
+                    if try await !activity.takesAttempts(ticket.runID, within: configuration.cancelCheckInterval, source: source) {
+                        running.cancel()
+                        return true
+                    }
                 }
+                return false
             }
             let record: SampleRecord?
             do {
-                record = try await runner.run(key)
-                progress.cancel()
+                record = try await withTaskCancellationHandler { try await running.value } onCancel: { running.cancel() }
+                watch.cancel()
             } catch {
-                progress.cancel()
+                watch.cancel()
                 throw error
+            }
+            if (try? await watch.value) == true {
+                logger.info("the run was cancelled; the attempt is ended")
+                await runners.evict(runID: ticket.runID)
+                try await attempt.settle(.terminate)
+                return
             }
             // Cut short by the worker's end: the lease runs out and another worker takes it.
             guard let record else { return }
@@ -176,8 +209,8 @@ public struct AttemptWorker: Sendable {
         }
     }
 
-    private func makeRunner(runID: String, assignment: RunAssignment, client: ModelClient) async throws -> AttemptRunner {
-        let bytes = try await source.bundle(digest: assignment.bundleDigest)
+    private func makeRunner(runID: String, assignment: RunAssignment, client: ModelClient) async throws -> RunnerCache.Entry {
+        let bytes = try await source.bundle(runID: runID, digest: assignment.bundleDigest)
         let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         guard digest == assignment.bundleDigest else {
             throw EvalError(.invalidTask, "the bundle's bytes have digest \(digest), not \(assignment.bundleDigest)")
@@ -189,15 +222,23 @@ public struct AttemptWorker: Sendable {
             model: assignment.model, roles: assignment.roles, maxConnections: configuration.maxConnections, seed: assignment.seed,
             logDirectory: folder + "/logs", requestTimeout: configuration.requestTimeout
         )
-        return try AttemptRunner(taskPath: folder + "/" + assignment.taskPath, options: options, environment: [:], client: client, logger: logger)
+        return RunnerCache.Entry(
+            runner: try AttemptRunner(taskPath: folder + "/" + assignment.taskPath, options: options, environment: [:], client: client, logger: logger),
+            folder: folder)
     }
 }
 
-/// One runner per run, made by the first attempt that needs it while the others wait for it.
+/// One runner per run, made by the first attempt that needs it while the others wait for it
+/// (nil: the run takes no attempts), with the folder its bundle was unpacked in.
 final class RunnerCache: Sendable {
-    private let runners = Mutex<[String: Task<AttemptRunner, any Error>]>([:])
+    struct Entry: Sendable {
+        var runner: AttemptRunner
+        var folder: String
+    }
 
-    func runner(runID: String, make: @escaping @Sendable () async throws -> AttemptRunner) async throws -> AttemptRunner {
+    private let runners = Mutex<[String: Task<Entry?, any Error>]>([:])
+
+    func runner(runID: String, make: @escaping @Sendable () async throws -> Entry?) async throws -> AttemptRunner? {
         let task = runners.withLock { runners in
             if let task = runners[runID] { return task }
             let task = Task { try await make() }
@@ -205,16 +246,41 @@ final class RunnerCache: Sendable {
             return task
         }
         do {
-            return try await task.value
+            guard let entry = try await task.value else {
+                runners.withLock { _ = $0.removeValue(forKey: runID) }
+                return nil
+            }
+            return entry.runner
         } catch {
             // A failed making is tried again by the next attempt.
             runners.withLock { _ = $0.removeValue(forKey: runID) }
             throw error
         }
     }
+
+    /// Forgets a run that takes no more attempts and removes its unpacked bundle; a resumed
+    /// run is assigned again (its old key was revoked).
+    func evict(runID: String) async {
+        guard let task = runners.withLock({ $0.removeValue(forKey: runID) }), let entry = try? await task.value else { return }
+        try? FileManager.default.removeItem(atPath: entry.folder)
+    }
 }
 
 /// Attempts running now, shared by the taking loop and the attempts.
 final class BusySlots: Sendable {
     let count = Atomic<Int>(0)
+}
+
+/// Whether runs still take attempts, as the source last said, so that a worker's slots ask the
+/// source about a run at most once per interval.
+final class RunActivity: Sendable {
+    private let known = Mutex<[String: (takes: Bool, at: ContinuousClock.Instant)]>([:])
+
+    func takesAttempts(_ runID: String, within interval: Duration, source: any RunSource) async throws -> Bool {
+        let now = ContinuousClock.now
+        if let entry = known.withLock({ $0[runID] }), entry.at + interval > now { return entry.takes }
+        let takes = try await source.takesAttempts(runID: runID)
+        known.withLock { $0[runID] = (takes, now) }
+        return takes
+    }
 }

@@ -11,7 +11,7 @@ struct Airlock: AsyncParsableCommand {
         version: AirlockVersion.current,
         subcommands: [
             EvalCommand.self, AssessCommand.self, RunsCommand.self, ExportCommand.self, RangeCommand.self, DataCommand.self,
-            LocalModelCommand.self, ServeCommand.self, GatewayCommand.self, DatabaseCommand.self, AuditCommand.self, LoginCommand.self, OrganisationCommand.self, CommitmentCommand.self, ModelCommand.self, GrantCommand.self,
+            LocalModelCommand.self, ServeCommand.self, WorkerCommand.self, GatewayCommand.self, DatabaseCommand.self, AuditCommand.self, LoginCommand.self, OrganisationCommand.self, CommitmentCommand.self, ModelCommand.self, GrantCommand.self,
             FindingCommand.self, CaseCommand.self,
         ]
     )

@@ -201,8 +201,21 @@ struct ProgramClient: Sendable {
         try await send(.PUT, path, body: body)
     }
 
+    /// A `PUT` of bytes (a bundle), which replaces and so may be repeated.
+    func put(_ path: String, bytes: Data, contentType: String) async throws -> Data {
+        try await send(.PUT, path, payload: (contentType, ByteBuffer(bytes: bytes)))
+    }
+
     private func send(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: (some Encodable & Sendable)?,
+        idempotencyKey: String? = nil
+    ) async throws -> Data {
+        let payload = try body.map { ("application/json", ByteBuffer(bytes: try APIJSON.encoder.encode($0))) }
+        return try await send(method, path, query: query, payload: payload, idempotencyKey: idempotencyKey)
+    }
+
+    private func send(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], payload: (contentType: String, bytes: ByteBuffer)?,
         idempotencyKey: String? = nil
     ) async throws -> Data {
         var request = HTTPClientRequest(url: url(path, query: query))
@@ -211,9 +224,9 @@ struct ProgramClient: Sendable {
         request.headers.add(name: "User-Agent", value: "airlock/\(AirlockVersion.current)")
         if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential.secret)") }
         if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try APIJSON.encoder.encode(body)))
+        if let payload {
+            request.headers.add(name: "Content-Type", value: payload.contentType)
+            request.body = .bytes(payload.bytes)
         }
         let repeatable = method == .GET || method == .PUT || idempotencyKey != nil
         var attempt = 1
@@ -224,6 +237,28 @@ struct ProgramClient: Sendable {
                 try await Task.sleep(for: .milliseconds(250 * attempt * attempt))
                 attempt += 1
             }
+        }
+    }
+
+    /// `GET /api/v1/PATH` as server-sent events: `onEvent(name, data)` for each event until the
+    /// server ends the stream. Only the connection is bound by the timeout, not the stream.
+    func events(_ path: String, _ onEvent: (String, String) async throws -> Void) async throws {
+        var request = HTTPClientRequest(url: url(path, query: []))
+        request.headers.add(name: "Accept", value: "text/event-stream, application/problem+json")
+        request.headers.add(name: "User-Agent", value: "airlock/\(AirlockVersion.current)")
+        if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential.secret)") }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, deadline: .now() + .hours(24 * 30))
+        } catch {
+            throw ProgramClientError(.unreachable, "cannot reach the Airlock server at \(server): \(Self.reason(error))")
+        }
+        guard response.status == .ok else {
+            throw Self.refusal(response.status, Data(try await response.body.collect(upTo: 1 << 20).readableBytesView))
+        }
+        var parser = ServerSentEvents()
+        for try await chunk in response.body {
+            for (name, data) in parser.feed(Array(chunk.readableBytesView)) { try await onEvent(name, data) }
         }
     }
 
@@ -241,15 +276,18 @@ struct ProgramClient: Sendable {
             throw ProgramClientError(.unreachable, "cannot reach the Airlock server at \(server): \(Self.reason(error))")
         }
         let data = Data(body.readableBytesView)
-        guard (200..<300).contains(response.status.code) else {
-            // Not problem details (a proxy's page, say): the status and the start of the body instead.
-            let problem = (try? APIJSON.decoder.decode(Problem.self, from: data))
-                ?? Problem(
-                    type: "about:blank", title: response.status.reasonPhrase, status: Int(response.status.code),
-                    detail: String(decoding: data.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            throw ProgramClientError(.refused, problem.description, problem: problem)
-        }
+        guard (200..<300).contains(response.status.code) else { throw Self.refusal(response.status, data) }
         return data
+    }
+
+    /// The server's problem details; for a body that is none (a proxy's page, say), the status
+    /// and the start of the body instead.
+    private static func refusal(_ status: HTTPResponseStatus, _ data: Data) -> ProgramClientError {
+        let problem = (try? APIJSON.decoder.decode(Problem.self, from: data))
+            ?? Problem(
+                type: "about:blank", title: status.reasonPhrase, status: Int(status.code),
+                detail: String(decoding: data.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        return ProgramClientError(.refused, problem.description, problem: problem)
     }
 
     private func url(_ path: String, query: [(String, String)]) -> String {
@@ -395,3 +433,36 @@ func runProgramCommand(_ body: () async throws -> Void) async throws {
     }
 }
 
+
+/// Reads a `text/event-stream` as it arrives: lines split on LF (a CR before it dropped),
+/// `event:` and `data:` fields gathered, and each event given out at its blank line. Comments
+/// (`:`) and other fields are skipped; a line longer than 1 MiB is cut short.
+struct ServerSentEvents {
+    private var line: [UInt8] = []
+    private var name = "message"
+    private var data: [String] = []
+
+    mutating func feed(_ bytes: [UInt8]) -> [(String, String)] {
+        var events: [(String, String)] = []
+        for byte in bytes {
+            guard byte == UInt8(ascii: "\n") else {
+                if line.count < 1 << 20 { line.append(byte) }
+                continue
+            }
+            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+            let text = String(decoding: line, as: UTF8.self)
+            line.removeAll(keepingCapacity: true)
+            if text.isEmpty {
+                if !data.isEmpty { events.append((name, data.joined(separator: "\n"))) }
+                name = "message"
+                data = []
+            } else if !text.hasPrefix(":") {
+                let field = text.prefix { $0 != ":" }
+                var value = text.dropFirst(field.count).dropFirst()
+                if value.hasPrefix(" ") { value = value.dropFirst() }
+                if field == "event" { name = String(value) } else if field == "data" { data.append(String(value)) }
+            }
+        }
+        return events
+    }
+}

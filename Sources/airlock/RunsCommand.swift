@@ -7,9 +7,10 @@ import Logging
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "List runs, or show one.",
-        subcommands: [List.self, Show.self, Import.self],
-        defaultSubcommand: List.self
+        abstract: "List runs, or show one; submit runs to the program's workers, and follow them.",
+        subcommands: [List.self, Show.self, Import.self, Submit.self, Cancel.self, Resume.self, Attempts.self, Watch.self],
+        defaultSubcommand: List.self,
+        aliases: ["run"]
     )
 
     struct List: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import AirlockCore
 import AirlockGateway
 import AirlockServer
 import AirlockStore
+import AirlockWorker
 import ArgumentParser
 import Configuration
 import Foundation
@@ -9,6 +10,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 import SystemPackage
 import UnixSignals
 
@@ -83,11 +85,15 @@ struct ListeningOptions: ParsableArguments {
         return registry
     }
 
-    /// Runs `services` until SIGTERM or SIGINT, then shuts them down gracefully.
     func run(_ services: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await runServiceGroup(services, logger: logger)
     }
+}
+
+/// Runs `services` as the process's one group until SIGTERM or SIGINT, then shuts them down gracefully.
+func runServiceGroup(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
 }
 
 struct ServeCommand: AsyncParsableCommand {
@@ -96,25 +102,51 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the program server: the API for organisations, notices, grants, runs and the audit log, and the access gateway.")
 
     @OptionGroup var listening: ListeningOptions
+    @OptionGroup(title: "Runs on the program's workers") var queue: QueueOptions
+    @OptionGroup(title: "The server's own worker (--slots 0: none)") var worker: WorkerOptions
 
     func run() async throws {
         let configuration = try await listening.configuration()
         let logger = try listening.logger("airlock.server", configuration)
         let registry = listening.metricsRegistry()
+        let workerConfiguration = try worker.configuration(leaseSeconds: queue.leaseSeconds)
         logger.info("opening store", metadata: ["database": "\(configuration.store.location)"])
         try await ProgramStore.withStore(configuration.store, logger: logger) { store in
-            var gatewayConfiguration = configuration.gateway
-            gatewayConfiguration.journalPath = configuration.gatewayJournalPath(for: "serve")
-            let gateway = try AccessGateway(store: store, configuration: gatewayConfiguration, logger: logger)
-            // A revocation or the kill switch reaches the gateway at once, not at its next reload.
-            let api = ProgramAPI(store: store, configuration: configuration, accessChanged: { try? await gateway.refresh() })
-            let app = ProgramApplication.application(api: api, registry: registry, gateway: gateway, logger: logger) { port in
-                // Tests and scripts read the address from this line.
-                FileHandle.standardOutput.write(Data("airlock: serving on http://\(configuration.host):\(port)\n".utf8))
+            try await queue.withQueue(name: "airlock-server", logger: logger) { attemptQueue in
+                var gatewayConfiguration = configuration.gateway
+                gatewayConfiguration.journalPath = configuration.gatewayJournalPath(for: "serve")
+                let gateway = try AccessGateway(store: store, configuration: gatewayConfiguration, logger: logger)
+                // A revocation or the kill switch reaches the gateway at once, not at its next reload.
+                let api = ProgramAPI(
+                    store: store, configuration: configuration, queue: attemptQueue, logger: logger, accessChanged: { try? await gateway.refresh() })
+                let address = ListeningAddress()
+                let app = ProgramApplication.application(api: api, registry: registry, gateway: gateway, logger: logger) { port in
+                    address.port.withLock { $0 = port }
+                    // Tests and scripts read the address from this line.
+                    FileHandle.standardOutput.write(Data("airlock: serving on http://\(configuration.host):\(port)\n".utf8))
+                }
+                // The queue may have lost what active runs still need (the embedded one always has).
+                try await api.runs.requeueActiveRuns()
+                var services: [any Service] = [gateway, app]
+                if workerConfiguration.slots > 0 {
+                    let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+                    let source = StoreRunSource(runs: api.runs) { "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port.withLock { $0 })/v1" }
+                    let own = AttemptWorker(configuration: workerConfiguration, queue: attemptQueue, source: source, logger: logger)
+                    services.append(AttemptWorkerService(worker: own, maxConnections: workerConfiguration.maxConnections, ready: address.waitUntilListening))
+                }
+                try await listening.run(services, logger: logger)
             }
-            try await listening.run([gateway, app], logger: logger)
         }
         logger.info("server stopped")
+    }
+}
+
+/// The port the server listens on, once it does: the own worker's gateway is there.
+final class ListeningAddress: Sendable {
+    let port = Mutex<Int>(0)
+
+    func waitUntilListening() async throws {
+        while port.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(20)) }
     }
 }
 

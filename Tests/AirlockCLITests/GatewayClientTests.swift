@@ -18,32 +18,13 @@ import Testing
         }) { upstream in
             try await ProgramServerProcess.with { server in
                 let office = server.officeKey
-                let lab = try #require(try await server.json(["org", "create", "Lab", "--kind", "model_developer"], key: office).id)
-                let institute = try #require(try await server.json(["org", "create", "Institute", "--kind", "evaluator"], key: office).id)
-                let developer = try await server.signedInUser(organisation: lab, email: "admin@lab.example")
-                let evaluator = try await server.signedInUser(organisation: institute, email: "admin@institute.example")
-                let terms = try Airlock.temporaryFolder() + "/terms.txt"
-                try "We share.".write(toFile: terms, atomically: true, encoding: .utf8)
-                _ = try await server.json(["commitment", "create", "--terms-file", terms, "--from", ProgramCLI.date(days: -1)], key: developer)
-                let model = try #require(try await server.json(["model", "create", "frontier"], key: developer).id)
-                let version = try #require(try await server.json(
-                    ["model", "notice", model, "--version", "2", "--release", ProgramCLI.date(days: 120), "--endpoint-url", upstream.baseURL,
-                     "--endpoint-model", "frontier-internal", "--credentials-env", "LAB_KEY"],
-                    key: developer, environment: ["LAB_KEY": "sk-lab-secret"]).id)
-                _ = try await server.json(["model", "move", version, "--to", "in_review"], key: office)
-                let start = Date().addingTimeInterval(2).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-                let grant = try #require(try await server.json(
-                    ["grant", "create", "--version", version, "--grantee", institute, "--purpose", "capability_evaluation", "--from", start,
-                     "--until", ProgramCLI.date(days: 60), "--tokens", "100000", "--rpm", "600"],
-                    key: office).id)
-                _ = try await server.json(["grant", "approve", grant], key: office)
-                _ = try await server.json(["grant", "consent", grant], key: developer)
-                let issued = try await server.json(["grant", "key", grant, "--name", "evals"], key: evaluator)
+                let world = try await server.grantedEvaluator(upstream: upstream.baseURL)
+                let (developer, grant) = (world.developerKey, world.grant)
+                let issued = try await server.json(["grant", "key", grant, "--name", "evals"], key: world.evaluatorKey)
                 guard case .object(let fields) = issued, let secret = fields["secret"]?.stringValue else {
                     Issue.record("no secret in \(issued)")
                     return
                 }
-                try await Task.sleep(for: .seconds(2))
 
                 let first = try await Self.runClient(python, url: server.url, key: secret)
                 #expect(first["text"] as? String == "Airlock says hello")
@@ -110,13 +91,5 @@ import Testing
         let result = try await ProgramCLI.runProgram(python, ["-c", client, url, key])
         try #require(result.status == 0, "\(result.error)")
         return try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
-    }
-}
-
-extension JSONValue {
-    /// The `id` field of an object.
-    fileprivate var id: String? {
-        if case .object(let fields) = self { return fields["id"]?.stringValue }
-        return nil
     }
 }

@@ -15,8 +15,8 @@ struct ProgramServerProcess {
     let process: Process
 
     /// Starts a server, runs `body`, and kills the server if `body` left it running.
-    static func with<Result>(_ body: (ProgramServerProcess) async throws -> Result) async throws -> Result {
-        let server = try await start()
+    static func with<Result>(arguments: [String] = [], _ body: (ProgramServerProcess) async throws -> Result) async throws -> Result {
+        let server = try await start(arguments: arguments)
         defer {
             if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) }
         }
@@ -25,7 +25,7 @@ struct ProgramServerProcess {
 
     /// Starts a server on `database` (a SQLite path or postgres URL; default a new SQLite file),
     /// bootstrapping it first unless `officeKey` says it already was.
-    static func start(database: String? = nil, officeKey: String? = nil) async throws -> ProgramServerProcess {
+    static func start(database: String? = nil, officeKey: String? = nil, arguments: [String] = []) async throws -> ProgramServerProcess {
         let folder = try Airlock.temporaryFolder()
         let database = database ?? folder + "/airlock.db"
         var officeKey = officeKey ?? ""
@@ -46,7 +46,7 @@ struct ProgramServerProcess {
         FileManager.default.createFile(atPath: stderr, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Airlock.binary)
-        process.arguments = ["serve", "--database", database, "--port", "0"]
+        process.arguments = ["serve", "--database", database, "--port", "0"] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProgramCLI.cleanEnvironment
         // A credentials key, so that notices may carry endpoint credentials.
@@ -100,6 +100,43 @@ struct ProgramServerProcess {
         try #require(login.status == 0, "\(login.error)")
         let line = try #require(login.output.split(separator: "\n").first { $0.hasPrefix("export AIRLOCK_API_KEY=") })
         return String(line.dropFirst("export AIRLOCK_API_KEY=".count))
+    }
+
+    /// What a grant needs, made through the CLI: a developer with a commitment and a model whose
+    /// version (`frontier-2`, at `upstream`) is in review, and an evaluator's institute whose
+    /// grant on it is approved, consented and active.
+    struct GrantedEvaluator {
+        var version: String
+        var grant: String
+        var institute: String
+        var developerKey: String
+        var evaluatorKey: String
+    }
+
+    func grantedEvaluator(upstream: String) async throws -> GrantedEvaluator {
+        let lab = try #require(try await json(["org", "create", "Lab", "--kind", "model_developer"], key: officeKey).id)
+        let institute = try #require(try await json(["org", "create", "Institute", "--kind", "evaluator"], key: officeKey).id)
+        let developer = try await signedInUser(organisation: lab, email: "admin@lab.example")
+        let evaluator = try await signedInUser(organisation: institute, email: "admin@institute.example")
+        let terms = try Airlock.temporaryFolder() + "/terms.txt"
+        try "We share.".write(toFile: terms, atomically: true, encoding: .utf8)
+        _ = try await json(["commitment", "create", "--terms-file", terms, "--from", ProgramCLI.date(days: -1)], key: developer)
+        let model = try #require(try await json(["model", "create", "frontier"], key: developer).id)
+        let version = try #require(try await json(
+            ["model", "notice", model, "--version", "2", "--release", ProgramCLI.date(days: 120), "--endpoint-url", upstream,
+             "--endpoint-model", "frontier-internal", "--credentials-env", "LAB_KEY"],
+            key: developer, environment: ["LAB_KEY": "sk-lab-secret"]).id)
+        _ = try await json(["model", "move", version, "--to", "in_review"], key: officeKey)
+        let start = Date().addingTimeInterval(2).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let grant = try #require(try await json(
+            ["grant", "create", "--version", version, "--grantee", institute, "--purpose", "capability_evaluation", "--from", start,
+             "--until", ProgramCLI.date(days: 60), "--tokens", "1000000", "--rpm", "6000"],
+            key: officeKey).id)
+        _ = try await json(["grant", "approve", grant], key: officeKey)
+        _ = try await json(["grant", "consent", grant], key: developer)
+        // The grant starts two seconds after it was made.
+        try await Task.sleep(for: .seconds(2))
+        return GrantedEvaluator(version: version, grant: grant, institute: institute, developerKey: developer, evaluatorKey: evaluator)
     }
 
     /// Sends SIGTERM and waits for the server to exit; its exit status.
@@ -163,26 +200,35 @@ enum ProgramCLI {
     }
 }
 
+/// Reading the CLI's JSON output in tests.
 extension JSONValue {
-    fileprivate subscript(_ key: String) -> JSONValue? {
+    subscript(_ key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    fileprivate subscript(_ index: Int) -> JSONValue? {
+    subscript(_ index: Int) -> JSONValue? {
         if case .array(let array) = self, array.indices.contains(index) { return array[index] }
         return nil
     }
 
-    fileprivate var string: String? { stringValue }
+    var string: String? { stringValue }
 
-    fileprivate var number: Double? {
+    var number: Double? {
         if case .number(let value) = self { return value }
         return nil
     }
 
-    fileprivate var count: Int? {
+    var count: Int? {
         if case .array(let array) = self { return array.count }
+        return nil
+    }
+
+    /// The `id` field of an object.
+    var id: String? { self["id"]?.stringValue }
+
+    var array: [JSONValue]? {
+        if case .array(let array) = self { return array }
         return nil
     }
 }

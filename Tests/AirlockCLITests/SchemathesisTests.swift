@@ -71,11 +71,3 @@ import Testing
         return path
     }
 }
-
-extension JSONValue {
-    /// The `id` field of an object.
-    fileprivate var id: String? {
-        if case .object(let fields) = self { return fields["id"]?.stringValue }
-        return nil
-    }
-}

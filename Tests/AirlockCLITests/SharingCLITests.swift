@@ -2,30 +2,6 @@ import AirlockCore
 import Foundation
 import Testing
 
-extension JSONValue {
-    fileprivate subscript(_ key: String) -> JSONValue? {
-        if case .object(let object) = self { return object[key] }
-        return nil
-    }
-
-    fileprivate subscript(_ index: Int) -> JSONValue? {
-        if case .array(let array) = self, array.indices.contains(index) { return array[index] }
-        return nil
-    }
-
-    fileprivate var string: String? { stringValue }
-
-    fileprivate var number: Double? {
-        if case .number(let value) = self { return value }
-        return nil
-    }
-
-    fileprivate var items: [JSONValue] {
-        if case .array(let array) = self { return array }
-        return []
-    }
-}
-
 /// Findings and a disclosure case through the CLI against `airlock serve`: filing with CVSS
 /// vectors, a bad vector refused, a case opened, a vendor's status, triage, early publication,
 /// the four exports, and a non-participant kept out; then the audit chain verifies.
@@ -82,7 +58,7 @@ extension JSONValue {
             #expect(finding["cvss_v3_1"]?["base_score"]?.number == (try CVSS31(Self.cvss31)).baseScore)
             #expect(finding["cvss_v4_0"]?["score"]?.number == (try CVSS40(Self.cvss40)).score)
             #expect(finding["severity"]?.string == "critical")
-            #expect(try await server.json(["finding", "list"], key: evaluatorKey)["items"]?.items.count == 1)
+            #expect(try await server.json(["finding", "list"], key: evaluatorKey)["items"]?.count == 1)
             #expect(try await server.json(["finding", "show", findingId], key: office)["title"]?.string == "Ledger accepts unsigned transfers")
 
             // The office opens a case; the developer, in no role, does not see it.
@@ -129,7 +105,7 @@ extension JSONValue {
             #expect(cve["cveMetadata"]?["cveId"]?.string == "CVE-2026-12345")
             let stix = try await server.json(["case", "export", caseId, "--format", "stix"], key: vendorKey)
             #expect(stix["type"]?.string == "bundle")
-            #expect(stix["objects"]?.items.contains { $0["type"]?.string == "vulnerability" } == true)
+            #expect(stix["objects"]?.array?.contains { $0["type"]?.string == "vulnerability" } == true)
             let noFinding = try await server.run(["case", "export", caseId, "--format", "cve"], key: office)
             #expect(noFinding.status != 0)
             #expect(noFinding.error.contains("--finding"))

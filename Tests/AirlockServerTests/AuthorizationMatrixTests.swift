@@ -19,6 +19,11 @@ import Testing
         case from(MemberRole)
         /// Refused for every role with this status.
         case refused(Int)
+        /// Allowed to this role alone (a worker's endpoints); other roles: 403.
+        case only(MemberRole)
+        /// Allowed from this role up, and then refused by a rule of the request with this status
+        /// (lower roles: 403).
+        case allowedButRefused(MemberRole, Int)
     }
 
     struct Row: Sendable, CustomTestStringConvertible {
@@ -29,13 +34,23 @@ import Testing
         /// The status when allowed.
         var success: Int
         var outcomes: [Org: Outcome]
+        /// Whether a worker's key may call it at all; on any other endpoint a worker gets 403.
+        var workers = false
         var testDescription: String { name }
 
         func expected(_ org: Org, _ role: MemberRole) -> Int {
-            switch outcomes[org]! {
-            case .from(let least): role >= least ? success : 403
-            case .refused(let status): status
-            }
+            AuthorizationMatrixTests.status(outcomes[org]!, role, success: success, workers: workers)
+        }
+    }
+
+    /// The status a role gets where its organisation's outcome is `outcome`.
+    static func status(_ outcome: Outcome, _ role: MemberRole, success: Int, workers: Bool) -> Int {
+        if role == .worker, !workers { return 403 }
+        switch outcome {
+        case .from(let least): return role >= least ? success : 403
+        case .refused(let status): return status
+        case .only(let allowed): return role == allowed ? success : 403
+        case .allowedButRefused(let least, let status): return role >= least ? status : 403
         }
     }
 
@@ -50,7 +65,7 @@ import Testing
     }
 
     static let rows: [Row] = [
-        Row(name: "GET me", method: .get, path: { _ in "/api/v1/me" }, success: 200, outcomes: everyone(.from(.viewer))),
+        Row(name: "GET me", method: .get, path: { _ in "/api/v1/me" }, success: 200, outcomes: everyone(.from(.worker)), workers: true),
         Row(name: "GET organisations", method: .get, path: { _ in "/api/v1/organisations" }, success: 200, outcomes: everyone(.from(.viewer))),
         Row(
             name: "POST organisations", method: .post, path: { _ in "/api/v1/organisations" },
@@ -120,7 +135,41 @@ import Testing
             outcomes: only([.office: .from(.member), .evaluator: .from(.member), .developer: .refused(403)], others: 404)),
         Row(
             name: "GET run", method: .get, path: { "/api/v1/runs/\($0.run.id)" }, success: 200,
+            outcomes: only([.office: .from(.worker), .developer: .from(.viewer), .evaluator: .from(.viewer)], others: 404), workers: true),
+        Row(
+            name: "PUT bundle", method: .put, path: { "/api/v1/bundles/\($0.bundle.digest)" }, body: { $0.bundle.bytes }, success: 201,
+            outcomes: everyone(.from(.member))),
+        Row(
+            name: "POST version runs (submit)", method: .post, path: { "/api/v1/versions/\($0.version.id)/runs" },
+            body: { world in
+                #"{"kind":"eval","name":"on the workers","execution":{"bundle_digest":"\#(world.workerRun.execution!.bundleDigest)","task_path":"task.yaml","grant_id":"\#(world.grant.id)","attempts":[{"sample_id":"s1","epoch":1}]}}"#
+            }, success: 201,
+            // Under one's own grant only: the office has none on the version.
+            outcomes: only([.evaluator: .from(.member), .office: .allowedButRefused(.member, 422), .developer: .refused(403)], others: 404)),
+        Row(
+            name: "POST run cancellation", method: .post, path: { "/api/v1/runs/\($0.workerRun.id)/cancellation" }, body: { _ in "{}" },
+            success: 200, outcomes: only([.office: .from(.member), .evaluator: .from(.member), .developer: .refused(403)], others: 404)),
+        Row(
+            name: "POST run resumption", method: .post, path: { "/api/v1/runs/\($0.cancelledRun.id)/resumption" }, body: { _ in "{}" },
+            success: 200, outcomes: only([.office: .from(.member), .evaluator: .from(.member), .developer: .refused(403)], others: 404)),
+        Row(
+            name: "GET run events", method: .get, path: { "/api/v1/runs/\($0.cancelledRun.id)/events" }, success: 200,
             outcomes: only([.office: .from(.viewer), .developer: .from(.viewer), .evaluator: .from(.viewer)], others: 404)),
+        Row(
+            name: "GET run attempts", method: .get, path: { "/api/v1/runs/\($0.workerRun.id)/attempts" }, success: 200,
+            outcomes: only([.office: .from(.worker), .developer: .from(.viewer), .evaluator: .from(.viewer)], others: 404), workers: true),
+        Row(
+            name: "GET run bundle", method: .get, path: { "/api/v1/runs/\($0.workerRun.id)/bundle" }, success: 200,
+            outcomes: only([.office: .from(.worker), .developer: .from(.viewer), .evaluator: .from(.viewer)], others: 404), workers: true),
+        Row(
+            name: "POST run assignments", method: .post, path: { "/api/v1/runs/\($0.workerRun.id)/assignments" }, body: { _ in "{}" },
+            success: 201, outcomes: only([.office: .only(.worker), .developer: .refused(403), .evaluator: .refused(403)], others: 404),
+            workers: true),
+        Row(
+            name: "POST run attempts", method: .post, path: { "/api/v1/runs/\($0.workerRun.id)/attempts" },
+            body: { _ in #"{"sample_id":"s1","epoch":1,"status":"scored","record":"{\"sample_id\":\"s1\"}","gateway_call_ids":[],"worker":"w1"}"# },
+            success: 201, outcomes: only([.office: .only(.worker), .developer: .refused(403), .evaluator: .refused(403)], others: 404),
+            workers: true),
         Row(name: "GET grants", method: .get, path: { _ in "/api/v1/grants" }, success: 200, outcomes: everyone(.from(.viewer))),
         Row(
             name: "POST grants", method: .post, path: { _ in "/api/v1/grants" },
@@ -150,10 +199,10 @@ import Testing
         Row(
             name: "GET audit", method: .get, path: { _ in "/api/v1/audit" }, success: 200,
             outcomes: only([.office: .from(.admin)], others: 403)),
-        Row(name: "GET me keys", method: .get, path: { _ in "/api/v1/me/keys" }, success: 200, outcomes: everyone(.from(.viewer))),
+        Row(name: "GET me keys", method: .get, path: { _ in "/api/v1/me/keys" }, success: 200, outcomes: everyone(.from(.worker)), workers: true),
         Row(
             name: "POST me keys", method: .post, path: { _ in "/api/v1/me/keys" }, body: { _ in #"{"name":"laptop"}"# }, success: 201,
-            outcomes: everyone(.from(.viewer))),
+            outcomes: everyone(.from(.worker)), workers: true),
     ]
 
     /// Each (organisation, role) runs against a world of its own, so one actor's change does not
@@ -219,7 +268,11 @@ import Testing
             otherModel: CoveredModel(id: "", developerId: "", name: "", description: "", createdAt: date), grant: grant,
             pendingGrant: grant,
             run: StoredRun(id: "{run_id}", versionId: "", organisationId: "", kind: "", name: "", levels: [:], summary: .null, createdAt: date),
-            now: date)
+            workerRun: StoredRun(
+                id: "{run_id}", versionId: "", organisationId: "", kind: "", name: "", levels: [:], summary: .null, createdAt: date,
+                execution: RunExecution(bundleDigest: "", taskPath: "", grantId: "", pool: "", plannedAttempts: 0)),
+            cancelledRun: StoredRun(id: "{run_id}", versionId: "", organisationId: "", kind: "", name: "", levels: [:], summary: .null, createdAt: date),
+            bundle: ("", "{digest}"), now: date)
     }
 
     /// A hidden object's 404 cannot be told from a missing one's.

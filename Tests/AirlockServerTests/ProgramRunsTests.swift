@@ -55,14 +55,14 @@ struct ProgramRunsTests {
             let run = Self.run(on: version, by: evaluator, planned: 3)
             try await runs.submit(run, attempts: Self.keys(3))
             #expect(try await takeAll(queue) == ["s1", "s2", "s3"])
-            #expect(try await runs.commit(Self.result(run, Self.keys(3)[0])))
+            #expect(try await runs.commit(Self.result(run, Self.keys(3)[0])).kept)
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .running)
-            #expect(!(try await runs.commit(Self.result(run, Self.keys(3)[0], worker: "again"))))
-            for key in Self.keys(3).dropFirst() { #expect(try await runs.commit(Self.result(run, key))) }
+            #expect(!(try await runs.commit(Self.result(run, Self.keys(3)[0], worker: "again")).kept))
+            for key in Self.keys(3).dropFirst() { #expect(try await runs.commit(Self.result(run, key)).kept) }
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .finished)
             #expect(try await store.transaction { try await $0.attempts(runId: run.id) }.map(\.worker) == ["w", "w", "w"])
             // A finished run takes no more results.
-            #expect(!(try await runs.commit(Self.result(run, SampleKey(sampleID: "s9", epoch: 1)))))
+            #expect(!(try await runs.commit(Self.result(run, SampleKey(sampleID: "s9", epoch: 1))).kept))
         }
     }
 
@@ -75,8 +75,8 @@ struct ProgramRunsTests {
             let run = Self.run(on: version, by: evaluator, planned: 2)
             try await runs.submit(run, attempts: Self.keys(2))
             _ = try await takeAll(queue)
-            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0], status: "failed")))
-            #expect(try await runs.commit(Self.result(run, Self.keys(2)[1])))
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0], status: "failed")).kept)
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[1])).kept)
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .failed)
             #expect(!(try await runs.cancel(runId: run.id)))
             #expect(try await runs.resume(runId: run.id))
@@ -105,11 +105,11 @@ struct ProgramRunsTests {
             }
             var first = Self.result(run, Self.keys(2)[0])
             first.gatewayCallIds = ["call_1", "call_2"]
-            #expect(try await runs.commit(first))
+            #expect(try await runs.commit(first).kept)
             #expect(try await runs.checkEvidence(runId: run.id) == .init(attempts: 1, calls: 2, unrecorded: []))
             var second = Self.result(run, Self.keys(2)[1])
             second.gatewayCallIds = ["call_3", "call_invented"]
-            #expect(try await runs.commit(second))
+            #expect(try await runs.commit(second).kept)
             let check = try #require(try await runs.checkEvidence(runId: run.id))
             #expect(!check.holds && Set(check.unrecorded) == ["call_3", "call_invented"] && check.calls == 4)
         }
@@ -126,7 +126,7 @@ struct ProgramRunsTests {
             try await runs.submit(cancelled, attempts: Self.keys(2))
             try await runs.submit(kept, attempts: Self.keys(3))
             #expect(try await runs.cancel(runId: cancelled.id))
-            #expect(try await runs.commit(Self.result(kept, Self.keys(3)[0])))
+            #expect(try await runs.commit(Self.result(kept, Self.keys(3)[0])).kept)
             // The server restarts: its embedded queue is new and empty.
             let second = EmbeddedAttemptQueue()
             try await ProgramRuns(store: store, queue: second, logger: TestBackend.quietLogger).requeueActiveRuns()

@@ -1,7 +1,9 @@
+import AirlockAPI
 import AirlockCore
 import AirlockServer
 import AirlockStore
 import AirlockTestSupport
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -45,6 +47,12 @@ struct ProgramWorld: Sendable {
     /// A grant to the evaluator that is neither approved nor consented.
     var pendingGrant: AccessGrant
     var run: StoredRun
+    /// The evaluator's run on the program's workers, queued, with attempts s1 and s2 planned.
+    var workerRun: StoredRun
+    /// The evaluator's cancelled run on the program's workers.
+    var cancelledRun: StoredRun
+    /// A bundle's bytes (not stored) and their SHA-256.
+    var bundle: (bytes: String, digest: String)
     let now: Date
 
     func member(_ org: Org, _ role: MemberRole) -> Member { members["\(org.rawValue).\(role.rawValue)"]! }
@@ -110,9 +118,28 @@ struct ProgramWorld: Sendable {
                 id: Identifier.make("run", at: now), versionId: version.id, organisationId: organisations[.evaluator]!.id,
                 kind: "eval", name: "cyber", levels: [:], summary: .object([:]), createdAt: now)
             try await records.insert(run)
+            let bundle = try RunBundle.pack([RunBundle.File(path: "task.yaml", contents: Data("name: t\n".utf8))])
+            let digest = SHA256.hash(data: bundle).map { String(format: "%02x", $0) }.joined()
+            try await records.insertBundle(sha256: digest, organisationId: organisations[.evaluator]!.id, content: bundle, at: now)
+            func workerRun(_ state: RunState) -> StoredRun {
+                StoredRun(
+                    id: Identifier.make("run", at: now), versionId: version.id, organisationId: organisations[.evaluator]!.id,
+                    kind: "eval", name: "on the workers", levels: [:], summary: .object([:]), createdAt: now, origin: .server, state: state,
+                    execution: RunExecution(bundleDigest: digest, taskPath: "task.yaml", grantId: active.id, pool: "default", plannedAttempts: 2))
+            }
+            let queued = workerRun(.queued)
+            let cancelled = workerRun(.cancelled)
+            for run in [queued, cancelled] {
+                try await records.insert(run)
+                try await records.insertPlannedAttempts(runId: run.id, [SampleKey(sampleID: "s1", epoch: 1), SampleKey(sampleID: "s2", epoch: 1)])
+            }
+            // A second bundle, uploaded by the tests (bytes that are UTF-8, as the table's bodies are text).
+            let upload = try RunBundle.pack([RunBundle.File(path: "task.yaml", contents: Data("name: uploaded\n".utf8))])
             return ProgramWorld(
                 organisations: organisations, members: members, commitment: commitment, model: model, version: version,
-                otherModel: otherModel, grant: active, pendingGrant: pending, run: run, now: now)
+                otherModel: otherModel, grant: active, pendingGrant: pending, run: run, workerRun: queued, cancelledRun: cancelled,
+                bundle: (String(decoding: upload, as: UTF8.self), SHA256.hash(data: upload).map { String(format: "%02x", $0) }.joined()),
+                now: now)
         }
     }
 }

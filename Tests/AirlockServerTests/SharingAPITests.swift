@@ -125,10 +125,7 @@ func withSharingAPI(
         var testDescription: String { name }
 
         func expected(_ org: Org, _ role: MemberRole) -> Int {
-            switch outcomes[org]! {
-            case .from(let least): role >= least ? success : 403
-            case .refused(let status): status
-            }
+            AuthorizationMatrixTests.status(outcomes[org]!, role, success: success, workers: false)
         }
     }
 

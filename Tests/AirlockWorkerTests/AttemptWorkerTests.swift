@@ -29,7 +29,8 @@ struct AttemptWorkerTests {
         }
 
         func assignment(runID: String) async throws -> RunAssignment? { runAssignment }
-        func bundle(digest: String) async throws -> Data { bundleBytes }
+        func takesAttempts(runID: String) async throws -> Bool { true }
+        func bundle(runID: String, digest: String) async throws -> Data { bundleBytes }
         func hasResult(runID: String, key: SampleKey) async throws -> Bool { state.withLock { $0[key] != nil } }
         func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool {
             state.withLock { results in

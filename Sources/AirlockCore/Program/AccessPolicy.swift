@@ -32,7 +32,11 @@ public enum ProgramAction: String, Sendable, Hashable, CaseIterable {
     case versionStartReview, versionMarkAssessed, versionRelease, versionWithdraw, versionGateway
     case grantList, grantCreate, grantRead, grantApprove, grantConsent, grantRevoke
     case grantKeyCreate, grantKeyList
-    case runList, runCreate, runRead
+    case runList, runCreate, runRead, runCancel, runResume
+    /// A worker's part of a run: its assignment and bundle, and keeping its attempts' results.
+    case runWork
+    /// A run's task bundle uploaded before the run is submitted.
+    case bundleUpload
     case findingList, findingCreate, findingRead, findingMerge
     case caseList, caseCreate, caseRead, caseManage, caseVendorStatus, casePublish, caseExport
     case auditRead
@@ -52,6 +56,15 @@ public enum AccessPolicy {
         public var kinds: Set<OrganisationKind>?
         /// Whether an actor without any relation must not learn the object exists.
         public var hidesExistence: Bool
+        /// The one role that may take this action, when no other may (a worker's).
+        public var onlyRole: MemberRole?
+
+        init(leastRole: [ObjectRelation: MemberRole], kinds: Set<OrganisationKind>? = nil, hidesExistence: Bool, onlyRole: MemberRole? = nil) {
+            self.leastRole = leastRole
+            self.kinds = kinds
+            self.hidesExistence = hidesExistence
+            self.onlyRole = onlyRole
+        }
     }
 
     public static func rule(for action: ProgramAction) -> Rule {
@@ -106,6 +119,15 @@ public enum AccessPolicy {
             return Rule(leastRole: [.programOffice: .viewer, .grantee: .member], hidesExistence: true)
         case .runCreate:
             return Rule(leastRole: [.programOffice: .member, .grantee: .member], hidesExistence: true)
+        // The grantee's own runs only (a grantee does not see another's).
+        case .runCancel, .runResume:
+            return Rule(leastRole: [.programOffice: .member, .grantee: .member], hidesExistence: true)
+        // Workers are the program office's machines; the run's key is theirs alone.
+        case .runWork:
+            return Rule(leastRole: [.programOffice: .worker], hidesExistence: true, onlyRole: .worker)
+        // A bundle is content, named by its digest; only a run that names it gives it meaning.
+        case .bundleUpload:
+            return Rule(leastRole: [.programOffice: .member, .owner: .member, .grantee: .member, .none: .member], hidesExistence: false)
         // Findings: filed on a version the organisation has a relation to (the developer on its
         // own models); read by the reporter (owner), the office and the participants of its case.
         case .findingList, .caseList:
@@ -140,7 +162,9 @@ public enum AccessPolicy {
         _ action: ProgramAction, role: MemberRole, kind: OrganisationKind, relation: ObjectRelation
     ) -> AccessDecision {
         let rule = rule(for: action)
-        if let least = rule.leastRole[relation], role >= least, rule.kinds.map({ $0.contains(kind) }) ?? true {
+        if let least = rule.leastRole[relation], role >= least, rule.onlyRole.map({ $0 == role }) ?? true,
+            rule.kinds.map({ $0.contains(kind) }) ?? true
+        {
             return .allow
         }
         return relation == .none && rule.hidesExistence ? .notFound : .forbidden

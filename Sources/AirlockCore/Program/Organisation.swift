@@ -19,6 +19,9 @@ public enum InfrastructureSector: String, Sendable, Hashable, Codable, CaseItera
 
 /// A user's role inside their organisation. Ordered: each role may do what the ones below it may.
 public enum MemberRole: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    /// A machine account of the program office for `airlock worker`: takes attempts of runs and
+    /// keeps their results, and may do nothing else (below every other role).
+    case worker
     /// Reads what the organisation may read.
     case viewer
     /// Also writes what the organisation may write.
@@ -28,6 +31,7 @@ public enum MemberRole: String, Sendable, Hashable, Codable, CaseIterable, Compa
 
     private var rank: Int {
         switch self {
+        case .worker: -1
         case .viewer: 0
         case .member: 1
         case .admin: 2

@@ -236,13 +236,20 @@ public struct RunExecution: Sendable, Hashable, Codable {
     public var pool: String
     /// The attempts it must make (samples × epochs).
     public var plannedAttempts: Int
+    /// The seed of the run's sample order and choices, as `airlock eval --seed`.
+    public var seed: UInt64
+    /// Whether the model under test is called through the gateway's `/v1/completions` (a base
+    /// model) rather than its chat completions.
+    public var completions: Bool
 
-    public init(bundleDigest: String, taskPath: String, grantId: String, pool: String, plannedAttempts: Int) {
+    public init(bundleDigest: String, taskPath: String, grantId: String, pool: String, plannedAttempts: Int, seed: UInt64 = 42, completions: Bool = false) {
         self.bundleDigest = bundleDigest
         self.taskPath = taskPath
         self.grantId = grantId
         self.pool = pool
         self.plannedAttempts = plannedAttempts
+        self.seed = seed
+        self.completions = completions
     }
 
 }

@@ -22,6 +22,11 @@ public struct AttemptRunner: Sendable {
     /// Every attempt the run must make.
     public var plannedKeys: [SampleKey] { header.plannedKeys }
 
+    /// The attempts a task's run makes, as a worker will plan them (what a submitted run lists).
+    public static func plannedKeys(taskPath: String, options: EvalOptions) throws -> [SampleKey] {
+        try EvalRun.plan(taskPath: taskPath, options: options, environment: [:]).header.plannedKeys
+    }
+
     /// Runs one attempt; nil when it was cancelled. An attempt the plan does not have is an error.
     public func run(_ key: SampleKey) async throws -> SampleRecord? {
         guard let sample = samples[key.sampleID], (1...header.epochs).contains(key.epoch) else {

@@ -210,9 +210,7 @@ public final class EvalRun: Sendable {
                 group.addTask {
                     guard let record = await attempt.run(sample: sample, epoch: key.epoch) else { return nil }
                     // Encoded here, in parallel; the consumer below only appends bytes.
-                    var writer = JSONWriter(capacity: 1024)
-                    writer.record(record)
-                    var line = Data(writer.bytes)
+                    var line = Data(record.logJSON)
                     line.append(UInt8(ascii: "\n"))
                     return (key, AttemptSummary(record), line)
                 }

@@ -96,3 +96,12 @@ extension JSONWriter {
 /// A log record's numbers must read back into non-optional `Double`s: JSON has no NaN or
 /// infinity, and the writer's `null` would not decode, so they are written as 0.
 private func finite(_ value: Double) -> Double { value.isFinite ? value : 0 }
+
+extension SampleRecord {
+    /// The record as a run's `samples.jsonl` holds it (one line, without its newline).
+    public var logJSON: [UInt8] {
+        var writer = JSONWriter(capacity: 1024)
+        writer.record(self)
+        return writer.bytes
+    }
+}

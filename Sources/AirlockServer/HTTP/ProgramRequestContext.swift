@@ -28,9 +28,13 @@ public struct ProgramRequestContext: RequestContext {
     public var requestDecoder: JSONDecoder { APIJSON.decoder }
     public var responseEncoder: JSONEncoder { APIJSON.encoder }
 
-    /// The actor, or 401.
-    func requireActor() throws -> Actor {
+    /// The actor, or 401. A worker's key (role `worker`) is refused with 403 unless the
+    /// endpoint is one a worker uses (`workerAllowed`): deny by default.
+    func requireActor(workerAllowed: Bool = false) throws -> Actor {
         guard let actor else { throw ProblemDetails.unauthenticated }
+        if actor.user.role == .worker, !workerAllowed {
+            throw ProblemDetails.forbidden("a worker's key only takes attempts of runs and keeps their results")
+        }
         return actor
     }
 }

@@ -65,6 +65,9 @@ extension ProgramAPI {
             guard try await records.organisation(id: id) != nil else { throw ProblemDetails.notFound("organisation") }
             try authorize(.userCreate, actor, relation(of: actor, toOrganisation: id), hiding: "organisation")
             let email = try Validate.email(body.email)
+            if body.role == .worker, try await records.organisation(id: id)?.kind != .programOffice {
+                throw ProgramRuleError(.invalidField, "the worker role is for the program office's machines", field: "role")
+            }
             var passwordHash: String?
             if let password = body.password {
                 try PasswordRule.check(password)

@@ -3,6 +3,7 @@ import AirlockCore
 import AirlockStore
 import Foundation
 import Hummingbird
+import Synchronization
 
 extension ProgramAPI {
     func listRuns(_ request: Request, _ context: Context) async throws -> Response {
@@ -20,12 +21,22 @@ extension ProgramAPI {
         return try json(ListPage(page))
     }
 
+    /// A run's results imported from outside, or, with an execution, a run submitted to the
+    /// program's workers: stored with its planned attempts, which go to the queue once stored.
     func createRun(_ request: Request, _ context: Context) async throws -> Response {
         let versionId = try context.parameters.require("version_id")
-        return try await create(request, context, NewRun.self) { records, actor, body in
+        let submitted = RunIdentity()
+        let response = try await create(request, context, NewRun.self) { records, actor, body in
             let version = try await loadVersion(versionId, .runCreate, actor, records)
             guard version.state != .withdrawn else {
                 throw ProgramRuleError(.invalidGrantState, "the version was withdrawn", field: "version_id")
+            }
+            if let execution = body.execution {
+                let (run, attempts) = try await workerRun(body, execution: execution, version: version, actor: actor, records: records)
+                try await ProgramRuns.record(run, attempts: attempts, in: records)
+                try await audit(records, actor, "run.submit", "run", run.id, ["version": versionId, "attempts": "\(attempts.count)"])
+                submitted.id.withLock { $0 = run.id }
+                return (run, "/api/v1/runs/\(run.id)")
             }
             guard ["eval", "assessment"].contains(body.kind) else {
                 throw ProgramRuleError(.invalidField, "must be eval or assessment", field: "kind")
@@ -38,10 +49,13 @@ extension ProgramAPI {
             try await audit(records, actor, "run.create", "run", run.id, ["version": versionId, "kind": body.kind])
             return (run, "/api/v1/runs/\(run.id)")
         }
+        // Stored: now to the queue. Were this lost, a restart or a resume publishes it again.
+        if let id = submitted.id.withLock({ $0 }) { try await runs.publishWaiting(runId: id) }
+        return response
     }
 
     func readRun(_ request: Request, _ context: Context) async throws -> Response {
-        let actor = try context.requireActor()
+        let actor = try context.requireActor(workerAllowed: true)
         let id = try context.parameters.require("run_id")
         let run = try await store.transaction { records in
             guard let run = try await records.run(id: id) else { throw ProblemDetails.notFound("run") }
@@ -49,7 +63,7 @@ extension ProgramAPI {
             var relation = try await relation(of: actor, toVersion: version, records)
             // A grantee sees its own runs, not other grantees'.
             if relation == .grantee, run.organisationId != actor.organisation.id { relation = .none }
-            try authorize(.runRead, actor, relation, hiding: "run")
+            try authorize(actor.user.role == .worker ? .runWork : .runRead, actor, relation, hiding: "run")
             try await audit(records, actor, "run.read", "run", id)
             return run
         }
@@ -75,4 +89,9 @@ extension ProgramAPI {
         return try json(AuditPage(entries: entries, nextAfter: entries.count == limit ? entries.last?.sequence : nil))
     }
 
+}
+
+/// The id of the run a request submitted, out of its transaction.
+final class RunIdentity: Sendable {
+    let id = Mutex<String?>(nil)
 }

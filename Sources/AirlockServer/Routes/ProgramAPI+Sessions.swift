@@ -64,7 +64,7 @@ extension ProgramAPI {
     static let decoyHash = Bcrypt.hash(Identifier.secret("decoy"), cost: 11)
 
     func signOut(_ request: Request, _ context: Context) async throws -> Response {
-        let actor = try context.requireActor()
+        let actor = try context.requireActor(workerAllowed: true)
         try await store.transaction { records in
             guard let key = try await records.key(id: actor.keyId), key.kind == .session else {
                 throw ProgramRuleError(.invalidField, "this request was made with an API key, not a session", field: "Authorization")
@@ -76,18 +76,18 @@ extension ProgramAPI {
     }
 
     func me(_ request: Request, _ context: Context) async throws -> Response {
-        let actor = try context.requireActor()
+        let actor = try context.requireActor(workerAllowed: true)
         return try json(Me(user: actor.user, organisation: actor.organisation))
     }
 
     func listMyKeys(_ request: Request, _ context: Context) async throws -> Response {
-        let actor = try context.requireActor()
+        let actor = try context.requireActor(workerAllowed: true)
         let keys = try await store.transaction { try await $0.keys(userId: actor.user.id, kind: .user) }
         return try json(ListPage(items: keys.map(APIKeyView.init)))
     }
 
     func createMyKey(_ request: Request, _ context: Context) async throws -> Response {
-        try await create(request, context, NewKey.self, revealsSecret: true) { records, actor, body in
+        try await create(request, context, NewKey.self, revealsSecret: true, workerAllowed: true) { records, actor, body in
             if let expiresAt = body.expiresAt, expiresAt <= now() {
                 throw ProgramRuleError(.invalidField, "must be in the future", field: "expires_at")
             }
@@ -102,7 +102,7 @@ extension ProgramAPI {
     }
 
     func revokeMyKey(_ request: Request, _ context: Context) async throws -> Response {
-        let actor = try context.requireActor()
+        let actor = try context.requireActor(workerAllowed: true)
         let id = try context.parameters.require("key_id")
         try await store.transaction { records in
             guard let key = try await records.key(id: id), key.userId == actor.user.id, key.kind == .user else {

@@ -12,34 +12,61 @@ public struct ProgramRuns: Sendable {
     let store: ProgramStore
     let queue: any AttemptQueue
     let logger: Logger
+    let now: @Sendable () -> Date
+    /// Called after run keys were minted or revoked, so that a gateway in this process knows at once.
+    let accessChanged: @Sendable () async -> Void
 
-    public init(store: ProgramStore, queue: any AttemptQueue, logger: Logger) {
+    public init(
+        store: ProgramStore, queue: any AttemptQueue, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
+        accessChanged: @escaping @Sendable () async -> Void = {}
+    ) {
         self.store = store
         self.queue = queue
         self.logger = logger
+        self.now = now
+        self.accessChanged = accessChanged
     }
 
     /// Stores a run (queued) with the attempts it must make, then hands them to the queue.
     public func submit(_ run: StoredRun, attempts: [SampleKey]) async throws {
+        try await store.transaction { records in try await Self.record(run, attempts: attempts, in: records) }
+        try await publish(run, attempts)
+    }
+
+    /// Stores a run for the workers and its planned attempts, inside the caller's transaction;
+    /// ``publishWaiting(runId:)`` hands them out once it is committed.
+    static func record(_ run: StoredRun, attempts: [SampleKey], in records: ProgramRecords) async throws {
         guard let execution = run.execution, run.state == .queued, run.origin == .server else {
             throw ProgramRuleError(.invalidField, "a run for the program's workers is queued, from the server, with its execution", field: "execution")
         }
         try AttemptTicket.checkName(execution.pool, field: "pool")
-        try await store.transaction { records in
-            try await records.insert(run)
-            try await records.insertPlannedAttempts(runId: run.id, attempts)
-        }
-        try await publish(run, attempts)
+        try await records.insert(run)
+        try await records.insertPlannedAttempts(runId: run.id, attempts)
     }
 
-    /// Cancels a queued or running run: its waiting attempts leave the queue, and workers end
-    /// those they hold when they find the run cancelled. Whether it was cancelled now.
+    /// Publishes a run's attempts without a result (a repeat is dropped by the queue).
+    public func publishWaiting(runId: String) async throws {
+        let (run, waiting) = try await store.transaction { records in
+            (try await records.run(id: runId), try await records.attemptsWithoutResult(runId: runId))
+        }
+        guard let run, run.state?.isActive == true else { return }
+        try await publish(run, waiting)
+    }
+
+    /// Cancels a queued or running run: its waiting attempts leave the queue, its workers' keys
+    /// are revoked, and workers end those they hold when they find the run cancelled. Whether
+    /// it was cancelled now.
     public func cancel(runId: String) async throws -> Bool {
         let moved = try await store.transaction { records in
-            if try await records.moveRun(id: runId, from: .queued, to: .cancelled) { return true }
-            return try await records.moveRun(id: runId, from: .running, to: .cancelled)
+            var moved = try await records.moveRun(id: runId, from: .queued, to: .cancelled)
+            if !moved { moved = try await records.moveRun(id: runId, from: .running, to: .cancelled) }
+            if moved { try await revokeKeys(runId: runId, records) }
+            return moved
         }
-        if moved { try await queue.removeWaiting(runID: runId) }
+        if moved {
+            await accessChanged()
+            try await queue.removeWaiting(runID: runId)
+        }
         return moved
     }
 
@@ -71,20 +98,76 @@ public struct ProgramRuns: Sendable {
         }
     }
 
-    /// Keeps an attempt's result (the first one only) and moves the run on: running at its first
-    /// result, finished when every planned attempt has a result (failed if any failed). Whether
-    /// this result was kept.
-    public func commit(_ attempt: StoredAttempt) async throws -> Bool {
-        try await store.transaction { records in
-            guard let run = try await records.run(id: attempt.runId), let state = run.state, state.isActive else { return false }
-            guard try await records.commit(attempt) else { return false }
-            if state == .queued { _ = try await records.moveRun(id: run.id, from: .queued, to: .running) }
-            if try await records.attemptsWithoutResult(runId: run.id).isEmpty {
-                let failed = try await records.attempts(runId: run.id).contains { $0.status != "scored" }
-                _ = try await records.moveRun(id: run.id, from: .running, to: failed ? .failed : .finished)
+    /// A grant key for a worker of an active run, minted now (named after the run, so that the
+    /// run's end revokes it); nil when the run is not one the workers take attempts of.
+    public func assign(runId: String, workerUserId: String?) async throws -> (run: StoredRun, gatewayKey: String)? {
+        let assigned = try await store.transaction { records -> (StoredRun, String)? in
+            guard let run = try await records.run(id: runId), run.state?.isActive == true, let execution = run.execution,
+                let grant = try await records.grant(id: execution.grantId)
+            else { return nil }
+            let now = now()
+            guard grant.status(at: now) == .active else {
+                throw ProgramRuleError(.invalidGrantState, "the run's grant is \(grant.status(at: now).rawValue)", field: "grant_id")
             }
-            return true
+            let secret = Identifier.secret("alg")
+            let key = APIKey(
+                id: Identifier.make("key"), kind: .grant, userId: workerUserId, grantId: grant.id, organisationId: run.organisationId,
+                name: Self.keyName(runId: run.id), createdAt: now, expiresAt: grant.endsAt, revokedAt: nil)
+            try await records.insert(key, secret: secret)
+            return (run, secret)
         }
+        // The gateway knows the key before the worker has it.
+        if assigned != nil { await accessChanged() }
+        return assigned.map { (run: $0.0, gatewayKey: $0.1) }
+    }
+
+    /// Keeps an attempt's result (the first one only) and moves the run on: running at its first
+    /// result, finished when every planned attempt has a result (failed if any failed), its
+    /// workers' keys revoked then. Whether this result was kept, and the run's state after it.
+    public func commit(_ attempt: StoredAttempt) async throws -> (kept: Bool, state: RunState?) {
+        let (kept, state, ended) = try await store.transaction { records -> (Bool, RunState?, Bool) in
+            guard let run = try await records.run(id: attempt.runId), let state = run.state, state.isActive else {
+                return (false, try await records.run(id: attempt.runId)?.state, false)
+            }
+            guard try await records.isPlanned(runId: run.id, key: SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch)) else {
+                throw ProgramRuleError(.invalidField, "the run planned no attempt \(attempt.sampleId) epoch \(attempt.epoch)", field: "sample_id")
+            }
+            guard try await records.commit(attempt) else { return (false, state, false) }
+            if state == .queued { _ = try await records.moveRun(id: run.id, from: .queued, to: .running) }
+            guard let planned = run.execution?.plannedAttempts else { return (true, .running, false) }
+            let counts = try await records.attemptCounts(runId: run.id)
+            guard counts.done >= planned else { return (true, .running, false) }
+            let end: RunState = counts.failed > 0 ? .failed : .finished
+            _ = try await records.moveRun(id: run.id, from: .running, to: end)
+            try await revokeKeys(runId: run.id, records)
+            return (true, end, true)
+        }
+        if ended { await accessChanged() }
+        return (kept, state)
+    }
+
+    /// Where a run stands; nil for a run that is not there or not the workers'.
+    public func state(runId: String) async throws -> RunState? {
+        try await store.transaction { records in try await records.run(id: runId)?.state }
+    }
+
+    public func hasResult(runId: String, key: SampleKey) async throws -> Bool {
+        try await store.transaction { records in try await records.attempt(runId: runId, key: key) != nil }
+    }
+
+    /// The run's bundle.
+    public func bundle(runId: String) async throws -> Data? {
+        try await store.transaction { records in
+            guard let digest = try await records.run(id: runId)?.execution?.bundleDigest else { return nil }
+            return try await records.bundle(sha256: digest)
+        }
+    }
+
+    static func keyName(runId: String) -> String { "run \(runId)" }
+
+    private func revokeKeys(runId: String, _ records: ProgramRecords) async throws {
+        guard let grantId = try await records.run(id: runId)?.execution?.grantId else { return }
+        try await records.revokeKeys(grantId: grantId, name: Self.keyName(runId: runId), at: now())
     }
 
     /// A run's evidence against the gateway's record: every call a sample names must be a

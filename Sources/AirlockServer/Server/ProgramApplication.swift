@@ -55,6 +55,15 @@ public enum ProgramApplication {
         v1.get("versions/{version_id}/runs", use: api.listRuns)
         v1.post("versions/{version_id}/runs", use: api.createRun)
         v1.get("runs/{run_id}", use: api.readRun)
+        v1.post("runs/{run_id}/cancellation") { try await api.moveWorkerRun(.runCancel, $0, $1) }
+        v1.post("runs/{run_id}/resumption") { try await api.moveWorkerRun(.runResume, $0, $1) }
+        v1.get("runs/{run_id}/events", use: api.runEvents)
+        v1.get("runs/{run_id}/attempts", use: api.listAttempts)
+        // The workers' part (role `worker`).
+        v1.post("runs/{run_id}/assignments", use: api.assignRun)
+        v1.get("runs/{run_id}/bundle", use: api.readRunBundle)
+        v1.post("runs/{run_id}/attempts", use: api.commitAttempt)
+        v1.put("bundles/{digest}", use: api.uploadBundle)
 
         v1.get("grants", use: api.listGrants)
         v1.post("grants", use: api.createGrant)

@@ -48,7 +48,10 @@ struct TAXIIRequestMiddleware: RouterMiddleware {
             throw TAXIIError(.unauthorized, "Send HTTP Basic credentials with an Airlock API key as the password, or 'Authorization: Bearer KEY'.")
         }
         do {
-            return try await api.authenticate(token: key)
+            let actor = try await api.authenticate(token: key)
+            // A worker's key takes attempts of runs and nothing else.
+            guard actor.user.role != .worker else { throw TAXIIError(.forbidden, "A worker's key cannot read or write TAXII collections.") }
+            return actor
         } catch let problem as ProblemDetails where problem.status == .unauthorized {
             logger.notice("refused TAXII credentials")
             throw TAXIIError(.unauthorized, "These credentials are not valid: the password must be a current Airlock user API key.")

@@ -399,6 +399,46 @@ public struct ProgramRecords: Sendable {
         try await sql.raw("SELECT * FROM run_attempts WHERE run_id = \(bind: runId) ORDER BY sample_id, epoch").all().map(StoredAttempt.init(row:))
     }
 
+    /// A page of a run's results after `key`, by sample and epoch.
+    public func attempts(runId: String, after key: SampleKey?, limit: Int) async throws -> [StoredAttempt] {
+        var query: SQLQueryString = "SELECT * FROM run_attempts WHERE run_id = \(bind: runId)"
+        if let key {
+            query = query + " AND (sample_id > \(bind: key.sampleID) OR (sample_id = \(bind: key.sampleID) AND epoch > \(bind: key.epoch)))"
+        }
+        return try await sql.raw(query + " ORDER BY sample_id, epoch LIMIT \(unsafeRaw: String(limit))").all().map(StoredAttempt.init(row:))
+    }
+
+    public func attempt(runId: String, key: SampleKey) async throws -> StoredAttempt? {
+        try await sql.raw("""
+            SELECT * FROM run_attempts WHERE run_id = \(bind: runId) AND sample_id = \(bind: key.sampleID) AND epoch = \(bind: key.epoch)
+            """).first().map(StoredAttempt.init(row:))
+    }
+
+    /// Whether the run planned this attempt.
+    public func isPlanned(runId: String, key: SampleKey) async throws -> Bool {
+        try await sql.raw("""
+            SELECT 1 AS planned FROM run_planned_attempts WHERE run_id = \(bind: runId) AND sample_id = \(bind: key.sampleID) \
+            AND epoch = \(bind: key.epoch)
+            """).first() != nil
+    }
+
+    /// How many of a run's attempts have a result, and how many of those failed.
+    public func attemptCounts(runId: String) async throws -> (done: Int, failed: Int) {
+        let row = try await sql.raw("""
+            SELECT COUNT(*) AS done, COALESCE(SUM(CASE WHEN status = 'scored' THEN 0 ELSE 1 END), 0) AS failed \
+            FROM run_attempts WHERE run_id = \(bind: runId)
+            """).first()
+        return (try row?.decode(column: "done", as: Int.self) ?? 0, try row?.decode(column: "failed", as: Int.self) ?? 0)
+    }
+
+    /// Revokes a grant's keys of this name that are not revoked yet (the keys minted for a run's workers).
+    public func revokeKeys(grantId: String, name: String, at date: Date) async throws {
+        try await sql.raw("""
+            UPDATE api_keys SET revoked_at = \(bind: date.storedMilliseconds) WHERE grant_id = \(bind: grantId) AND name = \(bind: name) \
+            AND revoked_at IS NULL
+            """).run()
+    }
+
     // MARK: Idempotency
 
     /// The response stored for an idempotency key, with the digest of the request that made it.

@@ -1,0 +1,296 @@
+import AirlockAPI
+import AirlockCore
+import AirlockQueue
+import AirlockStore
+import Crypto
+import Foundation
+import Hummingbird
+
+/// Runs on the program's workers: bundles, submission, cancel and resume, the workers'
+/// assignments and results, and the run's progress as server-sent events (docs/workers.md).
+extension ProgramAPI {
+    /// The largest bundle: a task with its datasets and challenges.
+    static let maximumBundleBytes = 64 << 20
+    /// The largest attempt result: an agent's transcript with its tool output.
+    static let maximumAttemptBytes = 32 << 20
+    static let maximumPlannedAttempts = 100_000
+
+    // MARK: Bundles
+
+    /// `PUT /bundles/{digest}`: a run's task bundle, kept under its SHA-256. The same bytes
+    /// again are kept once; bytes of another digest, or not a strict bundle, are refused.
+    func uploadBundle(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let digest = try context.parameters.require("digest")
+        guard digest.utf8.count == 64, digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw ProblemDetails.badRequest("a bundle's digest is its SHA-256 in 64 lower-case hex digits", field: "digest")
+        }
+        try authorize(.bundleUpload, actor, actor.organisation.kind == .programOffice ? .programOffice : .none, hiding: "bundle")
+        var request = request
+        let body = Data(try await request.collectBody(upTo: Self.maximumBundleBytes).readableBytesView)
+        guard Hex.string(SHA256.hash(data: body)) == digest else {
+            throw ProgramRuleError(.invalidField, "the body's SHA-256 is not the digest in the path", field: "digest")
+        }
+        do {
+            _ = try RunBundle.read(body)
+        } catch {
+            throw ProgramRuleError(.invalidField, "not a run bundle: \(error)", field: "body")
+        }
+        let existed = try await store.transaction { records in
+            let existed = try await records.bundle(sha256: digest) != nil
+            if !existed { try await records.insertBundle(sha256: digest, organisationId: actor.organisation.id, content: body, at: now()) }
+            try await audit(records, actor, "bundle.upload", "bundle", digest, ["size": "\(body.count)"])
+            return existed
+        }
+        return try json(BundleReceipt(digest: digest, size: body.count), status: existed ? .ok : .created, location: "/api/v1/bundles/\(digest)")
+    }
+
+    // MARK: Submission
+
+    /// The run a `POST /versions/{id}/runs` with an execution stores: checked against the
+    /// version, the submitter's grant on it and the uploaded bundle.
+    func workerRun(_ body: NewRun, execution: NewRunExecution, version: ModelVersion, actor: Actor, records: ProgramRecords) async throws
+        -> (StoredRun, [SampleKey])
+    {
+        guard body.kind == "eval" else {
+            throw ProgramRuleError(.invalidField, "the program's workers run eval tasks", field: "kind")
+        }
+        guard body.sourceId == nil, body.levels == nil, body.summary == nil else {
+            throw ProgramRuleError(.invalidField, "a run for the workers has no source id, levels or summary: they come from its results", field: "execution")
+        }
+        guard let grant = try await records.grant(id: execution.grantId), grant.versionId == version.id,
+            grant.granteeId == actor.organisation.id
+        else {
+            throw ProgramRuleError(.invalidField, "not a grant of your organisation on this version", field: "execution.grant_id")
+        }
+        guard grant.status(at: now()) == .active else {
+            throw ProgramRuleError(.invalidGrantState, "the grant is \(grant.status(at: now()).rawValue)", field: "execution.grant_id")
+        }
+        guard try await records.bundle(sha256: execution.bundleDigest) != nil else {
+            throw ProgramRuleError(.invalidField, "no bundle with this digest was uploaded (PUT /api/v1/bundles/{digest})", field: "execution.bundle_digest")
+        }
+        let taskPath = execution.taskPath
+        guard !taskPath.isEmpty, taskPath.utf8.count <= 1024, !taskPath.hasPrefix("/"),
+            !taskPath.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
+        else {
+            throw ProgramRuleError(.invalidField, "a relative path inside the bundle, without '.' or '..'", field: "execution.task_path")
+        }
+        let pool = execution.pool ?? "default"
+        do { try AttemptTicket.checkName(pool, field: "execution.pool") } catch { throw ProgramRuleError(.invalidField, "\(error)", field: "execution.pool") }
+        guard (1...Self.maximumPlannedAttempts).contains(execution.attempts.count) else {
+            throw ProgramRuleError(.invalidField, "1 to \(Self.maximumPlannedAttempts) attempts", field: "execution.attempts")
+        }
+        var keys: [SampleKey] = []
+        var seen = Set<PlannedAttempt>()
+        for (index, attempt) in execution.attempts.enumerated() {
+            let field = "execution.attempts[\(index)]"
+            _ = try Validate.text(attempt.sampleId, field: field + ".sample_id", max: 200)
+            guard !attempt.sampleId.isEmpty else { throw ProgramRuleError(.invalidField, "must not be empty", field: field + ".sample_id") }
+            guard (1...10_000).contains(attempt.epoch) else { throw ProgramRuleError(.invalidField, "1 to 10000", field: field + ".epoch") }
+            guard seen.insert(attempt).inserted else { throw ProgramRuleError(.invalidField, "this attempt is listed twice", field: field) }
+            keys.append(SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch))
+        }
+        let run = StoredRun(
+            id: Identifier.make("run"), versionId: version.id, organisationId: actor.organisation.id, kind: body.kind,
+            name: try Validate.name(body.name, field: "name"), levels: [:], summary: .object([:]), createdAt: now(),
+            origin: .server, state: .queued,
+            execution: RunExecution(
+                bundleDigest: execution.bundleDigest, taskPath: taskPath, grantId: grant.id, pool: pool, plannedAttempts: keys.count,
+                seed: execution.seed ?? 42, completions: execution.completions ?? false))
+        return (run, keys)
+    }
+
+    // MARK: Cancel and resume
+
+    /// A run as `action` may see it: a grantee sees its own runs, not other grantees'.
+    func loadRun(_ id: String, _ action: ProgramAction, _ actor: Actor, _ records: ProgramRecords) async throws -> StoredRun {
+        guard let run = try await records.run(id: id), let version = try await records.version(id: run.versionId) else {
+            throw ProblemDetails.notFound("run")
+        }
+        var relation = try await relation(of: actor, toVersion: version, records)
+        if relation == .grantee, run.organisationId != actor.organisation.id { relation = .none }
+        try authorize(action, actor, relation, hiding: "run")
+        return run
+    }
+
+    /// `POST /runs/{id}/cancellation` and `POST /runs/{id}/resumption`.
+    func moveWorkerRun(_ action: ProgramAction, _ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let run = try await store.transaction { records in try await loadRun(id, action, actor, records) }
+        guard run.origin == .server else {
+            throw ProgramRuleError(.invalidGrantState, "an imported run is not run by the program's workers", field: "run_id")
+        }
+        let moved = action == .runCancel ? try await runs.cancel(runId: id) : try await runs.resume(runId: id)
+        guard moved else {
+            let state = run.state?.rawValue ?? "none"
+            throw ProblemDetails(
+                .conflict, code: "run-state",
+                detail: action == .runCancel ? "a \(state) run cannot be cancelled" : "a \(state) run cannot be resumed")
+        }
+        let updated = try await store.transaction { records in
+            try await audit(records, actor, action == .runCancel ? "run.cancel" : "run.resume", "run", id)
+            return try await records.run(id: id)
+        }
+        return try json(updated)
+    }
+
+    // MARK: Workers
+
+    /// `POST /runs/{id}/assignments`: a worker's assignment, with a grant key minted for it.
+    func assignRun(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor(workerAllowed: true)
+        let id = try context.parameters.require("run_id")
+        _ = try await store.transaction { records in try await loadRun(id, .runWork, actor, records) }
+        guard let (run, key) = try await runs.assign(runId: id, workerUserId: actor.user.id), let execution = run.execution else {
+            throw ProblemDetails(.conflict, code: "run-not-active", detail: "the run takes no more attempts")
+        }
+        try await store.transaction { records in try await audit(records, actor, "run.assign", "run", id) }
+        return try json(
+            RunAssignmentView(
+                runId: run.id, bundleDigest: execution.bundleDigest, taskPath: execution.taskPath, seed: execution.seed,
+                completions: execution.completions, gatewayKey: key),
+            status: .created)
+    }
+
+    /// `GET /runs/{id}/bundle`: the run's bundle, for its workers and those who may read it.
+    func readRunBundle(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor(workerAllowed: true)
+        let id = try context.parameters.require("run_id")
+        let bytes = try await store.transaction { records in
+            let run = try await loadRun(id, actor.user.role == .worker ? .runWork : .runRead, actor, records)
+            guard let digest = run.execution?.bundleDigest, let bytes = try await records.bundle(sha256: digest) else {
+                throw ProblemDetails.notFound("bundle")
+            }
+            return bytes
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-tar"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// `POST /runs/{id}/attempts`: a worker's result, kept unless one was kept before.
+    func commitAttempt(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor(workerAllowed: true)
+        let id = try context.parameters.require("run_id")
+        let (body, _) = try await decode(NewAttempt.self, from: request, limit: Self.maximumAttemptBytes)
+        _ = try await store.transaction { records in try await loadRun(id, .runWork, actor, records) }
+        guard ["scored", "failed"].contains(body.status) else {
+            throw ProgramRuleError(.invalidField, "must be scored or failed", field: "status")
+        }
+        guard case .object = try? JSONDecoder().decode(JSONValue.self, from: Data(body.record.utf8)) else {
+            throw ProgramRuleError(.invalidField, "must be the sample's record, a JSON object", field: "record")
+        }
+        guard body.gatewayCallIds.count <= 100_000, body.gatewayCallIds.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 100 }) else {
+            throw ProgramRuleError(.invalidField, "at most 100000 ids of 1 to 100 bytes", field: "gateway_call_ids")
+        }
+        let worker = "\(actor.user.id)/\(try Validate.name(body.worker, field: "worker", max: 100))"
+        let attempt = StoredAttempt(
+            runId: id, sampleId: body.sampleId, epoch: body.epoch, status: body.status, record: body.record, gatewayCallIds: body.gatewayCallIds,
+            worker: worker, createdAt: now())
+        let (kept, state) = try await runs.commit(attempt)
+        if kept {
+            try await store.transaction { records in
+                try await audit(records, actor, "run.attempt", "run", id, ["sample": body.sampleId, "epoch": "\(body.epoch)", "status": body.status])
+            }
+        }
+        return try json(CommittedAttempt(kept: kept, runState: state), status: kept ? .created : .ok)
+    }
+
+    /// `GET /runs/{id}/attempts`: the run's kept results by sample and epoch, without their
+    /// records; with `sample_id` and `epoch`, that one attempt with its record.
+    func listAttempts(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor(workerAllowed: true)
+        let id = try context.parameters.require("run_id")
+        let parameters = request.uri.queryParameters
+        var epoch: Int?
+        if let text = parameters["epoch"] {
+            guard let value = Int(String(text)) else { throw ProblemDetails.badRequest("epoch must be an integer", field: "epoch") }
+            epoch = value
+        }
+        var one: SampleKey?
+        switch (parameters["sample_id"], epoch) {
+        case (let sample?, let epoch?): one = SampleKey(sampleID: String(sample), epoch: epoch)
+        case (nil, nil): break
+        default: throw ProblemDetails.badRequest("sample_id and epoch go together", field: parameters["sample_id"] == nil ? "sample_id" : "epoch")
+        }
+        let limit = try ListQuery.limit(request)
+        var after: SampleKey?
+        if let text = parameters["cursor"] {
+            guard let data = Data(base64Encoded: ListQuery.padded(String(text))), let decoded = try? JSONDecoder().decode(SampleKey.self, from: data) else {
+                throw ProblemDetails.badRequest("cursor is not one this server gave out", field: "cursor")
+            }
+            after = decoded
+        }
+        let attempts = try await store.transaction { records in
+            _ = try await loadRun(id, actor.user.role == .worker ? .runWork : .runRead, actor, records)
+            if let one { return try await records.attempt(runId: id, key: one).map { [$0] } ?? [] }
+            return try await records.attempts(runId: id, after: after, limit: limit)
+        }
+        let views = attempts.map { attempt in
+            AttemptView(
+                sampleId: attempt.sampleId, epoch: attempt.epoch, status: attempt.status, worker: attempt.worker,
+                gatewayCallIds: attempt.gatewayCallIds, createdAt: attempt.createdAt, record: one == nil ? nil : attempt.record)
+        }
+        var next: String?
+        if one == nil, attempts.count == limit, let last = attempts.last {
+            next = ListQuery.cursor(after: String(decoding: try JSONEncoder().encode(SampleKey(sampleID: last.sampleId, epoch: last.epoch)), as: UTF8.self))
+        }
+        return try json(ListPage(items: views, nextCursor: next))
+    }
+
+    // MARK: Events
+
+    /// `GET /runs/{id}/events`: the run's progress as server-sent events, one `progress` event
+    /// whenever its state or counts change (read from the store each second, so any server of
+    /// the program answers the same), and the stream ends with the run.
+    func runEvents(_ request: Request, _ context: Context) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let run = try await store.transaction { records in
+            let run = try await loadRun(id, .runRead, actor, records)
+            try await audit(records, actor, "run.events", "run", id)
+            return run
+        }
+        guard run.origin == .server else {
+            throw ProgramRuleError(.invalidGrantState, "an imported run has no progress", field: "run_id")
+        }
+        let store = store
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var last: RunProgress?
+            var quiet = 0
+            while !Task.isCancelled {
+                let progress = try await store.transaction { records -> RunProgress? in
+                    guard let run = try await records.run(id: id), let state = run.state else { return nil }
+                    let counts = try await records.attemptCounts(runId: id)
+                    return RunProgress(state: state, done: counts.done, failed: counts.failed, planned: run.execution?.plannedAttempts ?? 0)
+                }
+                guard let progress else { break }
+                if progress != last {
+                    try await writer.write(ByteBuffer(bytes: RunProgress.event(progress)))
+                    last = progress
+                    quiet = 0
+                } else {
+                    quiet += 1
+                    // A comment now and then keeps proxies and idle timers from closing the stream.
+                    if quiet % 15 == 0 { try await writer.write(ByteBuffer(string: ": waiting\n\n")) }
+                }
+                if !progress.state.isActive { break }
+                try await Task.sleep(for: .seconds(1))
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
+
+/// A run's progress as its events stream sends it.
+struct RunProgress: Codable, Hashable, Sendable {
+    var state: RunState
+    var done: Int
+    var failed: Int
+    var planned: Int
+
+    /// The event's bytes: `event: progress`, its JSON, and a blank line.
+    static func event(_ progress: RunProgress) throws -> [UInt8] {
+        Array("event: progress\ndata: ".utf8) + Array(try APIJSON.encoder.encode(progress)) + Array("\n\n".utf8)
+    }
+}
