@@ -8,20 +8,25 @@ public struct AttemptTicket: Codable, Sendable, Hashable {
     public var epoch: Int
     /// The workers that may take it.
     public var pool: String
+    /// The run's round it was published in: 0 when submitted, one more each time the run is
+    /// resumed. A ticket of an earlier round is stale (the run's attempts were published anew).
+    public var round: Int
 
-    public init(runID: String, sampleID: String, epoch: Int, pool: String) {
+    public init(runID: String, sampleID: String, epoch: Int, pool: String, round: Int = 0) {
         self.runID = runID
         self.sampleID = sampleID
         self.epoch = epoch
         self.pool = pool
+        self.round = round
     }
 
-    /// Its identity, the same however often it is published (the queue's de-duplication key,
-    /// and the store's unique key for its result).
-    public var id: String { "\(runID)/\(sampleID)/\(epoch)" }
+    /// Its identity, the same however often it is published in one round (the queue's
+    /// de-duplication key); a resumed run's tickets are new ones, which the queue takes even
+    /// where it still remembers the old (JetStream's duplicate window).
+    public var id: String { "\(runID)/\(sampleID)/\(epoch)/\(round)" }
 
     enum CodingKeys: String, CodingKey {
-        case runID = "run_id", sampleID = "sample_id", epoch, pool
+        case runID = "run_id", sampleID = "sample_id", epoch, pool, round
     }
 
     /// A pool or run name: what a queue subject token may hold.

@@ -34,8 +34,9 @@ public protocol RunSource: Sendable {
     /// The run's assignment (asked once per run by each worker: it may mint the worker a key);
     /// nil when the run is gone or no longer takes attempts (cancelled).
     func assignment(runID: String) async throws -> RunAssignment?
-    /// Whether the run still takes attempts (asked often: it must be cheap).
-    func takesAttempts(runID: String) async throws -> Bool
+    /// The round the run takes attempts in (asked often: it must be cheap); nil when it takes
+    /// none (cancelled, ended, gone).
+    func activeRound(runID: String) async throws -> Int?
     func bundle(runID: String, digest: String) async throws -> Data
     /// Whether the attempt already has a result.
     func hasResult(runID: String, key: SampleKey) async throws -> Bool
@@ -144,12 +145,15 @@ public struct AttemptWorker: Sendable {
                 try await attempt.settle(.acknowledge)
                 return
             }
-            guard try await activity.takesAttempts(ticket.runID, within: configuration.cancelCheckInterval, source: source) else {
-                await runners.evict(runID: ticket.runID)
+            // A ticket of an ended run, or of an earlier round (the run was resumed and its
+            // attempts published anew), is not run.
+            guard try await activity.round(ticket.runID, atLeast: ticket.round, within: configuration.cancelCheckInterval, source: source) == ticket.round
+            else {
+                await runners.evict(runID: ticket.runID, before: ticket.round + 1)
                 try await attempt.settle(.terminate)
                 return
             }
-            let made = try await runners.runner(runID: ticket.runID) {
+            let made = try await runners.runner(runID: ticket.runID, round: ticket.round) {
                 guard let assignment = try await source.assignment(runID: ticket.runID) else { return nil }
                 return try await makeRunner(runID: ticket.runID, assignment: assignment, client: client)
             }
@@ -168,7 +172,7 @@ public struct AttemptWorker: Sendable {
                         try await attempt.settle(.inProgress)
                         sinceProgress = .zero
                     }
-                    if try await !activity.takesAttempts(ticket.runID, within: configuration.cancelCheckInterval, source: source) {
+                    if try await activity.round(ticket.runID, atLeast: ticket.round, within: configuration.cancelCheckInterval, source: source) != ticket.round {
                         running.cancel()
                         return true
                     }
@@ -185,7 +189,7 @@ public struct AttemptWorker: Sendable {
             }
             if (try? await watch.value) == true {
                 logger.info("the run was cancelled; the attempt is ended")
-                await runners.evict(runID: ticket.runID)
+                await runners.evict(runID: ticket.runID, before: ticket.round + 1)
                 try await attempt.settle(.terminate)
                 return
             }
@@ -202,10 +206,15 @@ public struct AttemptWorker: Sendable {
         } catch is CancellationError {
             return
         } catch {
-            // The run's task does not load here (a bad bundle, a missing role): it would fail
-            // again anywhere, so it ends after its deliveries.
+            // The run's task does not load (a bad bundle or task): it would fail again anywhere,
+            // so it ends after its deliveries. Anything else (the server or the store out of
+            // reach, say) passes: the attempt waits, longer each time, and is never dropped.
+            let permanent = error is EvalError || error is RunBundle.Failure
             logger.warning("attempt failed before it ran", metadata: ["error": "\(error)"])
-            try? await attempt.settle(attempt.deliveries < configuration.maxDeliveries ? .retry(after: .seconds(1)) : .terminate)
+            let settlement: LeasedAttempt.Settlement =
+                !permanent ? .retry(after: .seconds(min(30, 2 * attempt.deliveries)))
+                : attempt.deliveries < configuration.maxDeliveries ? .retry(after: .seconds(1)) : .terminate
+            try? await attempt.settle(settlement)
         }
     }
 
@@ -228,41 +237,53 @@ public struct AttemptWorker: Sendable {
     }
 }
 
-/// One runner per run, made by the first attempt that needs it while the others wait for it
-/// (nil: the run takes no attempts), with the folder its bundle was unpacked in.
+/// One runner per run and round, made by the first attempt that needs it while the others
+/// wait for it (nil: the run takes no attempts), with the folder its bundle was unpacked in.
+/// A round has its own assignment: the key of an earlier one was revoked when it ended.
 final class RunnerCache: Sendable {
     struct Entry: Sendable {
         var runner: AttemptRunner
         var folder: String
     }
 
-    private let runners = Mutex<[String: Task<Entry?, any Error>]>([:])
+    private struct Key: Hashable {
+        var runID: String
+        var round: Int
+    }
 
-    func runner(runID: String, make: @escaping @Sendable () async throws -> Entry?) async throws -> AttemptRunner? {
+    private let runners = Mutex<[Key: Task<Entry?, any Error>]>([:])
+
+    func runner(runID: String, round: Int, make: @escaping @Sendable () async throws -> Entry?) async throws -> AttemptRunner? {
+        let key = Key(runID: runID, round: round)
         let task = runners.withLock { runners in
-            if let task = runners[runID] { return task }
+            if let task = runners[key] { return task }
             let task = Task { try await make() }
-            runners[runID] = task
+            runners[key] = task
             return task
         }
+        await evict(runID: runID, before: round)
         do {
             guard let entry = try await task.value else {
-                runners.withLock { _ = $0.removeValue(forKey: runID) }
+                runners.withLock { _ = $0.removeValue(forKey: key) }
                 return nil
             }
             return entry.runner
         } catch {
             // A failed making is tried again by the next attempt.
-            runners.withLock { _ = $0.removeValue(forKey: runID) }
+            runners.withLock { _ = $0.removeValue(forKey: key) }
             throw error
         }
     }
 
-    /// Forgets a run that takes no more attempts and removes its unpacked bundle; a resumed
-    /// run is assigned again (its old key was revoked).
-    func evict(runID: String) async {
-        guard let task = runners.withLock({ $0.removeValue(forKey: runID) }), let entry = try? await task.value else { return }
-        try? FileManager.default.removeItem(atPath: entry.folder)
+    /// Forgets a run's rounds before `round` and removes their unpacked bundles.
+    func evict(runID: String, before round: Int) async {
+        let gone = runners.withLock { runners in
+            let keys = runners.keys.filter { $0.runID == runID && $0.round < round }
+            return keys.compactMap { runners.removeValue(forKey: $0) }
+        }
+        for task in gone {
+            if let entry = try? await task.value { try? FileManager.default.removeItem(atPath: entry.folder) }
+        }
     }
 }
 
@@ -271,16 +292,17 @@ final class BusySlots: Sendable {
     let count = Atomic<Int>(0)
 }
 
-/// Whether runs still take attempts, as the source last said, so that a worker's slots ask the
-/// source about a run at most once per interval.
+/// The round each run takes attempts in, as the source last said, so that a worker's slots ask
+/// the source about a run at most once per interval (sooner for a ticket of a later round).
 final class RunActivity: Sendable {
-    private let known = Mutex<[String: (takes: Bool, at: ContinuousClock.Instant)]>([:])
+    private let known = Mutex<[String: (round: Int?, at: ContinuousClock.Instant)]>([:])
 
-    func takesAttempts(_ runID: String, within interval: Duration, source: any RunSource) async throws -> Bool {
+    func round(_ runID: String, atLeast newest: Int, within interval: Duration, source: any RunSource) async throws -> Int? {
         let now = ContinuousClock.now
-        if let entry = known.withLock({ $0[runID] }), entry.at + interval > now { return entry.takes }
-        let takes = try await source.takesAttempts(runID: runID)
-        known.withLock { $0[runID] = (takes, now) }
-        return takes
+        // A fresh answer serves unless a ticket names a round after it (the run was resumed since).
+        if let entry = known.withLock({ $0[runID] }), entry.at + interval > now, (entry.round ?? 0) >= newest { return entry.round }
+        let round = try await source.activeRound(runID: runID)
+        known.withLock { $0[runID] = (round, now) }
+        return round
     }
 }

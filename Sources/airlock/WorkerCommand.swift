@@ -118,7 +118,7 @@ struct StoreRunSource: RunSource {
             model: gatewayModel(baseURL: gatewayURL(), key: key, completions: execution.completions), seed: execution.seed)
     }
 
-    func takesAttempts(runID: String) async throws -> Bool { try await runs.state(runId: runID)?.isActive ?? false }
+    func activeRound(runID: String) async throws -> Int? { try await runs.activeRound(runId: runID) }
 
     func bundle(runID: String, digest: String) async throws -> Data {
         guard let bytes = try await runs.bundle(runId: runID) else { throw EvalError(.invalidTask, "the run \(runID) has no bundle") }
@@ -153,12 +153,11 @@ struct ProgramRunSource: RunSource {
             model: gatewayModel(baseURL: gatewayURL, key: view.gatewayKey, completions: view.completions), seed: view.seed)
     }
 
-    func takesAttempts(runID: String) async throws -> Bool {
+    func activeRound(runID: String) async throws -> Int? {
         do {
-            let run = try APIJSON.decoder.decode(StoredRun.self, from: try await client.get(ProgramClient.path("runs", runID)))
-            return run.state?.isActive ?? false
+            return try APIJSON.decoder.decode(StoredRun.self, from: try await client.get(ProgramClient.path("runs", runID))).activeRound
         } catch let error as ProgramClientError where error.problem?.status == 404 {
-            return false
+            return nil
         }
     }
 
@@ -215,6 +214,12 @@ struct WorkerCommand: AsyncParsableCommand {
         try await runProgramCommand {
             let server = try access.address.serverURL()
             try await access.withClient { client in
+                // A key of any other role would be refused every attempt: say so now, and take none.
+                let me = try APIJSON.decoder.decode(Me.self, from: try await client.get("me"))
+                guard me.user.role == .worker else {
+                    throw ProgramClientError(
+                        .invalidArguments, "the key is \(me.user.email)'s, whose role is \(me.user.role.rawValue); a worker needs a key of a user with the role worker")
+                }
                 try await queue.withQueue(name: "airlock-worker \(configuration.name)", logger: logger) { queue in
                     let source = ProgramRunSource(client: client, gatewayURL: gateway ?? server + "/v1")
                     let worker = AttemptWorker(configuration: configuration, queue: queue, source: source, logger: logger)

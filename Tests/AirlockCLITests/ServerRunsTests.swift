@@ -61,4 +61,68 @@ import Testing
             }
         }
     }
+
+    /// Waits until `count` of the run's attempts have results.
+    static func waitForResults(_ count: Int, of runID: String, on server: ProgramServerProcess, key: String) async throws {
+        for _ in 0..<400 {
+            let page = try await server.json(["runs", "attempts", runID, "--limit", "200"], key: key)
+            if (page["items"]?.count ?? 0) >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the run did not reach \(count) results")
+    }
+
+    /// `kill -9` of the server mid-run: started again on its store, it queues again what has
+    /// no result (its in-process queue was lost with it), and the run finishes, each attempt once.
+    @Test func theServerKilledMidRunLosesNothing() async throws {
+        try await ScriptedModelServer.withServer({ .delayed(0.2, .ok(ModelReplies.chat(word($0)))) }) { upstream in
+            let first = try await ProgramServerProcess.start(arguments: ["--slots", "2"])
+            defer { if first.process.isRunning { kill(first.process.processIdentifier, SIGKILL) } }
+            let world = try await first.grantedEvaluator(upstream: upstream.baseURL)
+            let folder = try Airlock.temporaryFolder()
+            let task = try Airlock.wordsTask(12, in: folder)
+            let runID = try #require(
+                try await first.json(["runs", "submit", task, "--version", world.version, "--grant", world.grant], key: world.evaluatorKey).id)
+            try await Self.waitForResults(3, of: runID, on: first, key: world.evaluatorKey)
+            kill(first.process.processIdentifier, SIGKILL)
+            first.process.waitUntilExit()
+
+            let second = try await ProgramServerProcess.start(database: first.database, officeKey: first.officeKey, arguments: ["--slots", "2"])
+            defer { if second.process.isRunning { kill(second.process.processIdentifier, SIGKILL) } }
+            let watched = try await second.run(["runs", "watch", runID], key: world.evaluatorKey)
+            #expect(watched.status == 0 && watched.output.contains("finished: 12/12 attempts"), "\(watched.output)\n\(watched.error)")
+            let items = try #require(try await second.json(["runs", "attempts", runID, "--limit", "200"], key: world.evaluatorKey)["items"]?.array)
+            #expect(items.count == 12 && Set(items.compactMap { $0["sample_id"]?.string }).count == 12)
+            #expect(try await second.stop() == 0)
+        }
+    }
+
+    /// A cancelled run stops within seconds: its attempts in hand end, no more calls reach the
+    /// model, and resuming it runs only what has no result.
+    @Test func aCancelledRunStopsWithinSecondsAndResumesWhereItStopped() async throws {
+        try await ScriptedModelServer.withServer({ .delayed(0.5, .ok(ModelReplies.chat(word($0)))) }) { upstream in
+            try await ProgramServerProcess.with(arguments: ["--slots", "2"]) { server in
+                let world = try await server.grantedEvaluator(upstream: upstream.baseURL)
+                let folder = try Airlock.temporaryFolder()
+                let task = try Airlock.wordsTask(20, in: folder)
+                let runID = try #require(
+                    try await server.json(["runs", "submit", task, "--version", world.version, "--grant", world.grant], key: world.evaluatorKey).id)
+                try await Self.waitForResults(2, of: runID, on: server, key: world.evaluatorKey)
+                let cancelled = try await server.json(["runs", "cancel", runID], key: world.evaluatorKey)
+                #expect(cancelled["state"]?.string == "cancelled")
+                // Within the workers' check interval and the calls in flight, the model hears no more.
+                try await Task.sleep(for: .seconds(4))
+                let calls = upstream.requests.count
+                try await Task.sleep(for: .seconds(2))
+                #expect(upstream.requests.count == calls)
+                let done = try #require(try await server.json(["runs", "attempts", runID, "--limit", "200"], key: world.evaluatorKey)["items"]?.count)
+                #expect(done < 20)
+
+                let resumed = try await server.json(["runs", "resume", runID], key: world.evaluatorKey)
+                #expect(resumed["state"]?.string == "queued")
+                let watched = try await server.run(["runs", "watch", runID], key: world.evaluatorKey)
+                #expect(watched.status == 0 && watched.output.contains("finished: 20/20 attempts"), "\(watched.output)\n\(watched.error)")
+            }
+        }
+    }
 }

@@ -67,7 +67,7 @@ struct ProgramRunsTests {
     }
 
     @Test(arguments: TestBackend.all)
-    func aFailedAttemptFailsTheRunAndResumingRequeuesOnlyWhatHasNoResult(backend: TestBackend) async throws {
+    func aFailedAttemptFailsTheRunAndResumingRunsItAgainInANewRound(backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let (version, evaluator) = try await Self.world(store)
             let queue = EmbeddedAttemptQueue()
@@ -81,8 +81,11 @@ struct ProgramRunsTests {
             #expect(!(try await runs.cancel(runId: run.id)))
             #expect(try await runs.resume(runId: run.id))
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .queued)
-            // Every planned attempt has a result, so nothing goes back to the queue.
-            #expect(try await takeAll(queue).isEmpty)
+            // The failed attempt runs again, in the run's next round; the scored one does not.
+            let again = try await queue.take(pool: "default", limit: 100, wait: .milliseconds(50))
+            #expect(again.map(\.ticket.sampleID) == [Self.keys(2)[0].sampleID] && again.allSatisfy { $0.ticket.round == 1 })
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0])).kept)
+            #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .finished)
         }
     }
 

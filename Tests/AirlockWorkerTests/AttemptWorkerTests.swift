@@ -29,7 +29,7 @@ struct AttemptWorkerTests {
         }
 
         func assignment(runID: String) async throws -> RunAssignment? { runAssignment }
-        func takesAttempts(runID: String) async throws -> Bool { true }
+        func activeRound(runID: String) async throws -> Int? { 0 }
         func bundle(runID: String, digest: String) async throws -> Data { bundleBytes }
         func hasResult(runID: String, key: SampleKey) async throws -> Bool { state.withLock { $0[key] != nil } }
         func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool {

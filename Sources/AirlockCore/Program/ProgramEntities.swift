@@ -241,8 +241,13 @@ public struct RunExecution: Sendable, Hashable, Codable {
     /// Whether the model under test is called through the gateway's `/v1/completions` (a base
     /// model) rather than its chat completions.
     public var completions: Bool
+    /// How many times it was resumed: its attempts are published anew in each round.
+    public var round: Int
 
-    public init(bundleDigest: String, taskPath: String, grantId: String, pool: String, plannedAttempts: Int, seed: UInt64 = 42, completions: Bool = false) {
+    public init(
+        bundleDigest: String, taskPath: String, grantId: String, pool: String, plannedAttempts: Int, seed: UInt64 = 42, completions: Bool = false,
+        round: Int = 0
+    ) {
         self.bundleDigest = bundleDigest
         self.taskPath = taskPath
         self.grantId = grantId
@@ -250,6 +255,7 @@ public struct RunExecution: Sendable, Hashable, Codable {
         self.plannedAttempts = plannedAttempts
         self.seed = seed
         self.completions = completions
+        self.round = round
     }
 
 }

@@ -18,3 +18,11 @@ public enum RunState: String, Sendable, Hashable, Codable, CaseIterable {
     /// Whether workers still take its attempts.
     public var isActive: Bool { self == .queued || self == .running }
 }
+
+extension StoredRun {
+    /// The round its attempts are taken in; nil when workers take none (it ended, or was imported).
+    public var activeRound: Int? {
+        guard state?.isActive == true else { return nil }
+        return execution?.round
+    }
+}

@@ -70,13 +70,15 @@ public struct ProgramRuns: Sendable {
         return moved
     }
 
-    /// Queues a failed or cancelled run again: the attempts without a result go back to the
-    /// queue. Whether it was resumed now.
+    /// Queues a failed or cancelled run again in its next round: its failed results are
+    /// dropped, and the attempts without a result go back to the queue. Whether it was resumed now.
     public func resume(runId: String) async throws -> Bool {
         let (run, waiting) = try await store.transaction { records -> (StoredRun?, [SampleKey]) in
             var moved = try await records.moveRun(id: runId, from: .failed, to: .queued)
             if !moved { moved = try await records.moveRun(id: runId, from: .cancelled, to: .queued) }
             guard moved else { return (nil, []) }
+            try await records.removeFailedAttempts(runId: runId)
+            try await records.startNextRound(runId: runId)
             return (try await records.run(id: runId), try await records.attemptsWithoutResult(runId: runId))
         }
         guard let run else { return false }
@@ -146,9 +148,9 @@ public struct ProgramRuns: Sendable {
         return (kept, state)
     }
 
-    /// Where a run stands; nil for a run that is not there or not the workers'.
-    public func state(runId: String) async throws -> RunState? {
-        try await store.transaction { records in try await records.run(id: runId)?.state }
+    /// The round a run takes attempts in; nil when it takes none (it ended, or is not there).
+    public func activeRound(runId: String) async throws -> Int? {
+        try await store.transaction { records in try await records.run(id: runId) }.flatMap(\.activeRound)
     }
 
     public func hasResult(runId: String, key: SampleKey) async throws -> Bool {
@@ -191,7 +193,9 @@ public struct ProgramRuns: Sendable {
     }
 
     private func publish(_ run: StoredRun, _ attempts: [SampleKey]) async throws {
-        guard let pool = run.execution?.pool else { return }
-        try await queue.publish(attempts.map { AttemptTicket(runID: run.id, sampleID: $0.sampleID, epoch: $0.epoch, pool: pool) })
+        guard let execution = run.execution else { return }
+        try await queue.publish(attempts.map {
+            AttemptTicket(runID: run.id, sampleID: $0.sampleID, epoch: $0.epoch, pool: execution.pool, round: execution.round)
+        })
     }
 }

@@ -340,6 +340,18 @@ public struct ProgramRecords: Sendable {
         ).first() != nil
     }
 
+    /// Removes a run's failed results, so that a resumed run makes those attempts again.
+    public func removeFailedAttempts(runId: String) async throws {
+        try await sql.raw("DELETE FROM run_attempts WHERE run_id = \(bind: runId) AND status <> 'scored'").run()
+    }
+
+    /// Starts a run's next round (a resume): its attempts are published anew.
+    public func startNextRound(runId: String) async throws {
+        guard var execution = try await run(id: runId)?.execution else { return }
+        execution.round += 1
+        try await sql.raw("UPDATE runs SET execution = \(bind: try encodeJSON(execution)) WHERE id = \(bind: runId)").run()
+    }
+
     /// Runs that workers still take attempts of, oldest first: what a starting server queues again.
     public func activeRuns() async throws -> [StoredRun] {
         try await sql.raw("SELECT * FROM runs WHERE state IN ('queued', 'running') ORDER BY id").all().map(StoredRun.init(row:))
