@@ -17,7 +17,7 @@ import Testing
             #expect(TestBackend.postgresURL != nil, "postgres: AIRLOCK_TEST_POSTGRES_URL is not set (make test starts a server with scripts/test-postgres.sh)")
         case .python:
             let python = try #require(TestEnvironment.python, "python: AIRLOCK_TEST_PYTHON is not set (make python-tools)")
-            let modules = ["inspect_ai", "schemathesis", "openai", "cvss", "stix2validator", "csaf", "taxii2client", "nats"]
+            let modules = ["inspect_ai", "schemathesis", "openai", "cvss", "stix2validator", "csaf", "taxii2client", "nats", "kubernetes_validate"]
             let result = try await ChildProcess.run(
                 python, ["-c", "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]"] + modules,
                 environment: nil, timeout: .seconds(120), outputLimit: 1 << 16
