@@ -52,6 +52,9 @@ import Testing
         pair("VendorStatusChange", VendorStatusChange.self), pair("CaseTriage", CaseTriage.self),
         pair("CasePublication", CasePublication.self), pair("VEXDocument", VEXDocumentView.self),
         pair("VEXDocumentList", ListPage<VEXDocumentView>.self),
+        pair("BundleReceipt", BundleReceipt.self), pair("RunAssignment", RunAssignmentView.self), pair("Attempt", AttemptView.self),
+        pair("AttemptList", ListPage<AttemptView>.self), pair("NewRunExecution", NewRunExecution.self), pair("NewAttempt", NewAttempt.self),
+        pair("CommittedAttempt", CommittedAttempt.self), pair("PlannedAttempt", PlannedAttempt.self),
         // Domain types that views carry as they are.
         pair("AffectedProduct", AffectedProduct.self), pair("FindingEvidence", FindingEvidence.self),
         pair("CWEReference", CWEReference.self), pair("CaseParticipant", CaseParticipant.self),
