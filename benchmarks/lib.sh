@@ -139,12 +139,16 @@ bootstrap_airlock() {
   [[ "$OFFICE" == alk_* ]] || die "db bootstrap printed no API key"
 }
 
-# start_airlock_serve NAME DB [VAR=VALUE...]: `airlock serve` on DB at a port of its choosing on
-# 127.0.0.1, with the VARs in its environment, output in $LOGS/NAME.out and .err. Waits up to
-# 30 s for its "serving on" line; sets AIRLOCK_PID and AIRLOCK_URL (http://127.0.0.1:PORT).
+# start_airlock_serve NAME DB [VAR=VALUE...] [-- ARG...]: `airlock serve` on DB at a port of its
+# choosing on 127.0.0.1, with the VARs in its environment and the ARGs after its own, output in
+# $LOGS/NAME.out and .err. Waits up to 30 s for its "serving on" line; sets AIRLOCK_PID and
+# AIRLOCK_URL (http://127.0.0.1:PORT).
 start_airlock_serve() {
   local name="$1" db="$2" line=""; shift 2
-  env "$@" "$AIRLOCK" serve --database "$db" --host 127.0.0.1 --port 0 >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
+  local vars=()
+  while [[ $# -gt 0 && "$1" != "--" ]]; do vars+=("$1"); shift; done
+  [[ $# -eq 0 ]] || shift
+  env "${vars[@]}" "$AIRLOCK" serve --database "$db" --host 127.0.0.1 --port 0 "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
   AIRLOCK_PID=$!
   for _ in $(seq 300); do
     line="$(grep -m1 -o 'airlock: serving on http://[0-9.]*:[0-9]*' "$LOGS/$name.out" 2>/dev/null || true)"
@@ -155,6 +159,64 @@ start_airlock_serve() {
   [[ -n "$line" ]] || { cat "$LOGS/$name.err" >&2; die "airlock serve did not start"; }
   # shellcheck disable=SC2034  # for the caller
   AIRLOCK_URL="${line#airlock: serving on }"
+}
+
+# ------------------------------------------------------------------ a program with a grant
+
+# make_program_grant DB STUB: through a setup `airlock serve` on DB (bootstrapped already, see
+# bootstrap_airlock, with AIRLOCK_CREDENTIALS_KEY exported), a developer whose model version has
+# the OpenAI endpoint STUB, an evaluator with an approved and consented grant on it whose limits
+# do not bind (raised in the store after the API made it within its ranges), and a grant key; the
+# setup server is stopped again. Sets DEV_ORG, EVAL_ORG, DEV and EVAL (admins' session tokens),
+# VERSION, GRANT, GRANT_KEY and LIMITS_SET_BY; defines al KEY ARGS... (the CLI with that key)
+# and login EMAIL PASSWORD.
+make_program_grant() {
+  local db="$1" stub="$2"
+  start_airlock_serve airlock-setup "$db"
+  log "setting up the program store through $AIRLOCK_URL"
+  export AIRLOCK_SERVER="$AIRLOCK_URL"
+  al() { local key="$1"; shift; AIRLOCK_API_KEY="$key" "$AIRLOCK" "$@"; }
+  login() { AIRLOCK_PASSWORD="$2" "$AIRLOCK" login --email "$1" | sed -n 's/^export AIRLOCK_API_KEY=//p'; }
+  DEV_ORG="$(al "$OFFICE" org create "Bench Lab" --kind model_developer | jq -r .id)"
+  EVAL_ORG="$(al "$OFFICE" org create "Bench Evaluator" --kind evaluator | jq -r .id)"
+  printf '%s\n' 'developer-password-1' | al "$OFFICE" org add-user "$DEV_ORG" --email admin@lab.example \
+    --name "Lab Admin" --role admin --password-stdin >/dev/null
+  printf '%s\n' 'evaluator-password-1' | al "$OFFICE" org add-user "$EVAL_ORG" --email admin@eval.example \
+    --name "Eval Admin" --role admin --password-stdin >/dev/null
+  DEV="$(login admin@lab.example developer-password-1)"
+  EVAL="$(login admin@eval.example evaluator-password-1)"
+  printf '%s\n' "Bench Lab gives notice of each model before release." >"$WORK/terms.txt"
+  al "$DEV" commitment create --terms-file "$WORK/terms.txt" --from "$(date -u +%F)" >/dev/null
+  MODEL="$(al "$DEV" model create "Stub" --description "nginx returning a fixed completion" | jq -r .id)"
+  export STUB_ENDPOINT_KEY="sk-stub-endpoint-key"
+  al "$DEV" model notice "$MODEL" --version 1.0 --release "$(date -u -d '+100 days' +%F)" \
+    --endpoint-url "$stub" --endpoint-model stub --credentials-env STUB_ENDPOINT_KEY >"$WORK/version.json"
+  VERSION="$(jq -r .id "$WORK/version.json")"
+  al "$OFFICE" model move "$VERSION" --to in_review >/dev/null
+  # The grant starts at the first whole second after the notice (the CLI sends whole seconds).
+  next_second() {
+    "$PY" -c 'import sys, datetime as d
+t = d.datetime.fromisoformat(sys.argv[1].replace("Z", "+00:00")).replace(microsecond=0) + d.timedelta(seconds=1)
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"
+  }
+  # Limits that do not bind: huge quota, rate and concurrency. The API keeps each within its
+  # documented range (docs/server.md), narrower than this: the grant is made within the API's
+  # ranges, then raised in the store before the measured server starts.
+  QUOTA=1000000000000000 RPM=100000000 CONCURRENT=100000
+  grant_args=(grant create --version "$VERSION" --grantee "$EVAL_ORG" --purpose capability_evaluation
+    --from "$(next_second "$(jq -r .window_opens_at "$WORK/version.json")")" --until "$(jq -r .access_ends_by "$WORK/version.json")")
+  GRANT="$(al "$OFFICE" "${grant_args[@]}" --tokens 1000000000 --rpm 100000 --concurrent 1000 2>"$LOGS/grant.err" | jq -r .id)"
+  [[ "$GRANT" == grt_* ]] || { cat "$LOGS/grant.err" >&2; die "grant create failed"; }
+  LIMITS_SET_BY="sqlite"
+  al "$OFFICE" grant approve "$GRANT" >/dev/null
+  al "$DEV" grant consent "$GRANT" >/dev/null
+  GRANT_KEY="$(al "$EVAL" grant key "$GRANT" --name bench | jq -r .secret)"
+  [[ "$GRANT_KEY" == alg_* ]] || die "no grant key"
+  (umask 077; printf '%s\n' "$GRANT_KEY" >"$WORK/grant.key")  # for KEEP_WORK=1 sessions by hand
+  unset AIRLOCK_SERVER
+  stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
+  sqlite3 "$db" "UPDATE grants SET requests_per_minute=$RPM, max_concurrent=$CONCURRENT, token_quota=$QUOTA WHERE id='$GRANT'"
+  log "grant $GRANT: $(sqlite3 "$db" "SELECT 'rpm ' || requests_per_minute || ', concurrent ' || max_concurrent || ', quota ' || token_quota || ', tpm ' || ifnull(tokens_per_minute, 'none') FROM grants WHERE id='$GRANT'") (set via $LIMITS_SET_BY)"
 }
 
 # ------------------------------------------------------------------ ports and processes

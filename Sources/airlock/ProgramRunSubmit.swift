@@ -22,7 +22,7 @@ extension RunsCommand {
         @Option(help: ArgumentHelp("The model version to run it on (ver_…).", valueName: "id"))
         var version: String
 
-        @Option(help: ArgumentHelp("Your organisation's grant on that version (gnt_…).", valueName: "id"))
+        @Option(help: ArgumentHelp("Your organisation's grant on that version (grt_…).", valueName: "id"))
         var grant: String
 
         @Option(help: "The workers' pool that takes it.")

@@ -128,51 +128,7 @@ if has "$TARGETS" airlock; then
   export AIRLOCK_CREDENTIALS_KEY
   bootstrap_airlock "$DB" office-password-1
 
-  start_airlock_serve airlock-setup "$DB"
-  log "setting up the program store through $AIRLOCK_URL"
-  export AIRLOCK_SERVER="$AIRLOCK_URL"
-  al() { local key="$1"; shift; AIRLOCK_API_KEY="$key" "$AIRLOCK" "$@"; }
-  login() { AIRLOCK_PASSWORD="$2" "$AIRLOCK" login --email "$1" | sed -n 's/^export AIRLOCK_API_KEY=//p'; }
-  DEV_ORG="$(al "$OFFICE" org create "Bench Lab" --kind model_developer | jq -r .id)"
-  EVAL_ORG="$(al "$OFFICE" org create "Bench Evaluator" --kind evaluator | jq -r .id)"
-  printf '%s\n' 'developer-password-1' | al "$OFFICE" org add-user "$DEV_ORG" --email admin@lab.example \
-    --name "Lab Admin" --role admin --password-stdin >/dev/null
-  printf '%s\n' 'evaluator-password-1' | al "$OFFICE" org add-user "$EVAL_ORG" --email admin@eval.example \
-    --name "Eval Admin" --role admin --password-stdin >/dev/null
-  DEV="$(login admin@lab.example developer-password-1)"
-  EVAL="$(login admin@eval.example evaluator-password-1)"
-  printf '%s\n' "Bench Lab gives notice of each model before release." >"$WORK/terms.txt"
-  al "$DEV" commitment create --terms-file "$WORK/terms.txt" --from "$(date -u +%F)" >/dev/null
-  MODEL="$(al "$DEV" model create "Stub" --description "nginx returning a fixed completion" | jq -r .id)"
-  export STUB_ENDPOINT_KEY="sk-stub-endpoint-key"
-  al "$DEV" model notice "$MODEL" --version 1.0 --release "$(date -u -d '+100 days' +%F)" \
-    --endpoint-url "$STUB" --endpoint-model stub --credentials-env STUB_ENDPOINT_KEY >"$WORK/version.json"
-  VERSION="$(jq -r .id "$WORK/version.json")"
-  al "$OFFICE" model move "$VERSION" --to in_review >/dev/null
-  # The grant starts at the first whole second after the notice (the CLI sends whole seconds).
-  next_second() {
-    "$PY" -c 'import sys, datetime as d
-t = d.datetime.fromisoformat(sys.argv[1].replace("Z", "+00:00")).replace(microsecond=0) + d.timedelta(seconds=1)
-print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"
-  }
-  # Limits that do not bind: huge quota, rate and concurrency. The API keeps each within its
-  # documented range (docs/server.md), narrower than this: the grant is made within the API's
-  # ranges, then raised in the store before the measured server starts.
-  QUOTA=1000000000000000 RPM=100000000 CONCURRENT=100000
-  grant_args=(grant create --version "$VERSION" --grantee "$EVAL_ORG" --purpose capability_evaluation
-    --from "$(next_second "$(jq -r .window_opens_at "$WORK/version.json")")" --until "$(jq -r .access_ends_by "$WORK/version.json")")
-  GRANT="$(al "$OFFICE" "${grant_args[@]}" --tokens 1000000000 --rpm 100000 --concurrent 1000 2>"$LOGS/grant.err" | jq -r .id)"
-  [[ "$GRANT" == grt_* ]] || { cat "$LOGS/grant.err" >&2; die "grant create failed"; }
-  LIMITS_SET_BY="sqlite"
-  al "$OFFICE" grant approve "$GRANT" >/dev/null
-  al "$DEV" grant consent "$GRANT" >/dev/null
-  GRANT_KEY="$(al "$EVAL" grant key "$GRANT" --name bench | jq -r .secret)"
-  [[ "$GRANT_KEY" == alg_* ]] || die "no grant key"
-  (umask 077; printf '%s\n' "$GRANT_KEY" >"$WORK/grant.key")  # for KEEP_WORK=1 sessions by hand
-  unset AIRLOCK_SERVER
-  stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
-  sqlite3 "$DB" "UPDATE grants SET requests_per_minute=$RPM, max_concurrent=$CONCURRENT, token_quota=$QUOTA WHERE id='$GRANT'"
-  log "grant $GRANT: $(sqlite3 "$DB" "SELECT 'rpm ' || requests_per_minute || ', concurrent ' || max_concurrent || ', quota ' || token_quota || ', tpm ' || ifnull(tokens_per_minute, 'none') FROM grants WHERE id='$GRANT'") (set via $LIMITS_SET_BY)"
+  make_program_grant "$DB" "$STUB"
   AUDIT_BEFORE="$(sqlite3 "$DB" "SELECT count(*) FROM audit_log")"
 
   start_airlock_serve airlock "$DB"
