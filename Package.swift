@@ -321,7 +321,7 @@ let package = Package(
         // Drives the built `airlock` binary: crash-and-resume, export interop, the real local model.
         .testTarget(
             name: "AirlockCLITests",
-            dependencies: ["airlock", "AirlockCore", "AirlockEval", "AirlockSuites", "AirlockStore", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["airlock", "AirlockCore", "AirlockEval", "AirlockSuites", "AirlockStore", "AirlockNATS", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

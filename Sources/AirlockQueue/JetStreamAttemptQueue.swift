@@ -18,13 +18,20 @@ public final class JetStreamAttemptQueue: AttemptQueue {
         public var replicas: Int
         /// Attempts handed out and not yet acknowledged, per pool: above the pool's worker slots.
         public var maxLeased: Int
+        /// Whether this process makes the stream and sets its configuration (the server), or
+        /// only uses it (a worker, which must not bring the server's stream to its own settings).
+        public var managesStream: Bool
 
-        public init(stream: String = "AIRLOCK_ATTEMPTS", subjectPrefix: String = "airlock.attempts", leaseTime: Duration = .seconds(30), replicas: Int = 1, maxLeased: Int = 10_000) {
+        public init(
+            stream: String = "AIRLOCK_ATTEMPTS", subjectPrefix: String = "airlock.attempts", leaseTime: Duration = .seconds(30), replicas: Int = 1,
+            maxLeased: Int = 10_000, managesStream: Bool = true
+        ) {
             self.stream = stream
             self.subjectPrefix = subjectPrefix
             self.leaseTime = leaseTime
             self.replicas = replicas
             self.maxLeased = maxLeased
+            self.managesStream = managesStream
         }
     }
 
@@ -33,10 +40,12 @@ public final class JetStreamAttemptQueue: AttemptQueue {
     /// Pools whose consumer exists.
     private let consumers = Mutex<Set<String>>([])
 
-    /// Makes the stream if it is not there (or brings it to this configuration).
+    /// Makes the stream if it is not there (or brings it to this configuration), unless the
+    /// configuration leaves the stream to another process.
     public init(connection: NATSConnection, configuration: Configuration = .init()) async throws {
         self.configuration = configuration
         jetStream = JetStream(connection: connection)
+        guard configuration.managesStream else { return }
         do {
             try await jetStream.addStream(.init(name: configuration.stream, subjects: ["\(configuration.subjectPrefix).>"], replicas: configuration.replicas))
         } catch {

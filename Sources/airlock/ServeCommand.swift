@@ -112,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
         let workerConfiguration = try worker.configuration(leaseSeconds: queue.leaseSeconds)
         logger.info("opening store", metadata: ["database": "\(configuration.store.location)"])
         try await ProgramStore.withStore(configuration.store, logger: logger) { store in
-            try await queue.withQueue(name: "airlock-server", logger: logger) { attemptQueue in
+            try await queue.withQueue(name: "airlock-server", managesStream: true, logger: logger) { attemptQueue in
                 var gatewayConfiguration = configuration.gateway
                 gatewayConfiguration.journalPath = configuration.gatewayJournalPath(for: "serve")
                 let gateway = try AccessGateway(store: store, configuration: gatewayConfiguration, logger: logger)
@@ -125,9 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
                     // Tests and scripts read the address from this line.
                     FileHandle.standardOutput.write(Data("airlock: serving on http://\(configuration.host):\(port)\n".utf8))
                 }
-                // The queue may have lost what active runs still need (the embedded one always has).
-                try await api.runs.requeueActiveRuns()
-                var services: [any Service] = [gateway, app]
+                // Queues what active runs still need: at start, and after the queue was out of reach.
+                var services: [any Service] = [gateway, app, RunRequeueService(runs: api.runs)]
                 if workerConfiguration.slots > 0 {
                     let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
                     let source = StoreRunSource(runs: api.runs) { "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port.withLock { $0 })/v1" }

@@ -17,10 +17,10 @@ struct QueueOptions: ParsableArguments {
         valueName: "url"))
     var queue: String?
 
-    @Option(help: "Servers holding each queued attempt in a NATS JetStream cluster: 1, or 3 for a three-node cluster.")
+    @Option(help: "Servers holding each queued attempt in a NATS JetStream cluster: 1, or 3 for a three-node cluster (the server's setting; workers use the stream as the server made it).")
     var queueReplicas: Int = 1
 
-    @Option(help: ArgumentHelp("Seconds a worker holds an attempt without saying it is still at it, before it is handed out again.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds a worker holds an attempt without saying it is still at it, before it is handed out again (the same for every worker of a pool).", valueName: "seconds"))
     var leaseSeconds: Int = 30
 
     /// The queue's address; credentials in it are secrets and never printed.
@@ -38,14 +38,34 @@ struct QueueOptions: ParsableArguments {
         }
     }
 
-    /// Runs `body` with the queue, connected for its duration.
-    func withQueue<Result: Sendable>(name: String, logger: Logger, _ body: (any AttemptQueue) async throws -> Result) async throws -> Result {
+    /// Runs `body` with the queue, connected for its duration. The server manages the NATS
+    /// stream (`managesStream`); a worker only uses it.
+    func withQueue<Result: Sendable>(
+        name: String, managesStream: Bool, logger: Logger, _ body: (any AttemptQueue) async throws -> Result
+    ) async throws -> Result {
         if isEmbedded { return try await body(EmbeddedAttemptQueue(leaseTime: .seconds(leaseSeconds))) }
         let configuration = NATSConfiguration(servers: address.split(separator: ",").map(String.init), name: name)
         return try await NATSConnection.withConnection(configuration, logger: logger) { connection in
-            let queue = try await JetStreamAttemptQueue(
-                connection: connection, configuration: .init(leaseTime: .seconds(leaseSeconds), replicas: queueReplicas))
-            return try await body(queue)
+            try await body(try await jetStreamQueue(connection, managesStream: managesStream, logger: logger))
+        }
+    }
+}
+
+extension QueueOptions {
+    /// The queue on `connection`, tried for 30 s: a cluster started beside this process elects
+    /// its JetStream leader a moment later.
+    func jetStreamQueue(_ connection: NATSConnection, managesStream: Bool, logger: Logger) async throws -> JetStreamAttemptQueue {
+        var attempt = 0
+        while true {
+            do {
+                return try await JetStreamAttemptQueue(
+                    connection: connection,
+                    configuration: .init(leaseTime: .seconds(leaseSeconds), replicas: queueReplicas, managesStream: managesStream))
+            } catch let error as QueueError where error.code == .transport && attempt < 60 {
+                attempt += 1
+                logger.notice("JetStream is not ready; trying again", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .milliseconds(500))
+            }
         }
     }
 }
@@ -220,7 +240,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     throw ProgramClientError(
                         .invalidArguments, "the key is \(me.user.email)'s, whose role is \(me.user.role.rawValue); a worker needs a key of a user with the role worker")
                 }
-                try await queue.withQueue(name: "airlock-worker \(configuration.name)", logger: logger) { queue in
+                try await queue.withQueue(name: "airlock-worker \(configuration.name)", managesStream: false, logger: logger) { queue in
                     let source = ProgramRunSource(client: client, gatewayURL: gateway ?? server + "/v1")
                     let worker = AttemptWorker(configuration: configuration, queue: queue, source: source, logger: logger)
                     logger.info("worker started", metadata: ["pool": "\(configuration.pool)", "slots": "\(configuration.slots)"])

@@ -5,6 +5,7 @@ import AirlockStore
 import AirlockTestSupport
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The store and the queue kept in step for runs on the program's workers, on both databases.
@@ -139,6 +140,43 @@ struct ProgramRunsTests {
             // A cancelled run can be resumed: its two attempts come back.
             #expect(try await runs.resume(runId: cancelled.id))
             #expect(try await first.take(pool: "default", limit: 100, wait: .milliseconds(50)).filter { $0.ticket.runID == cancelled.id }.count == 2)
+        }
+    }
+
+    /// A queue out of reach while it is down: its publishes fail as NATS's would.
+    final class OutageQueue: AttemptQueue, @unchecked Sendable {
+        let inner = EmbeddedAttemptQueue()
+        let down = Mutex(true)
+
+        func publish(_ tickets: [AttemptTicket]) async throws {
+            if down.withLock({ $0 }) { throw QueueError(.transport, "no connection to NATS") }
+            try await inner.publish(tickets)
+        }
+
+        func take(pool: String, limit: Int, wait: Duration) async throws -> [LeasedAttempt] {
+            try await inner.take(pool: pool, limit: limit, wait: wait)
+        }
+
+        func removeWaiting(runID: String) async throws { try await inner.removeWaiting(runID: runID) }
+    }
+
+    /// A run submitted while the queue is out of reach is kept, and its attempts are queued once
+    /// the queue answers again: nothing is lost, and the submitter is not told it failed.
+    @Test(arguments: TestBackend.all)
+    func aRunSubmittedWhileTheQueueIsDownIsQueuedWhenItIsBack(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let queue = OutageQueue()
+            let runs = ProgramRuns(store: store, queue: queue, logger: TestBackend.quietLogger)
+            let run = Self.run(on: version, by: evaluator, planned: 3)
+            try await runs.submit(run, attempts: Self.keys(3))
+            #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .queued)
+            #expect(runs.requeueNeeded.take())
+            #expect(try await takeAll(queue.inner).isEmpty)
+            queue.down.withLock { $0 = false }
+            try await runs.requeueActiveRuns()
+            #expect(!runs.requeueNeeded.take())
+            #expect(try await takeAll(queue.inner) == ["s1", "s2", "s3"])
         }
     }
 }

@@ -3,6 +3,8 @@ import AirlockQueue
 import AirlockStore
 import Foundation
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// Runs on the program's workers, from the server's side: what is in the store and what is in
 /// the queue kept in step. The store is the truth; the queue only carries attempts to workers,
@@ -15,6 +17,9 @@ public struct ProgramRuns: Sendable {
     let now: @Sendable () -> Date
     /// Called after run keys were minted or revoked, so that a gateway in this process knows at once.
     let accessChanged: @Sendable () async -> Void
+    /// Set when attempts could not be published (the queue was out of reach): the store holds
+    /// them, and ``RunRequeueService`` publishes the active runs again until it succeeds.
+    let requeueNeeded = RequeueFlag()
 
     public init(
         store: ProgramStore, queue: any AttemptQueue, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
@@ -95,8 +100,9 @@ public struct ProgramRuns: Sendable {
             return pending
         }
         for (run, waiting) in pending where !waiting.isEmpty {
-            try await publish(run, waiting)
-            logger.info("requeued a run's attempts", metadata: ["run": "\(run.id)", "attempts": "\(waiting.count)"])
+            if try await publish(run, waiting) {
+                logger.info("requeued a run's attempts", metadata: ["run": "\(run.id)", "attempts": "\(waiting.count)"])
+            }
         }
     }
 
@@ -192,10 +198,61 @@ public struct ProgramRuns: Sendable {
         }
     }
 
-    private func publish(_ run: StoredRun, _ attempts: [SampleKey]) async throws {
-        guard let execution = run.execution else { return }
-        try await queue.publish(attempts.map {
-            AttemptTicket(runID: run.id, sampleID: $0.sampleID, epoch: $0.epoch, pool: execution.pool, round: execution.round)
-        })
+    /// Hands attempts to the queue. A queue out of reach is no error to the caller: the store
+    /// holds the attempts, and the requeue service publishes them once the queue is back.
+    /// Whether the queue took them.
+    @discardableResult
+    private func publish(_ run: StoredRun, _ attempts: [SampleKey]) async throws -> Bool {
+        guard let execution = run.execution else { return false }
+        do {
+            try await queue.publish(attempts.map {
+                AttemptTicket(runID: run.id, sampleID: $0.sampleID, epoch: $0.epoch, pool: execution.pool, round: execution.round)
+            })
+            return true
+        } catch let error as QueueError where error.code == .transport {
+            requeueNeeded.set()
+            logger.warning("cannot queue a run's attempts now; they are queued again once the queue answers", metadata: ["run": "\(run.id)", "error": "\(error)"])
+            return false
+        }
+    }
+}
+
+/// Whether a publish failed since the active runs were last queued again.
+public final class RequeueFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set() { value.store(true, ordering: .releasing) }
+
+    /// Whether it was set, clearing it.
+    func take() -> Bool { value.exchange(false, ordering: .acquiringAndReleasing) }
+}
+
+/// Publishes the active runs' attempts without a result: once at start (a restarted server's
+/// queue may have lost them: the embedded one always has), and again a moment after any publish
+/// failed, until the queue takes them. The queue drops what it already holds.
+public struct RunRequeueService: Service {
+    let runs: ProgramRuns
+    let retryInterval: Duration
+
+    public init(runs: ProgramRuns, retryInterval: Duration = .seconds(5)) {
+        self.runs = runs
+        self.retryInterval = retryInterval
+    }
+
+    public func run() async throws {
+        runs.requeueNeeded.set()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if runs.requeueNeeded.take() {
+                    do {
+                        try await runs.requeueActiveRuns()
+                    } catch {
+                        runs.requeueNeeded.set()
+                        runs.logger.warning("cannot queue the active runs again yet", metadata: ["error": "\(error)"])
+                    }
+                }
+                try? await Task.sleep(for: retryInterval)
+            }
+        }
     }
 }
