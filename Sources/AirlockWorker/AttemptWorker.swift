@@ -92,7 +92,7 @@ public struct AttemptWorker: Sendable {
     let logger: Logger
     /// Runners by run, made once per run (the bundle unpacked once).
     private let runners = RunnerCache()
-    /// Whether each run still takes attempts, asked of the source at most once per check interval.
+    /// The round each run takes attempts in, asked of the source at most once per check interval.
     private let activity = RunActivity()
 
     public init(configuration: Configuration, queue: any AttemptQueue, source: any RunSource, logger: Logger) {
@@ -163,18 +163,22 @@ public struct AttemptWorker: Sendable {
             }
             let running = Task { try await runner.run(key) }
             // Keeps the lease, and ends the attempt (its sandbox with it) once the run is cancelled.
+            // A queue or server out of reach for a moment ends neither: the next turn tries again.
             let watch = Task { () -> Bool in
                 var sinceProgress = Duration.zero
                 while !Task.isCancelled {
                     try await Task.sleep(for: configuration.cancelCheckInterval)
                     sinceProgress += configuration.cancelCheckInterval
-                    if sinceProgress >= configuration.progressInterval {
-                        try await attempt.settle(.inProgress)
+                    if sinceProgress >= configuration.progressInterval, (try? await attempt.settle(.inProgress)) != nil {
                         sinceProgress = .zero
                     }
-                    if try await activity.round(ticket.runID, atLeast: ticket.round, within: configuration.cancelCheckInterval, source: source) != ticket.round {
-                        running.cancel()
-                        return true
+                    do {
+                        if try await activity.round(ticket.runID, atLeast: ticket.round, within: configuration.cancelCheckInterval, source: source) != ticket.round {
+                            running.cancel()
+                            return true
+                        }
+                    } catch {
+                        logger.debug("cannot tell whether the run still runs", metadata: ["error": "\(error)"])
                     }
                 }
                 return false
