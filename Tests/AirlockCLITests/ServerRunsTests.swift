@@ -2,6 +2,7 @@ import AirlockCore
 import AirlockEval
 import AirlockTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Runs submitted to the program server with `airlock runs submit`, run by the server's own
@@ -100,7 +101,17 @@ import Testing
     /// A cancelled run stops within seconds: its attempts in hand end, no more calls reach the
     /// model, and resuming it runs only what has no result.
     @Test func aCancelledRunStopsWithinSecondsAndResumesWhereItStopped() async throws {
-        try await ScriptedModelServer.withServer({ .delayed(0.5, .ok(ModelReplies.chat(word($0)))) }) { upstream in
+        // The first four answers come at once, the rest slowly, so the run is still going when
+        // it is cancelled however busy the machine.
+        let answered = Mutex(0)
+        let slowAfterFour: ScriptedModelServer.Script = { request in
+            let count = answered.withLock { count in
+                count += 1
+                return count
+            }
+            return .delayed(count <= 4 ? 0 : 1.5, .ok(ModelReplies.chat(word(request))))
+        }
+        try await ScriptedModelServer.withServer(slowAfterFour) { upstream in
             try await ProgramServerProcess.with(arguments: ["--slots", "2"]) { server in
                 let world = try await server.grantedEvaluator(upstream: upstream.baseURL)
                 let folder = try Airlock.temporaryFolder()
