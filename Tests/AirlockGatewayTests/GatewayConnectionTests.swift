@@ -126,7 +126,13 @@ enum RawHTTPClient {
     /// Sends `send` and waits up to `within` for the server to close the connection.
     static func sendAndAwaitClose(host: String, port: Int, send: String, within: Duration) async throws -> Bool {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: host, port: port).get()
-        try await channel.writeAndFlush(ByteBuffer(string: send))
+        do {
+            try await channel.writeAndFlush(ByteBuffer(string: send))
+        } catch where !channel.isActive {
+            // On a busy machine the server's timer can close the connection before the client
+            // writes: closed, which is what the caller waits for.
+            return true
+        }
         let deadline = ContinuousClock.now + within
         while channel.isActive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         defer { channel.close(promise: nil) }
