@@ -115,15 +115,33 @@ public final class NATSTestCluster: @unchecked Sendable {
 
     private init(servers: [NATSTestServer]) { self.servers = servers }
 
-    /// Runs `body` with a fresh cluster whose JetStream is ready, stopped and removed afterwards.
+    /// One cluster at a time in a test process: two electing leaders at once on a machine busy
+    /// with the whole suite did not become ready within minutes.
+    private static let gate = SerialGate()
+
+    /// Runs `body` with a fresh cluster, stopped and removed afterwards.
     public static func withCluster<T>(_ body: (NATSTestCluster) async throws -> T) async throws -> T {
+        await gate.enter()
+        do {
+            let result = try await withClusterNow(body)
+            await gate.leave()
+            return result
+        } catch {
+            await gate.leave()
+            throw error
+        }
+    }
+
+    private static func withClusterNow<T>(_ body: (NATSTestCluster) async throws -> T) async throws -> T {
         let clientPorts = try (0..<3).map { _ in try freePort() }
         let routePorts = try (0..<3).map { _ in try freePort() }
+        // A name of its own, so that no other cluster's server can ever join it.
+        let name = "airlock-test-\(UUID().uuidString.prefix(8))"
         let servers = try (0..<3).map { index in
             try NATSTestServer(
                 clientPort: clientPorts[index],
                 arguments: [
-                    "-n", "n\(index)", "--cluster_name", "airlock-test", "--cluster", "nats://127.0.0.1:\(routePorts[index])",
+                    "-n", "n\(index)", "--cluster_name", name, "--cluster", "nats://127.0.0.1:\(routePorts[index])",
                     "--routes", routePorts.enumerated().filter { $0.offset != index }.map { "nats://127.0.0.1:\($0.element)" }.joined(separator: ","),
                 ])
         }
@@ -156,5 +174,23 @@ public final class NATSTestCluster: @unchecked Sendable {
         }
         guard bound else { throw NSError(domain: "NATSTestCluster", code: 2) }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Lets one task in at a time, the rest waiting in order.
+actor SerialGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }
