@@ -51,22 +51,33 @@ struct AttemptQueueTests {
     func anAttemptWhoseWorkerDiedComesBackAfterItsLease(kind: Kind) async throws {
         // A lease long beside the in-progress settlements, so that a busy machine (two cores
         // running the whole suite, its tasks late by seconds) does not let the kept one lapse.
-        try await withQueue(kind, leaseTime: .seconds(10)) { queue in
+        try await withQueue(kind, leaseTime: .seconds(15)) { queue in
             try await queue.publish(Self.tickets(2))
             let first = try await queue.take(pool: "default", limit: 2, wait: .seconds(2))
             #expect(first.count == 2)
-            // The worker of s0 dies; s1's keeps it with in-progress settlements, well inside its lease.
+            // The worker of s0 dies; s1's keeps it with in-progress settlements, well inside its
+            // lease, going on through a failed one as a worker does.
             let held = try #require(first.first { $0.ticket.sampleID == "s1" })
-            let keeping = Task {
+            let keeping = Task { () -> (settled: Int, failed: Int, longestGap: Duration) in
+                var (settled, failed, longestGap) = (0, 0, Duration.zero)
+                var last = ContinuousClock.now
                 while !Task.isCancelled {
-                    try await held.settle(.inProgress)
-                    try await Task.sleep(for: .milliseconds(200))
+                    if (try? await held.settle(.inProgress)) != nil {
+                        settled += 1
+                        longestGap = max(longestGap, ContinuousClock.now - last)
+                        last = .now
+                    } else {
+                        failed += 1
+                    }
+                    try? await Task.sleep(for: .milliseconds(200))
                 }
+                return (settled, failed, longestGap)
             }
-            let again = try await queue.take(pool: "default", limit: 2, wait: .seconds(20))
+            let again = try await queue.take(pool: "default", limit: 2, wait: .seconds(30))
             keeping.cancel()
+            let keepingReport = await keeping.value
             // At least once: on a machine too busy to take it in time, s0 may even come back twice.
-            #expect(Set(again.map(\.ticket.sampleID)) == ["s0"] && again.allSatisfy { $0.deliveries >= 2 }, "\(again.map { ($0.ticket.sampleID, $0.deliveries) })")
+            #expect(Set(again.map(\.ticket.sampleID)) == ["s0"] && again.allSatisfy { $0.deliveries >= 2 }, "\(again.map { ($0.ticket.sampleID, $0.deliveries) }); keeping s1: \(keepingReport)")
             try await held.settle(.acknowledge)
             for attempt in again { try await attempt.settle(.acknowledge) }
             #expect(try await queue.take(pool: "default", limit: 2, wait: .seconds(2)).isEmpty)

@@ -157,11 +157,12 @@ public struct Challenge: Sendable, Hashable {
     }
 
     /// Runs the reference solver in a prepared sandbox, with the files beside it in `solution/`
-    /// copied to `/home/agent`: it must print the flag.
-    public func verify(in sandbox: Sandbox) async throws -> (solved: Bool, output: ChildProcessResult) {
+    /// copied to `/home/agent`: it must print the flag. `timeout` is wall-clock time, which a
+    /// loaded machine stretches; the sandbox's CPU limit holds whatever it is.
+    public func verify(in sandbox: Sandbox, timeout: Duration = .seconds(120)) async throws -> (solved: Bool, output: ChildProcessResult) {
         let flag = try await prepare(in: sandbox)
         try Self.copyContents(of: folder + "/solution", to: sandbox.workDirectory, owner: sandbox.uid, replacing: true)
-        let result = try await sandbox.exec(["/bin/sh", "/home/agent/solve.sh"], timeout: .seconds(120))
+        let result = try await sandbox.exec(["/bin/sh", "/home/agent/solve.sh"], timeout: timeout)
         return (result.output.contains(flag), result)
     }
 
