@@ -262,13 +262,17 @@ public struct NewAttempt: Codable, Sendable {
     public var gatewayCallIds: [String]
     /// The worker's name (its machine), kept beside the worker's user.
     public var worker: String
+    /// The run's round the attempt was taken in: a failed result of a round before a resume
+    /// is not kept.
+    public var round: Int?
 
-    public init(sampleId: String, epoch: Int, status: String, record: String, gatewayCallIds: [String], worker: String) {
+    public init(sampleId: String, epoch: Int, status: String, record: String, gatewayCallIds: [String], worker: String, round: Int?) {
         self.sampleId = sampleId
         self.epoch = epoch
         self.status = status
         self.record = record
         self.gatewayCallIds = gatewayCallIds
         self.worker = worker
+        self.round = round
     }
 }

@@ -40,8 +40,9 @@ public protocol RunSource: Sendable {
     func bundle(runID: String, digest: String) async throws -> Data
     /// Whether the attempt already has a result.
     func hasResult(runID: String, key: SampleKey) async throws -> Bool
-    /// Keeps the attempt's result unless one is kept already; whether this one was.
-    func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool
+    /// Keeps the attempt's result, taken in the run's `round`, unless one is kept already;
+    /// whether this one was.
+    func commit(runID: String, round: Int, record: SampleRecord, worker: String) async throws -> Bool
 }
 
 /// Takes attempts from a queue and runs them with the engine, as many at once as it has
@@ -204,7 +205,7 @@ public struct AttemptWorker: Sendable {
                 try await attempt.settle(.retry(after: .seconds(Double(attempt.deliveries))))
                 return
             }
-            let kept = try await source.commit(runID: ticket.runID, record: record, worker: configuration.name)
+            let kept = try await source.commit(runID: ticket.runID, round: ticket.round, record: record, worker: configuration.name)
             if !kept { logger.debug("a result was kept already; this one is dropped") }
             try await attempt.settle(.acknowledge)
         } catch is CancellationError {
@@ -224,7 +225,7 @@ public struct AttemptWorker: Sendable {
 
     private func makeRunner(runID: String, assignment: RunAssignment, client: ModelClient) async throws -> RunnerCache.Entry {
         let bytes = try await source.bundle(runID: runID, digest: assignment.bundleDigest)
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.string(SHA256.hash(data: bytes))
         guard digest == assignment.bundleDigest else {
             throw EvalError(.invalidTask, "the bundle's bytes have digest \(digest), not \(assignment.bundleDigest)")
         }

@@ -147,10 +147,14 @@ struct StoreRunSource: RunSource {
 
     func hasResult(runID: String, key: SampleKey) async throws -> Bool { try await runs.hasResult(runId: runID, key: key) }
 
-    func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool {
-        try await runs.commit(StoredAttempt(
-            runId: runID, sampleId: record.sampleID, epoch: record.epoch, status: record.status.rawValue, record: String(decoding: record.logJSON, as: UTF8.self),
-            gatewayCallIds: record.calls.compactMap(\.gatewayCallID), worker: worker, createdAt: Date())).kept
+    func commit(runID: String, round: Int, record: SampleRecord, worker: String) async throws -> Bool {
+        try await runs.commit(
+            StoredAttempt(
+                runId: runID, sampleId: record.sampleID, epoch: record.epoch, status: record.status.rawValue,
+                record: String(decoding: record.logJSON, as: UTF8.self), gatewayCallIds: record.calls.compactMap(\.gatewayCallID), worker: worker,
+                createdAt: Date()),
+            round: round
+        ).kept
     }
 }
 
@@ -190,11 +194,11 @@ struct ProgramRunSource: RunSource {
         return !(try APIJSON.decoder.decode(ListPage<AttemptView>.self, from: data)).items.isEmpty
     }
 
-    func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool {
+    func commit(runID: String, round: Int, record: SampleRecord, worker: String) async throws -> Bool {
         let body = NewAttempt(
             sampleId: record.sampleID, epoch: record.epoch, status: record.status.rawValue,
             record: String(decoding: record.logJSON, as: UTF8.self),
-            gatewayCallIds: record.calls.compactMap(\.gatewayCallID), worker: worker)
+            gatewayCallIds: record.calls.compactMap(\.gatewayCallID), worker: worker, round: round)
         let data = try await client.post(ProgramClient.path("runs", runID, "attempts"), body)
         return try APIJSON.decoder.decode(CommittedAttempt.self, from: data).kept
     }

@@ -56,14 +56,14 @@ struct ProgramRunsTests {
             let run = Self.run(on: version, by: evaluator, planned: 3)
             try await runs.submit(run, attempts: Self.keys(3))
             #expect(try await takeAll(queue) == ["s1", "s2", "s3"])
-            #expect(try await runs.commit(Self.result(run, Self.keys(3)[0])).kept)
+            #expect(try await runs.commit(Self.result(run, Self.keys(3)[0]), round: 0).kept)
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .running)
-            #expect(!(try await runs.commit(Self.result(run, Self.keys(3)[0], worker: "again")).kept))
-            for key in Self.keys(3).dropFirst() { #expect(try await runs.commit(Self.result(run, key)).kept) }
+            #expect(!(try await runs.commit(Self.result(run, Self.keys(3)[0], worker: "again"), round: 0).kept))
+            for key in Self.keys(3).dropFirst() { #expect(try await runs.commit(Self.result(run, key), round: 0).kept) }
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .finished)
             #expect(try await store.transaction { try await $0.attempts(runId: run.id) }.map(\.worker) == ["w", "w", "w"])
             // A finished run takes no more results.
-            #expect(!(try await runs.commit(Self.result(run, SampleKey(sampleID: "s9", epoch: 1))).kept))
+            #expect(!(try await runs.commit(Self.result(run, SampleKey(sampleID: "s9", epoch: 1)), round: 0).kept))
         }
     }
 
@@ -76,8 +76,8 @@ struct ProgramRunsTests {
             let run = Self.run(on: version, by: evaluator, planned: 2)
             try await runs.submit(run, attempts: Self.keys(2))
             _ = try await takeAll(queue)
-            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0], status: "failed")).kept)
-            #expect(try await runs.commit(Self.result(run, Self.keys(2)[1])).kept)
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0], status: "failed"), round: 0).kept)
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[1]), round: 0).kept)
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .failed)
             #expect(!(try await runs.cancel(runId: run.id)))
             #expect(try await runs.resume(runId: run.id))
@@ -85,8 +85,43 @@ struct ProgramRunsTests {
             // The failed attempt runs again, in the run's next round; the scored one does not.
             let again = try await queue.take(pool: "default", limit: 100, wait: .milliseconds(50))
             #expect(again.map(\.ticket.sampleID) == [Self.keys(2)[0].sampleID] && again.allSatisfy { $0.ticket.round == 1 })
-            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0])).kept)
+            // A worker of the first round, late, fails it again: that result is not kept, as the
+            // resume asked for the attempt to be made again.
+            #expect(!(try await runs.commit(Self.result(run, Self.keys(2)[0], status: "failed"), round: 0).kept))
+            #expect(try await store.transaction { try await $0.attemptCounts(runId: run.id) } == RunAttemptCounts(done: 1, failed: 0))
+            #expect(try await runs.commit(Self.result(run, Self.keys(2)[0]), round: 1).kept)
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .finished)
+        }
+    }
+
+    /// A run whose grant ended (revoked, here) can reach the model no more: the first worker to
+    /// ask for it finds it failed, its attempts out of the queue.
+    @Test(arguments: TestBackend.all)
+    func aRunWhoseGrantEndedFailsAtItsNextAssignment(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let queue = EmbeddedAttemptQueue()
+            let runs = ProgramRuns(store: store, queue: queue, logger: TestBackend.quietLogger)
+            let user = User(id: Identifier.make("usr"), organisationId: evaluator.id, email: "e@evaluator.example", name: "E", role: .member, createdAt: Date())
+            let now = Date()
+            let grant = AccessGrant(
+                id: Identifier.make("gnt"), versionId: version.id, granteeId: evaluator.id, purpose: .infrastructureDefence,
+                startsAt: now.addingTimeInterval(-60), endsAt: now.addingTimeInterval(86_400), tokenQuota: 1_000, requestsPerMinute: 60,
+                decisions: GrantDecisions(approvedAt: now, consentedAt: now, revokedAt: nil), createdBy: user.id, createdAt: now)
+            try await store.transaction { records in
+                try await records.insert(user, passwordHash: nil)
+                try await records.insert(grant)
+            }
+            var run = Self.run(on: version, by: evaluator, planned: 2)
+            run.execution?.grantId = grant.id
+            try await runs.submit(run, attempts: Self.keys(2))
+            #expect(try await runs.assign(runId: run.id, workerUserId: nil) != nil)
+            var revoked = grant.decisions
+            revoked.revokedAt = now
+            try await store.transaction { records in try await records.updateDecisions(grantId: grant.id, revoked) }
+            #expect(try await runs.assign(runId: run.id, workerUserId: nil) == nil)
+            #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .failed)
+            #expect(try await queue.take(pool: "default", limit: 10, wait: .milliseconds(50)).isEmpty)
         }
     }
 
@@ -109,11 +144,11 @@ struct ProgramRunsTests {
             }
             var first = Self.result(run, Self.keys(2)[0])
             first.gatewayCallIds = ["call_1", "call_2"]
-            #expect(try await runs.commit(first).kept)
+            #expect(try await runs.commit(first, round: 0).kept)
             #expect(try await runs.checkEvidence(runId: run.id) == .init(attempts: 1, calls: 2, unrecorded: []))
             var second = Self.result(run, Self.keys(2)[1])
             second.gatewayCallIds = ["call_3", "call_invented"]
-            #expect(try await runs.commit(second).kept)
+            #expect(try await runs.commit(second, round: 0).kept)
             let check = try #require(try await runs.checkEvidence(runId: run.id))
             #expect(!check.holds && Set(check.unrecorded) == ["call_3", "call_invented"] && check.calls == 4)
         }
@@ -130,7 +165,7 @@ struct ProgramRunsTests {
             try await runs.submit(cancelled, attempts: Self.keys(2))
             try await runs.submit(kept, attempts: Self.keys(3))
             #expect(try await runs.cancel(runId: cancelled.id))
-            #expect(try await runs.commit(Self.result(kept, Self.keys(3)[0])).kept)
+            #expect(try await runs.commit(Self.result(kept, Self.keys(3)[0]), round: 0).kept)
             // The server restarts: its embedded queue is new and empty.
             let second = EmbeddedAttemptQueue()
             try await ProgramRuns(store: store, queue: second, logger: TestBackend.quietLogger).requeueActiveRuns()

@@ -119,7 +119,7 @@ struct ProgramWorld: Sendable {
                 kind: "eval", name: "cyber", levels: [:], summary: .object([:]), createdAt: now)
             try await records.insert(run)
             let bundle = try RunBundle.pack([RunBundle.File(path: "task.yaml", contents: Data("name: t\n".utf8))])
-            let digest = SHA256.hash(data: bundle).map { String(format: "%02x", $0) }.joined()
+            let digest = Hex.string(SHA256.hash(data: bundle))
             try await records.insertBundle(sha256: digest, organisationId: organisations[.evaluator]!.id, content: bundle, at: now)
             func workerRun(_ state: RunState) -> StoredRun {
                 StoredRun(
@@ -138,7 +138,7 @@ struct ProgramWorld: Sendable {
             return ProgramWorld(
                 organisations: organisations, members: members, commitment: commitment, model: model, version: version,
                 otherModel: otherModel, grant: active, pendingGrant: pending, run: run, workerRun: queued, cancelledRun: cancelled,
-                bundle: (String(decoding: upload, as: UTF8.self), SHA256.hash(data: upload).map { String(format: "%02x", $0) }.joined()),
+                bundle: (String(decoding: upload, as: UTF8.self), Hex.string(SHA256.hash(data: upload))),
                 now: now)
         }
     }

@@ -18,10 +18,10 @@ import Testing
         let logger = TestBackend.quietLogger
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
-                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4, 5])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4, 5, 6])
                 #expect(try await Migrations.apply(to: database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4, 5])
-                #expect(Migrations.latestVersion == 5)
+                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4, 5, 6])
+                #expect(Migrations.latestVersion == 6)
                 // The schema is usable: the audit head starts at the genesis hash.
                 let head = try await database.transaction { sql in
                     try await ProgramRecords(sql: sql, flavour: database.flavour).auditHead()
@@ -50,7 +50,7 @@ import Testing
                     try await records.insert(Sample.commitment(organisation, signedBy: user))
                     try await records.insert(key, secret: "alk_before_four")
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [4, 5])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [4, 5, 6])
                 let (read, hash, keyUser, dangling) = try await database.transaction { sql in
                     let records = ProgramRecords(sql: sql, flavour: database.flavour)
                     // SQLite says which rows point to nothing; PostgreSQL never lets one exist.
@@ -88,9 +88,47 @@ import Testing
                         VALUES ('run_BEFOREFIVE', \(bind: version.id), \(bind: developer.id), 'eval', 'old', NULL, '{}', '{}', 0)
                         """).run()
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [5])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [5, 6])
                 let run = try await database.transaction { sql in try await ProgramRecords(sql: sql, flavour: database.flavour).run(id: "run_BEFOREFIVE") }
                 #expect(run?.origin == .imported && run?.state == nil && run?.execution == nil)
+            }
+        }
+    }
+
+    /// Version 6 counts each run's results on the run: a run's results kept before it are counted.
+    @Test(arguments: TestBackend.all)
+    func upgradingFromVersion5CountsTheResultsKept(backend: TestBackend) async throws {
+        let logger = TestBackend.quietLogger
+        try await backend.withFreshLocation { location in
+            try await ProgramDatabase.withDatabase(location, logger: logger) { database in
+                try await Self.applyMigrations(upTo: 5, to: database)
+                let developer = Sample.organisation("Developer")
+                let model = Sample.model("alpha", of: developer)
+                let version = Sample.version("1.0", of: model)
+                try await database.transaction { sql in
+                    let records = ProgramRecords(sql: sql, flavour: database.flavour)
+                    try await records.insert(developer)
+                    try await records.insert(model)
+                    try await records.insert(version, sealedCredentials: nil)
+                    for run in ["run_COUNTED", "run_EMPTY"] {
+                        try await sql.raw("""
+                            INSERT INTO runs (id, version_id, organisation_id, kind, name, source_id, levels, summary, created_at, origin, state) \
+                            VALUES (\(bind: run), \(bind: version.id), \(bind: developer.id), 'eval', \(bind: run), NULL, '{}', '{}', 0, 'server', 'running')
+                            """).run()
+                    }
+                    for (sample, status) in [("s1", "scored"), ("s2", "failed"), ("s3", "scored")] {
+                        try await sql.raw("""
+                            INSERT INTO run_attempts (run_id, sample_id, epoch, status, record, gateway_calls, worker, created_at) \
+                            VALUES ('run_COUNTED', \(bind: sample), 1, \(bind: status), '{}', '[]', 'w', 0)
+                            """).run()
+                    }
+                }
+                #expect(try await Migrations.apply(to: database, logger: logger) == [6])
+                try await database.transaction { sql throws in
+                    let records = ProgramRecords(sql: sql, flavour: database.flavour)
+                    #expect(try await records.attemptCounts(runId: "run_COUNTED") == RunAttemptCounts(done: 3, failed: 1))
+                    #expect(try await records.attemptCounts(runId: "run_EMPTY") == RunAttemptCounts(done: 0, failed: 0))
+                }
             }
         }
     }
@@ -118,7 +156,7 @@ import Testing
             }
             try await ProgramStore.withStore(.init(location: location), logger: logger, migrate: false) { store throws in
                 #expect(try await Migrations.apply(to: store.database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4, 5])
+                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4, 5, 6])
                 #expect(try await store.transaction { records in try await records.organisation(id: organisation.id) } == organisation)
             }
         }

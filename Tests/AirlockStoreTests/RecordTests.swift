@@ -244,10 +244,12 @@ import Testing
             again.worker = "w2"
             again.record = #"{"sample_id":"s1","again":true}"#
             try await store.transaction { records throws in
-                #expect(try await records.commit(first))
-                #expect(!(try await records.commit(again)))
+                #expect(try await records.commit(first) == RunAttemptCounts(done: 1, failed: 0))
+                #expect(try await records.commit(again) == nil)
                 // The transaction is still good after the refused second result.
-                #expect(try await records.commit(StoredAttempt(runId: run.id, sampleId: "s0", epoch: 2, status: "failed", record: "{}", gatewayCallIds: [], worker: "w2", createdAt: Sample.date(4))))
+                let failed = StoredAttempt(runId: run.id, sampleId: "s0", epoch: 2, status: "failed", record: "{}", gatewayCallIds: [], worker: "w2", createdAt: Sample.date(4))
+                #expect(try await records.commit(failed) == RunAttemptCounts(done: 2, failed: 1))
+                #expect(try await records.attemptCounts(runId: run.id) == RunAttemptCounts(done: 2, failed: 1))
             }
             try await store.transaction { records in
                 let kept = try await records.attempts(runId: run.id)

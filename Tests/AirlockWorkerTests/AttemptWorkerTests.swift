@@ -25,14 +25,14 @@ struct AttemptWorkerTests {
 
         init(bundle: Data, taskPath: String, model: ModelConfiguration) {
             bundleBytes = bundle
-            runAssignment = RunAssignment(bundleDigest: SHA256.hash(data: bundle).map { String(format: "%02x", $0) }.joined(), taskPath: taskPath, model: model)
+            runAssignment = RunAssignment(bundleDigest: Hex.string(SHA256.hash(data: bundle)), taskPath: taskPath, model: model)
         }
 
         func assignment(runID: String) async throws -> RunAssignment? { runAssignment }
         func activeRound(runID: String) async throws -> Int? { 0 }
         func bundle(runID: String, digest: String) async throws -> Data { bundleBytes }
         func hasResult(runID: String, key: SampleKey) async throws -> Bool { state.withLock { $0[key] != nil } }
-        func commit(runID: String, record: SampleRecord, worker: String) async throws -> Bool {
+        func commit(runID: String, round: Int, record: SampleRecord, worker: String) async throws -> Bool {
             state.withLock { results in
                 guard results[record.key] == nil else { return false }
                 results[record.key] = (record, worker)

@@ -287,6 +287,17 @@ public struct StoredAttempt: Sendable, Hashable, Codable {
     }
 }
 
+/// How many of a run's attempts have a result, and how many of those failed.
+public struct RunAttemptCounts: Sendable, Hashable {
+    public var done: Int
+    public var failed: Int
+
+    public init(done: Int, failed: Int) {
+        self.done = done
+        self.failed = failed
+    }
+}
+
 /// One entry of the append-only, hash-chained audit log.
 public struct AuditEntry: Sendable, Hashable, Codable {
     public var sequence: Int64

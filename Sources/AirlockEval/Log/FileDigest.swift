@@ -1,3 +1,4 @@
+import AirlockCore
 import Crypto
 import Foundation
 
@@ -20,7 +21,7 @@ enum FileDigest {
         } else {
             try update(&hasher, path)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.string(hasher.finalize())
     }
 
     private static func update(_ hasher: inout SHA256, _ path: String) throws {

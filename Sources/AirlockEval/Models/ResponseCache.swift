@@ -28,7 +28,7 @@ public struct ResponseCache: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let material = (try? encoder.encode(KeyMaterial(model: model, baseURL: baseURL, request: request, epoch: epoch))) ?? Data()
-        return SHA256.hash(data: material).map { String(format: "%02x", $0) }.joined()
+        return Hex.string(SHA256.hash(data: material))
     }
 
     private func path(_ key: String) -> String {

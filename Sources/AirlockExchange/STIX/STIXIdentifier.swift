@@ -52,11 +52,8 @@ public enum STIXIdentifier {
     }
 
     static func uuidString(_ bytes: [UInt8]) -> String {
-        let hex = bytes.map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
-        }
-        return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }.joined(separator: "-")
+        let hex = Array(Hex.string(bytes).utf8)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(decoding: hex[$0], as: UTF8.self) }.joined(separator: "-")
     }
 
     static func uuidBytes(_ text: String) -> [UInt8] {

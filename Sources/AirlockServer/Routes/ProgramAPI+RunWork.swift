@@ -172,7 +172,6 @@ extension ProgramAPI {
         let actor = try context.requireActor(workerAllowed: true)
         let id = try context.parameters.require("run_id")
         let (body, _) = try await decode(NewAttempt.self, from: request, limit: Self.maximumAttemptBytes)
-        _ = try await store.transaction { records in try await loadRun(id, .runWork, actor, records) }
         guard ["scored", "failed"].contains(body.status) else {
             throw ProgramRuleError(.invalidField, "must be scored or failed", field: "status")
         }
@@ -186,13 +185,17 @@ extension ProgramAPI {
         let attempt = StoredAttempt(
             runId: id, sampleId: body.sampleId, epoch: body.epoch, status: body.status, record: body.record, gatewayCallIds: body.gatewayCallIds,
             worker: worker, createdAt: now())
-        let (kept, state) = try await runs.commit(attempt)
-        if kept {
-            try await store.transaction { records in
+        // One transaction: the worker's right to the run, the result, the run's state, the audit.
+        let outcome = try await store.transaction { records in
+            _ = try await loadRun(id, .runWork, actor, records)
+            let outcome = try await runs.commit(attempt, round: body.round, in: records)
+            if outcome.kept {
                 try await audit(records, actor, "run.attempt", "run", id, ["sample": body.sampleId, "epoch": "\(body.epoch)", "status": body.status])
             }
+            return outcome
         }
-        return try json(CommittedAttempt(kept: kept, runState: state), status: kept ? .created : .ok)
+        if outcome.ended { await runs.accessChanged() }
+        return try json(CommittedAttempt(kept: outcome.kept, runState: outcome.state), status: outcome.kept ? .created : .ok)
     }
 
     /// `GET /runs/{id}/attempts`: the run's kept results by sample and epoch, without their

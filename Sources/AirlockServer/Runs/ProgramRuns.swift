@@ -107,7 +107,8 @@ public struct ProgramRuns: Sendable {
     }
 
     /// A grant key for a worker of an active run, minted now (named after the run, so that the
-    /// run's end revokes it); nil when the run is not one the workers take attempts of.
+    /// run's end revokes it); nil when the run is not one the workers take attempts of. A run
+    /// whose grant ended fails here.
     public func assign(runId: String, workerUserId: String?) async throws -> (run: StoredRun, gatewayKey: String)? {
         let assigned = try await store.transaction { records -> (StoredRun, String)? in
             guard let run = try await records.run(id: runId), run.state?.isActive == true, let execution = run.execution,
@@ -115,7 +116,14 @@ public struct ProgramRuns: Sendable {
             else { return nil }
             let now = now()
             guard grant.status(at: now) == .active else {
-                throw ProgramRuleError(.invalidGrantState, "the run's grant is \(grant.status(at: now).rawValue)", field: "grant_id")
+                // No attempt can reach the model any more: the run fails (a new grant and a
+                // resubmission go on from here), and its attempts leave the queue.
+                logger.warning("the run's grant ended; the run fails", metadata: ["run": "\(run.id)", "grant_status": "\(grant.status(at: now).rawValue)"])
+                if try await !records.moveRun(id: run.id, from: .queued, to: .failed) {
+                    _ = try await records.moveRun(id: run.id, from: .running, to: .failed)
+                }
+                try await revokeKeys(runId: run.id, records)
+                return nil
             }
             let secret = Identifier.secret("alg")
             let key = APIKey(
@@ -125,33 +133,48 @@ public struct ProgramRuns: Sendable {
             return (run, secret)
         }
         // The gateway knows the key before the worker has it.
-        if assigned != nil { await accessChanged() }
+        await accessChanged()
+        if assigned == nil { try? await queue.removeWaiting(runID: runId) }
         return assigned.map { (run: $0.0, gatewayKey: $0.1) }
     }
 
-    /// Keeps an attempt's result (the first one only) and moves the run on: running at its first
-    /// result, finished when every planned attempt has a result (failed if any failed), its
-    /// workers' keys revoked then. Whether this result was kept, and the run's state after it.
-    public func commit(_ attempt: StoredAttempt) async throws -> (kept: Bool, state: RunState?) {
-        let (kept, state, ended) = try await store.transaction { records -> (Bool, RunState?, Bool) in
-            guard let run = try await records.run(id: attempt.runId), let state = run.state, state.isActive else {
-                return (false, try await records.run(id: attempt.runId)?.state, false)
-            }
-            guard try await records.isPlanned(runId: run.id, key: SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch)) else {
-                throw ProgramRuleError(.invalidField, "the run planned no attempt \(attempt.sampleId) epoch \(attempt.epoch)", field: "sample_id")
-            }
-            guard try await records.commit(attempt) else { return (false, state, false) }
-            if state == .queued { _ = try await records.moveRun(id: run.id, from: .queued, to: .running) }
-            guard let planned = run.execution?.plannedAttempts else { return (true, .running, false) }
-            let counts = try await records.attemptCounts(runId: run.id)
-            guard counts.done >= planned else { return (true, .running, false) }
-            let end: RunState = counts.failed > 0 ? .failed : .finished
-            _ = try await records.moveRun(id: run.id, from: .running, to: end)
-            try await revokeKeys(runId: run.id, records)
-            return (true, end, true)
+    /// What a result's commit did.
+    public struct CommitOutcome: Sendable, Hashable {
+        /// Whether this result was kept (not when the attempt had one, or the run ended).
+        public var kept: Bool
+        /// The run's state after it.
+        public var state: RunState?
+        /// Whether this result ended the run (its workers' keys were revoked).
+        public var ended: Bool
+    }
+
+    /// Keeps an attempt's result (the first one only) and moves the run on.
+    public func commit(_ attempt: StoredAttempt, round: Int?) async throws -> CommitOutcome {
+        let outcome = try await store.transaction { records in try await commit(attempt, round: round, in: records) }
+        if outcome.ended { await accessChanged() }
+        return outcome
+    }
+
+    /// Keeps an attempt's result (the first one only) and moves the run on, inside the caller's
+    /// transaction: running at its first result, finished when every planned attempt has a
+    /// result (failed if any failed), its workers' keys revoked then; the caller tells the
+    /// gateway (``accessChanged``) once it is committed if the run ended. A failed result of an
+    /// earlier `round` is not kept: the run was resumed to make that attempt again.
+    public func commit(_ attempt: StoredAttempt, round: Int?, in records: ProgramRecords) async throws -> CommitOutcome {
+        guard let run = try await records.run(id: attempt.runId), let state = run.state, state.isActive, let execution = run.execution else {
+            return CommitOutcome(kept: false, state: try await records.run(id: attempt.runId)?.state, ended: false)
         }
-        if ended { await accessChanged() }
-        return (kept, state)
+        guard try await records.isPlanned(runId: run.id, key: SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch)) else {
+            throw ProgramRuleError(.invalidField, "the run planned no attempt \(attempt.sampleId) epoch \(attempt.epoch)", field: "sample_id")
+        }
+        if let round, round < execution.round, attempt.status != "scored" { return CommitOutcome(kept: false, state: state, ended: false) }
+        guard let counts = try await records.commit(attempt) else { return CommitOutcome(kept: false, state: state, ended: false) }
+        if state == .queued { _ = try await records.moveRun(id: run.id, from: .queued, to: .running) }
+        guard counts.done >= execution.plannedAttempts else { return CommitOutcome(kept: true, state: .running, ended: false) }
+        let end: RunState = counts.failed > 0 ? .failed : .finished
+        _ = try await records.moveRun(id: run.id, from: .running, to: end)
+        try await revokeKeys(runId: run.id, records)
+        return CommitOutcome(kept: true, state: end, ended: true)
     }
 
     /// The round a run takes attempts in; nil when it takes none (it ended, or is not there).

@@ -190,6 +190,19 @@ public enum Migrations {
                 """,
             ]
         },
+        Migration(version: 6, name: "counts of a run's results") { _ in
+            [
+                // Kept beside the run, so that a result's commit learns whether the run is done
+                // from one row (not a count of every result), and concurrent commits on
+                // PostgreSQL queue on that row instead of each counting without the other.
+                "ALTER TABLE runs ADD COLUMN attempts_done INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE runs ADD COLUMN attempts_failed INTEGER NOT NULL DEFAULT 0",
+                """
+                UPDATE runs SET attempts_done = (SELECT COUNT(*) FROM run_attempts a WHERE a.run_id = runs.id), \
+                attempts_failed = (SELECT COUNT(*) FROM run_attempts a WHERE a.run_id = runs.id AND a.status <> 'scored')
+                """,
+            ]
+        },
     ]
 
     /// A user's e-mail is unique within its organisation, not across the program: a clash with

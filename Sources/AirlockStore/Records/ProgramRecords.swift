@@ -343,6 +343,9 @@ public struct ProgramRecords: Sendable {
     /// Removes a run's failed results, so that a resumed run makes those attempts again.
     public func removeFailedAttempts(runId: String) async throws {
         try await sql.raw("DELETE FROM run_attempts WHERE run_id = \(bind: runId) AND status <> 'scored'").run()
+        try await sql.raw("""
+            UPDATE runs SET attempts_done = attempts_done - attempts_failed, attempts_failed = 0 WHERE id = \(bind: runId)
+            """).run()
     }
 
     /// Starts a run's next round (a resume): its attempts are published anew.
@@ -374,17 +377,26 @@ public struct ProgramRecords: Sendable {
         return data
     }
 
-    /// Keeps an attempt's result unless one is already kept for its run, sample and epoch;
-    /// whether this one was kept (a redelivered attempt's second result is not).
-    public func commit(_ attempt: StoredAttempt) async throws -> Bool {
+    /// Keeps an attempt's result unless one is already kept for its run, sample and epoch, and
+    /// counts it on the run; the run's counts after it, or nil when it was not kept (a
+    /// redelivered attempt's second result).
+    public func commit(_ attempt: StoredAttempt) async throws -> RunAttemptCounts? {
         // No error on the key (on PostgreSQL an error would end the transaction): a row comes
         // back only when this result was kept.
-        try await sql.raw("""
+        let kept = try await sql.raw("""
             INSERT INTO run_attempts (run_id, sample_id, epoch, status, record, gateway_calls, worker, created_at) \
             VALUES (\(bind: attempt.runId), \(bind: attempt.sampleId), \(bind: attempt.epoch), \(bind: attempt.status), \
             \(bind: attempt.record), \(bind: try encodeJSON(attempt.gatewayCallIds)), \(bind: attempt.worker), \
             \(bind: attempt.createdAt.storedMilliseconds)) ON CONFLICT (run_id, sample_id, epoch) DO NOTHING RETURNING run_id
             """).first() != nil
+        guard kept else { return nil }
+        let row = try await sql.raw("""
+            UPDATE runs SET attempts_done = attempts_done + 1, \
+            attempts_failed = attempts_failed + \(bind: attempt.status == "scored" ? 0 : 1) WHERE id = \(bind: attempt.runId) \
+            RETURNING attempts_done, attempts_failed
+            """).first()
+        guard let row else { throw StoreError(.notFound, "run \(attempt.runId)") }
+        return RunAttemptCounts(done: try row.decode(column: "attempts_done", as: Int.self), failed: try row.decode(column: "attempts_failed", as: Int.self))
     }
 
     /// Records the attempts a run must make.
@@ -435,12 +447,9 @@ public struct ProgramRecords: Sendable {
     }
 
     /// How many of a run's attempts have a result, and how many of those failed.
-    public func attemptCounts(runId: String) async throws -> (done: Int, failed: Int) {
-        let row = try await sql.raw("""
-            SELECT COUNT(*) AS done, COALESCE(SUM(CASE WHEN status = 'scored' THEN 0 ELSE 1 END), 0) AS failed \
-            FROM run_attempts WHERE run_id = \(bind: runId)
-            """).first()
-        return (try row?.decode(column: "done", as: Int.self) ?? 0, try row?.decode(column: "failed", as: Int.self) ?? 0)
+    public func attemptCounts(runId: String) async throws -> RunAttemptCounts {
+        let row = try await sql.raw("SELECT attempts_done, attempts_failed FROM runs WHERE id = \(bind: runId)").first()
+        return RunAttemptCounts(done: try row?.decode(column: "attempts_done", as: Int.self) ?? 0, failed: try row?.decode(column: "attempts_failed", as: Int.self) ?? 0)
     }
 
     /// Revokes a grant's keys of this name that are not revoked yet (the keys minted for a run's workers).

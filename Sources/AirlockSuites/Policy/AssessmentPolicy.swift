@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockEval
 import Crypto
 import Foundation
@@ -184,7 +185,7 @@ public struct PolicyFile: Sendable, Hashable {
         }
         let policy = try YAMLLocation.decode(AssessmentPolicy.self, from: text, file: path, code: .invalidPolicy)
         try validate(policy, text: text, file: path)
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.string(SHA256.hash(data: data))
         let file = PolicyFile(policy: policy, path: URL(fileURLWithPath: path).standardizedFileURL.path, sha256: digest)
         for (index, suite) in policy.suites.enumerated() {
             for (quick, field) in [(false, ["task"]), (true, ["quick", "task"])] where !FileManager.default.fileExists(atPath: file.taskPath(suite, quick: quick)) {
