@@ -94,6 +94,27 @@ struct ProgramRunsTests {
         }
     }
 
+    /// Results committed all at once, as many workers do: the last of them ends the run. (On
+    /// PostgreSQL, commits that each counted the results they could see missed each other's, and
+    /// the run stayed running with every result kept.)
+    @Test(arguments: TestBackend.all)
+    func resultsCommittedAtOnceEndTheRun(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let runs = ProgramRuns(store: store, queue: EmbeddedAttemptQueue(), logger: TestBackend.quietLogger)
+            for _ in 0..<3 {
+                let run = Self.run(on: version, by: evaluator, planned: 40)
+                try await runs.submit(run, attempts: Self.keys(40))
+                let states = try await withThrowingTaskGroup(of: RunState?.self) { group in
+                    for key in Self.keys(40) { group.addTask { try await runs.commit(Self.result(run, key), round: 0).state } }
+                    return try await group.reduce(into: [RunState?]()) { $0.append($1) }
+                }
+                #expect(states.filter { $0 == .finished }.count == 1)
+                #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .finished)
+            }
+        }
+    }
+
     /// A run whose grant ended (revoked, here) can reach the model no more: the first worker to
     /// ask for it finds it failed, its attempts out of the queue.
     @Test(arguments: TestBackend.all)
