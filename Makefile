@@ -16,8 +16,9 @@ TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0 cvss==3.6 
 # tests start (it waits on its own children through SIGCHLD).
 # Public Cybench challenges (ctf-public): socat runs the victims; their code and solvers use
 # pycryptodome, pwntools, Flask, requests and tqdm, and call nc, jq and wget.
-# PostgreSQL for the store's multi-machine tests (scripts/test-postgres.sh).
-DEBIAN     := g++ make cmake unzip git bubblewrap iproute2 procps python3 chromium socat python3-pycryptodome python3-pwntools python3-flask python3-requests python3-tqdm netcat-openbsd jq wget postgresql
+# PostgreSQL for the store's multi-machine tests (scripts/test-postgres.sh); zlib1g-dev, as the
+# store compresses large records with the system's zlib.
+DEBIAN     := zlib1g-dev g++ make cmake unzip git bubblewrap iproute2 procps python3 chromium socat python3-pycryptodome python3-pwntools python3-flask python3-requests python3-tqdm netcat-openbsd jq wget postgresql
 
 export AIRLOCK_VENV := $(VENV)
 # Each install step runs with a time limit and its own log under .airlock/setup, and says every

@@ -45,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // zlib for the store's large records (a small wrapper; links the system's libz).
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         // Generators and seeds for the fuzz tests (Tests/AirlockTestSupport/Fuzzing.swift).
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -95,6 +97,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -280,7 +283,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AirlockStoreTests",
-            dependencies: ["AirlockCore", "AirlockStore", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AirlockCore", "AirlockStore", "AirlockTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -25,17 +25,18 @@ public struct ProgramAPI: Sendable {
     public let runs: ProgramRuns
 
     /// `queue` carries submitted runs' attempts to workers; by default one in this process,
-    /// which only this server's own worker takes from.
+    /// which only this server's own worker takes from. `resultsBuilder` builds a run's results
+    /// when it ends.
     public init(
         store: ProgramStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Date = Date.init,
         queue: any AttemptQueue = EmbeddedAttemptQueue(), logger: Logger = Logger(label: "airlock.server"),
-        accessChanged: @escaping @Sendable () async -> Void = {}
+        accessChanged: @escaping @Sendable () async -> Void = {}, resultsBuilder: (any RunResultsBuilder)? = nil
     ) {
         self.store = store
         self.configuration = configuration
         self.now = now
         self.accessChanged = accessChanged
-        runs = ProgramRuns(store: store, queue: queue, logger: logger, now: now, accessChanged: accessChanged)
+        runs = ProgramRuns(store: store, queue: queue, logger: logger, now: now, accessChanged: accessChanged, resultsBuilder: resultsBuilder)
     }
 
     // MARK: Authentication

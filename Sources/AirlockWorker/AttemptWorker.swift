@@ -106,12 +106,14 @@ public struct AttemptWorker: Sendable {
     /// Works until the task is cancelled.
     public func run(client: ModelClient) async throws {
         let running = BusySlots()
-        await withTaskGroup(of: Void.self) { group in
+        // A slot's end wakes the loop at once: a poll would leave slots idle between attempts.
+        let (freed, slotFreed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        await withDiscardingTaskGroup { group in
+            var freedSlots = freed.makeAsyncIterator()
             while !Task.isCancelled {
                 let free = configuration.slots - running.count.load(ordering: .acquiring)
                 guard free > 0 else {
-                    // Every slot is busy: look again shortly.
-                    try? await Task.sleep(for: .milliseconds(50))
+                    _ = await freedSlots.next()
                     continue
                 }
                 let taken: [LeasedAttempt]
@@ -129,6 +131,7 @@ public struct AttemptWorker: Sendable {
                     group.addTask {
                         await self.handle(attempt, client: client)
                         running.count.subtract(1, ordering: .acquiringAndReleasing)
+                        slotFreed.yield()
                     }
                 }
             }
@@ -142,7 +145,10 @@ public struct AttemptWorker: Sendable {
         var logger = logger
         logger[metadataKey: "attempt"] = "\(ticket.id)"
         do {
-            if try await source.hasResult(runID: ticket.runID, key: key) {
+            // A redelivered attempt may have a result (its worker died between commit and
+            // acknowledgement). A first delivery seldom does, and the commit keeps one result
+            // either way, so it saves the question.
+            if attempt.deliveries > 1, try await source.hasResult(runID: ticket.runID, key: key) {
                 try await attempt.settle(.acknowledge)
                 return
             }

@@ -109,6 +109,22 @@ extension RunsCommand {
         }
     }
 
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a run of the program server as JSON: its state, its execution and, once it ended, its results.")
+
+        @Argument(help: "The run (run_…).")
+        var run: String
+
+        @OptionGroup var access: ProgramAccessOptions
+
+        func run() async throws {
+            try await runProgramCommand {
+                ProgramJSON.print(try await access.withClient { try await $0.get(ProgramClient.path("runs", run)) })
+            }
+        }
+    }
+
     struct Attempts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List a run's kept results by sample and epoch, or print one attempt's record.")
@@ -149,7 +165,30 @@ extension RunsCommand {
             }
         }
 
-        /// Prints each progress event of the run's stream; the state it ended in.
+        /// Prints an ended run's results, a line per scorer. The server builds them just after
+        /// the run's last result, so they may come a moment after the end.
+        static func printResults(_ run: String, _ client: ProgramClient) async throws {
+            for _ in 0..<40 {
+                let stored = try APIJSON.decoder.decode(StoredRun.self, from: try await client.get(ProgramClient.path("runs", run)))
+                if case .object(let summary) = stored.summary, !summary.isEmpty,
+                    let results = try? JSONDecoder().decode(RunResults.self, from: JSONEncoder().encode(stored.summary))
+                {
+                    func figure(_ value: Double) -> String { String(format: "%.3f", value) }
+                    for scorer in results.scorers {
+                        let overall = scorer.overall
+                        print(
+                            "\(scorer.name): \(overall.name) \(figure(overall.value)) (stderr \(figure(overall.standardError)), "
+                                + "interval \(figure(overall.lower)) to \(figure(overall.upper)), n \(overall.count))")
+                    }
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            print("results: not built yet (the server logs why)")
+        }
+
+        /// Prints each progress event of the run's stream, then the results of a run that
+        /// finished or failed; the state it ended in.
         static func follow(_ run: String, _ client: ProgramClient) async throws -> RunState? {
             var last: RunState?
             try await client.events(ProgramClient.path("runs", run, "events")) { name, data in
@@ -158,6 +197,7 @@ extension RunsCommand {
                 let failed = progress.failed > 0 ? ", \(progress.failed) failed" : ""
                 print("\(progress.state.rawValue): \(progress.done)/\(progress.planned) attempts\(failed)")
             }
+            if last == .finished || last == .failed { try await printResults(run, client) }
             return last
         }
 

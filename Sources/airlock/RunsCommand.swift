@@ -8,7 +8,7 @@ struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
         abstract: "List runs, or show one; submit runs to the program's workers, and follow them.",
-        subcommands: [List.self, Show.self, Import.self, Submit.self, Cancel.self, Resume.self, Attempts.self, Watch.self],
+        subcommands: [List.self, Show.self, Import.self, Submit.self, Get.self, Cancel.self, Resume.self, Attempts.self, Watch.self],
         defaultSubcommand: List.self,
         aliases: ["run"]
     )

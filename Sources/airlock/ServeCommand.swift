@@ -118,7 +118,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let gateway = try AccessGateway(store: store, configuration: gatewayConfiguration, logger: logger)
                 // A revocation or the kill switch reaches the gateway at once, not at its next reload.
                 let api = ProgramAPI(
-                    store: store, configuration: configuration, queue: attemptQueue, logger: logger, accessChanged: { try? await gateway.refresh() })
+                    store: store, configuration: configuration, queue: attemptQueue, logger: logger, accessChanged: { try? await gateway.refresh() },
+                    resultsBuilder: EngineRunResults(workFolder: workerConfiguration.workFolder))
                 let address = ListeningAddress()
                 let app = ProgramApplication.application(api: api, registry: registry, gateway: gateway, logger: logger) { port in
                     address.port.withLock { $0 = port }

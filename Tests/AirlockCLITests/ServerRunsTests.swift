@@ -50,6 +50,15 @@ import Testing
                 #expect(remote == Dictionary(uniqueKeysWithValues: local.map { ($0.key.sampleID, $0.value.scores["exact"]) }).compactMapValues { $0 })
                 #expect(remote.values.filter { $0.value == 1 }.count == 5)
 
+                // The server built the run's results as `airlock eval` built its own.
+                let localResults = try #require(try Airlock.onlyRun(in: folder + "/logs").readResults())
+                let run = try await server.json(["runs", "get", runID], key: world.evaluatorKey)
+                let summary = try #require(run["summary"])
+                let remoteResults = try JSONDecoder().decode(RunResults.self, from: JSONEncoder().encode(summary))
+                #expect(remoteResults.scorers.map(\.overall) == localResults.scorers.map(\.overall))
+                #expect(remoteResults.scored == 7 && remoteResults.failed == 0 && remoteResults.attempts == localResults.attempts)
+                #expect(submitted.output.contains("exact: accuracy 0.714 (stderr"), "\(submitted.output)")
+
                 // The run's evidence holds against the gateway's record, and its workers' key is revoked.
                 let keys = try await server.json(["grant", "keys", world.grant], key: world.evaluatorKey)
                 let runKeys = (keys["items"]?.array ?? keys.array ?? []).filter { $0["name"]?.string == "run \(runID)" }

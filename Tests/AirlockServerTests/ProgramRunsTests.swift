@@ -115,6 +115,50 @@ struct ProgramRunsTests {
         }
     }
 
+    /// Counts what it is given: the run's bundle and its results, a page at a time.
+    struct CountingResults: RunResultsBuilder {
+        func results(of run: StoredRun, bundle: Data, attempts: RunAttemptPages) async throws -> JSONValue {
+            var (count, pages, withRecords) = (0, 0, true)
+            var after: SampleKey?
+            while true {
+                let page = try await attempts(after)
+                guard let last = page.last else { break }
+                (count, pages) = (count + page.count, pages + 1)
+                withRecords = withRecords && page.allSatisfy { $0.record == "{}" }
+                after = SampleKey(sampleID: last.sampleId, epoch: last.epoch)
+            }
+            return .object(["results": .number(Double(count)), "pages": .number(Double(pages)), "records": .bool(withRecords), "bundle": .number(Double(bundle.count))])
+        }
+    }
+
+    /// An ended run's results are built into its summary: at its end, or by a starting server
+    /// when its predecessor stopped first; a resume empties them until the next end.
+    @Test(arguments: TestBackend.all)
+    func anEndedRunsResultsAreBuiltIntoItsSummary(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let run = Self.run(on: version, by: evaluator, planned: 600)
+            try await store.transaction { records in
+                try await records.insertBundle(sha256: run.execution!.bundleDigest, organisationId: evaluator.id, content: Data(count: 1234), at: Date())
+            }
+            // A server without a builder: the run ends with an empty summary.
+            let without = ProgramRuns(store: store, queue: EmbeddedAttemptQueue(), logger: TestBackend.quietLogger)
+            try await without.submit(run, attempts: Self.keys(600))
+            for key in Self.keys(600) { _ = try await without.commit(Self.result(run, key, status: key.sampleID == "s7" ? "failed" : "scored"), round: 0) }
+            #expect(try await store.transaction { try await $0.run(id: run.id) }?.summary == .object([:]))
+            // The next server builds it at start.
+            let with = ProgramRuns(store: store, queue: EmbeddedAttemptQueue(), logger: TestBackend.quietLogger, resultsBuilder: CountingResults())
+            await with.buildMissingResults()
+            let built: JSONValue = .object(["results": .number(600), "pages": .number(2), "records": .bool(true), "bundle": .number(1234)])
+            #expect(try await store.transaction { try await $0.run(id: run.id) }?.summary == built)
+            // Resumed, its results are gone until it ends again, when they are built at once.
+            #expect(try await with.resume(runId: run.id))
+            #expect(try await store.transaction { try await $0.run(id: run.id) }?.summary == .object([:]))
+            #expect(try await with.commit(Self.result(run, SampleKey(sampleID: "s7", epoch: 1)), round: 1).state == .finished)
+            #expect(try await store.transaction { try await $0.run(id: run.id) }?.summary == built)
+        }
+    }
+
     /// A run whose grant ended (revoked, here) can reach the model no more: the first worker to
     /// ask for it finds it failed, its attempts out of the queue.
     @Test(arguments: TestBackend.all)

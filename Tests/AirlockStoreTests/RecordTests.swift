@@ -1,7 +1,10 @@
 import AirlockCore
 import AirlockStore
 import AirlockTestSupport
+import CompressNIO
 import Foundation
+import NIOCore
+import SQLKit
 import Testing
 
 /// Each record kind: written, read back equal, and listed a page at a time.
@@ -252,11 +255,76 @@ import Testing
                 #expect(try await records.attemptCounts(runId: run.id) == RunAttemptCounts(done: 2, failed: 1))
             }
             try await store.transaction { records in
-                let kept = try await records.attempts(runId: run.id)
+                let kept = try await records.attempts(runId: run.id, records: true)
                 #expect(kept.map { "\($0.sampleId)/\($0.epoch)" } == ["s0/2", "s1/1"])
                 #expect(kept.last == first)
+                // A list leaves the records out.
+                #expect(try await records.attempts(runId: run.id).allSatisfy { $0.record.isEmpty && !$0.worker.isEmpty })
                 #expect(try await records.moveRun(id: run.id, from: .running, to: .finished))
                 #expect(try await records.activeRuns().isEmpty)
+            }
+        }
+    }
+
+    /// A large record (an agentic transcript) is kept compressed and read back as it came; one
+    /// whose stored form was damaged, or expands without end, is named as corrupt.
+    @Test(arguments: TestBackend.all)
+    func largeRecordsAreKeptCompressed(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let model = Sample.model("alpha", of: developer)
+            let version = Sample.version("1.0", of: model)
+            var run = Sample.run("server-run", on: version, by: developer)
+            run.origin = .server
+            run.state = .running
+            run.execution = RunExecution(bundleDigest: String(repeating: "ab", count: 32), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: 3)
+            // A transcript's worth of turns, with non-ASCII text, about 200 KB.
+            let turns = (0..<2000).map { #"{"role":"assistant","content":"étape \#($0): ls -la /srv → 权限"}"# }
+            let large = #"{"sample_id":"s1","messages":["# + turns.joined(separator: ",") + "]}"
+            let small = #"{"sample_id":"s2"}"#
+            func attempt(_ sample: String, _ record: String) -> StoredAttempt {
+                StoredAttempt(runId: run.id, sampleId: sample, epoch: 1, status: "scored", record: record, gatewayCallIds: [], worker: "w", createdAt: Sample.date(3))
+            }
+            try await store.transaction { records in
+                try await records.insert(developer)
+                try await records.insert(model)
+                try await records.insert(version, sealedCredentials: nil)
+                try await records.insert(run)
+                _ = try await records.commit(attempt("s1", large))
+                _ = try await records.commit(attempt("s2", small))
+            }
+            try await store.transaction { records throws in
+                #expect(try await records.attempt(runId: run.id, key: SampleKey(sampleID: "s1", epoch: 1))?.record == large)
+                #expect(try await records.attempts(runId: run.id, records: true).map(\.record) == [large, small])
+            }
+            let stored = try await store.database.withSession { sql in
+                try await sql.raw("SELECT sample_id, record_encoding, length(record) AS size FROM run_attempts ORDER BY sample_id").all().map {
+                    (try $0.decode(column: "record_encoding", as: String.self), try $0.decode(column: "size", as: Int.self))
+                }
+            }
+            #expect(stored.map(\.0) == ["gzip+base64", "json"])
+            #expect(stored[0].1 * 5 < large.utf8.count, "kept in \(stored[0].1) characters for \(large.utf8.count) bytes")
+
+            // Damaged: no length, not base64, bytes that are no gzip stream, a stream cut short,
+            // a length past the limit, and a bomb that says it is small.
+            let keptText = try await store.database.withSession { sql in
+                try await sql.raw("SELECT record FROM run_attempts WHERE sample_id = 's1'").first()!.decode(column: "record", as: String.self)
+            }
+            let (length, base64) = (keptText.prefix { $0 != ":" }, keptText.drop { $0 != ":" }.dropFirst())
+            let cut = Data(base64Encoded: String(base64))!.prefix(1000).base64EncodedString()
+            var bomb = ByteBuffer(repeating: UInt8(ascii: " "), count: 80 * 1024 * 1024)
+            let bombText = Data(try bomb.compress(with: .gzip()).readableBytesView).base64EncodedString()
+            let damages = [
+                String(base64), "\(length):not base64 at all!", "\(length):" + Data("plain bytes, no gzip".utf8).base64EncodedString(), "\(length):\(cut)",
+                "99999999999:\(base64)", "1000:\(bombText)",
+            ]
+            for damaged in damages {
+                try await store.database.withSession { sql in
+                    try await sql.raw("UPDATE run_attempts SET record = \(bind: damaged) WHERE sample_id = 's1'").run()
+                }
+                await #expect(throws: StoreError.self) {
+                    try await store.transaction { records in try await records.attempt(runId: run.id, key: SampleKey(sampleID: "s1", epoch: 1)) }
+                }
             }
         }
     }

@@ -27,6 +27,13 @@ public struct AttemptRunner: Sendable {
         try EvalRun.plan(taskPath: taskPath, options: options, environment: [:]).header.plannedKeys
     }
 
+    /// A run's results from its attempts, as ``EvalRun`` builds them when it finishes: the task
+    /// planned again (the same options give the same plan) for its epochs, scorers and samples.
+    public static func results(taskPath: String, options: EvalOptions, attempts: [SampleKey: AttemptSummary]) throws -> RunResults {
+        let plan = try EvalRun.plan(taskPath: taskPath, options: options, environment: [:])
+        return RunResultsCalculator.compute(header: plan.header, attempts: attempts, metadata: plan.samples.mapValues(\.metadata))
+    }
+
     /// Runs one attempt; nil when it was cancelled. An attempt the plan does not have is an error.
     public func run(_ key: SampleKey) async throws -> SampleRecord? {
         guard let sample = samples[key.sampleID], (1...header.epochs).contains(key.epoch) else {

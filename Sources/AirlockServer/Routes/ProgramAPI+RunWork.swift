@@ -194,7 +194,7 @@ extension ProgramAPI {
             }
             return outcome
         }
-        if outcome.ended { await runs.accessChanged() }
+        if outcome.ended { await runs.ended(runId: id) }
         return try json(CommittedAttempt(kept: outcome.kept, runState: outcome.state), status: outcome.kept ? .created : .ok)
     }
 

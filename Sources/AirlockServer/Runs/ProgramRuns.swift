@@ -17,19 +17,22 @@ public struct ProgramRuns: Sendable {
     let now: @Sendable () -> Date
     /// Called after run keys were minted or revoked, so that a gateway in this process knows at once.
     let accessChanged: @Sendable () async -> Void
+    /// Builds an ended run's results into its summary; none: the summary stays empty.
+    let resultsBuilder: (any RunResultsBuilder)?
     /// Set when attempts could not be published (the queue was out of reach): the store holds
     /// them, and ``RunRequeueService`` publishes the active runs again until it succeeds.
     let requeueNeeded = RequeueFlag()
 
     public init(
         store: ProgramStore, queue: any AttemptQueue, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
-        accessChanged: @escaping @Sendable () async -> Void = {}
+        accessChanged: @escaping @Sendable () async -> Void = {}, resultsBuilder: (any RunResultsBuilder)? = nil
     ) {
         self.store = store
         self.queue = queue
         self.logger = logger
         self.now = now
         self.accessChanged = accessChanged
+        self.resultsBuilder = resultsBuilder
     }
 
     /// Stores a run (queued) with the attempts it must make, then hands them to the queue.
@@ -84,6 +87,8 @@ public struct ProgramRuns: Sendable {
             guard moved else { return (nil, []) }
             try await records.removeFailedAttempts(runId: runId)
             try await records.startNextRound(runId: runId)
+            // The results of the round that ended no longer hold; the next end builds them anew.
+            try await records.updateRunSummary(id: runId, .object([:]))
             return (try await records.run(id: runId), try await records.attemptsWithoutResult(runId: runId))
         }
         guard let run else { return false }
@@ -151,14 +156,14 @@ public struct ProgramRuns: Sendable {
     /// Keeps an attempt's result (the first one only) and moves the run on.
     public func commit(_ attempt: StoredAttempt, round: Int?) async throws -> CommitOutcome {
         let outcome = try await store.transaction { records in try await commit(attempt, round: round, in: records) }
-        if outcome.ended { await accessChanged() }
+        if outcome.ended { await ended(runId: attempt.runId) }
         return outcome
     }
 
     /// Keeps an attempt's result (the first one only) and moves the run on, inside the caller's
     /// transaction: running at its first result, finished when every planned attempt has a
-    /// result (failed if any failed), its workers' keys revoked then; the caller tells the
-    /// gateway (``accessChanged``) once it is committed if the run ended. A failed result of an
+    /// result (failed if any failed), its workers' keys revoked then; the caller calls
+    /// ``ended(runId:)`` once it is committed if the run ended. A failed result of an
     /// earlier `round` is not kept: the run was resumed to make that attempt again.
     public func commit(_ attempt: StoredAttempt, round: Int?, in records: ProgramRecords) async throws -> CommitOutcome {
         guard let run = try await records.run(id: attempt.runId), let state = run.state, state.isActive, let execution = run.execution else {
@@ -175,6 +180,47 @@ public struct ProgramRuns: Sendable {
         _ = try await records.moveRun(id: run.id, from: .running, to: end)
         try await revokeKeys(runId: run.id, records)
         return CommitOutcome(kept: true, state: end, ended: true)
+    }
+
+    /// What follows a run's end, once it is committed: the gateway learns that the run's keys
+    /// were revoked, and the run's results are built.
+    public func ended(runId: String) async {
+        await accessChanged()
+        await buildResults(runId: runId)
+    }
+
+    /// Builds an ended run's results into its summary. A failure is logged, not thrown: the
+    /// run's results are kept either way, and a starting server builds what is missing.
+    func buildResults(runId: String) async {
+        guard let resultsBuilder else { return }
+        do {
+            guard let run = try await store.transaction({ records in try await records.run(id: runId) }),
+                run.origin == .server, run.state == .finished || run.state == .failed, let digest = run.execution?.bundleDigest
+            else { return }
+            guard let bundle = try await store.transaction({ records in try await records.bundle(sha256: digest) }) else {
+                throw StoreError(.notFound, "the bundle \(digest) of run \(runId)")
+            }
+            let store = store
+            let summary = try await resultsBuilder.results(of: run, bundle: bundle) { after in
+                try await store.transaction { records in try await records.attempts(runId: runId, after: after, limit: 500, records: true) }
+            }
+            try await store.transaction { records in try await records.updateRunSummary(id: runId, summary) }
+            logger.info("built the run's results", metadata: ["run": "\(runId)"])
+        } catch {
+            logger.error("cannot build the run's results", metadata: ["run": "\(runId)", "error": "\(error)"])
+        }
+    }
+
+    /// Builds the results of ended runs that have none (their server stopped first).
+    func buildMissingResults() async {
+        guard resultsBuilder != nil else { return }
+        do {
+            for run in try await store.transaction({ records in try await records.endedRunsWithoutResults() }) {
+                await buildResults(runId: run.id)
+            }
+        } catch {
+            logger.error("cannot list the ended runs without results", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The round a run takes attempts in; nil when it takes none (it ended, or is not there).
@@ -214,7 +260,7 @@ public struct ProgramRuns: Sendable {
     public func checkEvidence(runId: String) async throws -> EvidenceCheck? {
         try await store.transaction { records in
             guard let run = try await records.run(id: runId), let grantId = run.execution?.grantId else { return nil }
-            let attempts = try await records.attempts(runId: runId)
+            let attempts = try await records.attempts(runId: runId)  // without records: only the call ids
             let recorded = try await records.gatewayCallIds(grantId: grantId)
             let named = attempts.flatMap(\.gatewayCallIds)
             return EvidenceCheck(attempts: attempts.count, calls: named.count, unrecorded: named.filter { !recorded.contains($0) })
@@ -252,7 +298,8 @@ public final class RequeueFlag: Sendable {
 
 /// Publishes the active runs' attempts without a result: once at start (a restarted server's
 /// queue may have lost them: the embedded one always has), and again a moment after any publish
-/// failed, until the queue takes them. The queue drops what it already holds.
+/// failed, until the queue takes them. The queue drops what it already holds. At start it also
+/// builds the results of ended runs that have none.
 public struct RunRequeueService: Service {
     let runs: ProgramRuns
     let retryInterval: Duration
@@ -263,6 +310,7 @@ public struct RunRequeueService: Service {
     }
 
     public func run() async throws {
+        await runs.buildMissingResults()
         runs.requeueNeeded.set()
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

@@ -190,8 +190,10 @@ public enum Migrations {
                 """,
             ]
         },
-        Migration(version: 6, name: "counts of a run's results") { _ in
+        Migration(version: 6, name: "counts of a run's results, and compressed records") { _ in
             [
+                // How each result's record is kept (StoredRecord.Encoding): large ones compressed.
+                "ALTER TABLE run_attempts ADD COLUMN record_encoding TEXT NOT NULL DEFAULT 'json'",
                 // Kept beside the run, so that a result's commit learns whether the run is done
                 // from one row (not a count of every result), and concurrent commits on
                 // PostgreSQL queue on that row instead of each counting without the other.

@@ -355,6 +355,19 @@ public struct ProgramRecords: Sendable {
         try await sql.raw("UPDATE runs SET execution = \(bind: try encodeJSON(execution)) WHERE id = \(bind: runId)").run()
     }
 
+    /// Sets a run's summary: the results built from its attempts, or `{}` while there are none.
+    public func updateRunSummary(id: String, _ summary: JSONValue) async throws {
+        try await sql.raw("UPDATE runs SET summary = \(bind: try encodeJSON(summary)) WHERE id = \(bind: id)").run()
+    }
+
+    /// Runs of the program's workers that ended (finished or failed) with no results built yet:
+    /// what a starting server builds, since its predecessor may have stopped before it did.
+    public func endedRunsWithoutResults() async throws -> [StoredRun] {
+        try await sql.raw("""
+            SELECT * FROM runs WHERE origin = 'server' AND state IN ('finished', 'failed') AND summary = '{}' ORDER BY id
+            """).all().map(StoredRun.init(row:))
+    }
+
     /// Runs that workers still take attempts of, oldest first: what a starting server queues again.
     public func activeRuns() async throws -> [StoredRun] {
         try await sql.raw("SELECT * FROM runs WHERE state IN ('queued', 'running') ORDER BY id").all().map(StoredRun.init(row:))
@@ -383,10 +396,11 @@ public struct ProgramRecords: Sendable {
     public func commit(_ attempt: StoredAttempt) async throws -> RunAttemptCounts? {
         // No error on the key (on PostgreSQL an error would end the transaction): a row comes
         // back only when this result was kept.
+        let record = try StoredRecord.encode(attempt.record)
         let kept = try await sql.raw("""
-            INSERT INTO run_attempts (run_id, sample_id, epoch, status, record, gateway_calls, worker, created_at) \
+            INSERT INTO run_attempts (run_id, sample_id, epoch, status, record, record_encoding, gateway_calls, worker, created_at) \
             VALUES (\(bind: attempt.runId), \(bind: attempt.sampleId), \(bind: attempt.epoch), \(bind: attempt.status), \
-            \(bind: attempt.record), \(bind: try encodeJSON(attempt.gatewayCallIds)), \(bind: attempt.worker), \
+            \(bind: record.text), \(bind: record.encoding.rawValue), \(bind: try encodeJSON(attempt.gatewayCallIds)), \(bind: attempt.worker), \
             \(bind: attempt.createdAt.storedMilliseconds)) ON CONFLICT (run_id, sample_id, epoch) DO NOTHING RETURNING run_id
             """).first() != nil
         guard kept else { return nil }
@@ -418,24 +432,31 @@ public struct ProgramRecords: Sendable {
             """).all().map { SampleKey(sampleID: try $0.decode(column: "sample_id", as: String.self), epoch: try $0.decode(column: "epoch", as: Int.self)) }
     }
 
-    /// A run's results, by sample and epoch.
-    public func attempts(runId: String) async throws -> [StoredAttempt] {
-        try await sql.raw("SELECT * FROM run_attempts WHERE run_id = \(bind: runId) ORDER BY sample_id, epoch").all().map(StoredAttempt.init(row:))
+    /// A run's results, by sample and epoch; without their records (left empty) unless asked.
+    public func attempts(runId: String, records: Bool = false) async throws -> [StoredAttempt] {
+        try await sql.raw("SELECT \(unsafeRaw: Self.attemptColumns(records)) FROM run_attempts WHERE run_id = \(bind: runId) ORDER BY sample_id, epoch")
+            .all().map { try StoredAttempt(row: $0, record: records) }
     }
 
-    /// A page of a run's results after `key`, by sample and epoch.
-    public func attempts(runId: String, after key: SampleKey?, limit: Int) async throws -> [StoredAttempt] {
-        var query: SQLQueryString = "SELECT * FROM run_attempts WHERE run_id = \(bind: runId)"
+    /// A page of a run's results after `key`, by sample and epoch; without their records (left
+    /// empty) unless asked.
+    public func attempts(runId: String, after key: SampleKey?, limit: Int, records: Bool = false) async throws -> [StoredAttempt] {
+        var query: SQLQueryString = "SELECT \(unsafeRaw: Self.attemptColumns(records)) FROM run_attempts WHERE run_id = \(bind: runId)"
         if let key {
             query = query + " AND (sample_id > \(bind: key.sampleID) OR (sample_id = \(bind: key.sampleID) AND epoch > \(bind: key.epoch)))"
         }
-        return try await sql.raw(query + " ORDER BY sample_id, epoch LIMIT \(unsafeRaw: String(limit))").all().map(StoredAttempt.init(row:))
+        return try await sql.raw(query + " ORDER BY sample_id, epoch LIMIT \(unsafeRaw: String(limit))").all().map { try StoredAttempt(row: $0, record: records) }
+    }
+
+    /// A record is read (and expanded) only where it is used: a list of results leaves it out.
+    private static func attemptColumns(_ records: Bool) -> String {
+        "run_id, sample_id, epoch, status, gateway_calls, worker, created_at" + (records ? ", record, record_encoding" : "")
     }
 
     public func attempt(runId: String, key: SampleKey) async throws -> StoredAttempt? {
         try await sql.raw("""
             SELECT * FROM run_attempts WHERE run_id = \(bind: runId) AND sample_id = \(bind: key.sampleID) AND epoch = \(bind: key.epoch)
-            """).first().map(StoredAttempt.init(row:))
+            """).first().map { try StoredAttempt(row: $0, record: true) }
     }
 
     /// Whether the run planned this attempt.

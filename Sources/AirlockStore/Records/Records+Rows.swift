@@ -147,13 +147,21 @@ extension StoredRun {
 }
 
 extension StoredAttempt {
-    init(row: any SQLRow) throws {
+    /// Without `record`, the row need not have the record's columns, and the record is empty.
+    init(row: any SQLRow, record: Bool) throws {
+        let runId = try row.decode(column: "run_id", as: String.self)
+        let sampleId = try row.decode(column: "sample_id", as: String.self)
+        let epoch = try row.decode(column: "epoch", as: Int.self)
         self.init(
-            runId: try row.decode(column: "run_id", as: String.self),
-            sampleId: try row.decode(column: "sample_id", as: String.self),
-            epoch: try row.decode(column: "epoch", as: Int.self),
+            runId: runId,
+            sampleId: sampleId,
+            epoch: epoch,
             status: try row.decode(column: "status", as: String.self),
-            record: try row.decode(column: "record", as: String.self),
+            record: !record
+                ? ""
+                : try StoredRecord.decode(
+                    try row.decode(column: "record", as: String.self), encoding: try row.decode(column: "record_encoding", as: String.self),
+                    what: "run \(runId) sample \(sampleId) epoch \(epoch)"),
             gatewayCallIds: try row.json("gateway_calls", as: [String].self),
             worker: try row.decode(column: "worker", as: String.self),
             createdAt: try row.date("created_at"))
