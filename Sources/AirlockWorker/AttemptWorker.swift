@@ -105,13 +105,11 @@ public struct AttemptWorker: Sendable {
 
     /// Works until the task is cancelled.
     public func run(client: ModelClient) async throws {
-        let running = BusySlots()
-        // A slot's end wakes the loop at once: a poll would leave slots idle between attempts.
-        let (freed, slotFreed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let slots = BusySlots(slots: configuration.slots)
         await withDiscardingTaskGroup { group in
-            var freedSlots = freed.makeAsyncIterator()
+            var freedSlots = slots.freed.makeAsyncIterator()
             while !Task.isCancelled {
-                let free = configuration.slots - running.count.load(ordering: .acquiring)
+                let free = slots.free
                 guard free > 0 else {
                     _ = await freedSlots.next()
                     continue
@@ -127,11 +125,10 @@ public struct AttemptWorker: Sendable {
                     continue
                 }
                 for attempt in taken {
-                    running.count.add(1, ordering: .acquiringAndReleasing)
+                    let slot = slots.take()
                     group.addTask {
-                        await self.handle(attempt, client: client)
-                        running.count.subtract(1, ordering: .acquiringAndReleasing)
-                        slotFreed.yield()
+                        await self.handle(attempt, client: client, slot: slot)
+                        slot.end()
                     }
                 }
             }
@@ -139,7 +136,7 @@ public struct AttemptWorker: Sendable {
         }
     }
 
-    private func handle(_ attempt: LeasedAttempt, client: ModelClient) async {
+    private func handle(_ attempt: LeasedAttempt, client: ModelClient, slot: BusySlots.Slot) async {
         let ticket = attempt.ticket
         let key = SampleKey(sampleID: ticket.sampleID, epoch: ticket.epoch)
         var logger = logger
@@ -211,6 +208,9 @@ public struct AttemptWorker: Sendable {
                 try await attempt.settle(.retry(after: .seconds(Double(attempt.deliveries))))
                 return
             }
+            // The model's and the sandbox's work is done: the next attempt may start while this
+            // one's result is kept.
+            slot.commitOnly()
             let kept = try await source.commit(runID: ticket.runID, round: ticket.round, record: record, worker: configuration.name)
             if !kept { logger.debug("a result was kept already; this one is dropped") }
             try await attempt.settle(.acknowledge)
@@ -298,9 +298,57 @@ final class RunnerCache: Sendable {
     }
 }
 
-/// Attempts running now, shared by the taking loop and the attempts.
+/// A worker's slots: attempts running, and attempts whose result is being kept. A slot comes
+/// free when its attempt's work is done, so that the next one runs while the result goes to the
+/// server; as many results as there are slots may be on their way at once, and past that the
+/// slots wait for them. Each change wakes the taking loop (`freed`): a poll would leave slots
+/// idle between attempts.
 final class BusySlots: Sendable {
-    let count = Atomic<Int>(0)
+    private let slots: Int
+    private let counts = Mutex((running: 0, committing: 0))
+    let freed: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    init(slots: Int) {
+        self.slots = slots
+        (freed, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Slots free now.
+    var free: Int {
+        counts.withLock { counts in min(slots - counts.running, 2 * slots - counts.running - counts.committing) }
+    }
+
+    func take() -> Slot {
+        counts.withLock { $0.running += 1 }
+        return Slot(slots: self)
+    }
+
+    /// One attempt's slot: running, then (maybe) only committing, then ended.
+    final class Slot: Sendable {
+        private let slots: BusySlots
+        private let committing = Mutex(false)
+
+        fileprivate init(slots: BusySlots) { self.slots = slots }
+
+        /// The attempt's work is done; only its result is on its way.
+        func commitOnly() {
+            guard committing.withLock({ state in defer { state = true }; return !state }) else { return }
+            slots.counts.withLock { counts in
+                counts.running -= 1
+                counts.committing += 1
+            }
+            slots.wake.yield()
+        }
+
+        func end() {
+            let wasCommitting = committing.withLock { $0 }
+            slots.counts.withLock { counts in
+                if wasCommitting { counts.committing -= 1 } else { counts.running -= 1 }
+            }
+            slots.wake.yield()
+        }
+    }
 }
 
 /// The round each run takes attempts in, as the source last said, so that a worker's slots ask

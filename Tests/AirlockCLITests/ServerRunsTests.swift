@@ -145,4 +145,55 @@ import Testing
             }
         }
     }
+
+    /// The pids of this machine's processes whose command line is `arguments`.
+    static func processes(running arguments: [String]) -> [Int32] {
+        let wanted = Data(arguments.joined(separator: "\0").utf8) + Data([0])
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { Int32($0) } ?? []
+        return pids.filter { FileManager.default.contents(atPath: "/proc/\($0)/cmdline") == wanted }
+    }
+
+    /// The server's sandboxes still there: their network namespaces and folders, named after its pid.
+    static func sandboxes(of pid: Int32) async throws -> [String] {
+        let prefix = "airlock-\(pid)-"
+        let namespaces = try await ChildProcess.run("/usr/sbin/ip", ["netns", "list"], timeout: .seconds(10), outputLimit: 1 << 16).output
+            .split(separator: "\n").map { String($0.prefix { $0 != " " }) }
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []
+        return (namespaces + folders).filter { $0.hasPrefix(prefix) }
+    }
+
+    /// A cancelled agentic run: the commands its attempts run in their sandboxes end within
+    /// seconds, and none of the server's sandboxes is left.
+    @Test(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
+    func aCancelledSandboxedRunLeavesNoSandbox() async throws {
+        // A mark of this test's own, so that no other test's command is counted.
+        let command = ["sleep", "\(3_000 + Int.random(in: 0..<600))"]
+        try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.toolCall("bash", ["command": command.joined(separator: " ")])) }) { upstream in
+            try await ProgramServerProcess.with(arguments: ["--slots", "2"]) { server in
+                let world = try await server.grantedEvaluator(upstream: upstream.baseURL)
+                let folder = try Airlock.temporaryFolder()
+                try (1...3).map { #"{"id": "s\#($0)", "input": "Wait.", "target": "done"}"# }.joined(separator: "\n")
+                    .write(toFile: folder + "/data.jsonl", atomically: true, encoding: .utf8)
+                try "name: waits\ndataset: {path: data.jsonl}\nsolvers:\n  - agent: {tools: [bash], max_turns: 3}\nscorers: [exact]\nsandbox: {command_timeout: 600}\n"
+                    .write(toFile: folder + "/task.yaml", atomically: true, encoding: .utf8)
+                let runID = try #require(
+                    try await server.json(["runs", "submit", folder + "/task.yaml", "--version", world.version, "--grant", world.grant], key: world.evaluatorKey).id)
+                // Both slots' attempts are inside their sandboxes' command.
+                for _ in 0..<600 where Self.processes(running: command).count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+                try #require(Self.processes(running: command).count == 2)
+                try #require(try await Self.sandboxes(of: server.process.processIdentifier).count >= 2)
+
+                let cancelled = try await server.json(["runs", "cancel", runID], key: world.evaluatorKey)
+                #expect(cancelled["state"]?.string == "cancelled")
+                var left: [String] = ["not looked yet"]
+                for _ in 0..<200 {
+                    left = Self.processes(running: command).map { "process \($0)" } + (try await Self.sandboxes(of: server.process.processIdentifier))
+                    if left.isEmpty { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(left.isEmpty, "left 10 s after the cancel: \(left)")
+                #expect(try await server.stop() == 0)
+            }
+        }
+    }
 }

@@ -4,12 +4,6 @@ import AirlockTestSupport
 import Foundation
 import Testing
 
-/// A chat completion that calls one tool.
-func toolCallReply(_ name: String, _ arguments: [String: String]) -> String {
-    let json = String(decoding: try! JSONEncoder().encode(arguments), as: UTF8.self)
-    return #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_\#(name)","type":"function","function":{"name":"\#(name)","arguments":\#(ModelReplies.escaped(json))}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":20,"completion_tokens":5}}"#
-}
-
 /// The messages of a scripted request.
 func messages(_ request: ScriptedModelServer.Request) -> [[String: JSONValue]] {
     guard case .object(let body) = request.body, case .array(let list)? = body["messages"] else { return [] }
@@ -29,10 +23,10 @@ struct AgentTests {
         try await ScriptedModelServer.withServer({ request in
             let history = messages(request)
             guard let result = history.last(where: { $0["role"] == .string("tool") })?["content"]?.stringValue else {
-                return .ok(toolCallReply("bash", ["command": "ls; cat secret.txt"]))
+                return .ok(ModelReplies.toolCall("bash", ["command": "ls; cat secret.txt"]))
             }
             let flag = result.split(separator: "\n").first { $0.hasPrefix("FLAG{") }.map(String.init) ?? "none"
-            return .ok(toolCallReply("submit", ["answer": flag]))
+            return .ok(ModelReplies.toolCall("submit", ["answer": flag]))
         }) { server in
             let (run, outcome) = try await fixture.run(fixture.options(server))
             #expect(outcome.results?.scorers[0].overall.value == 1)
@@ -69,7 +63,7 @@ struct AgentTests {
 
     @Test func theTurnLimitStopsAnAgentThatNeverSubmits() async throws {
         let fixture = try TaskFixture(yaml: Self.task("agent: {max_turns: 3}"), samples: [Self.sample])
-        try await ScriptedModelServer.withServer({ _ in .ok(toolCallReply("bash", ["command": "true"])) }) { server in
+        try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.toolCall("bash", ["command": "true"])) }) { server in
             let (run, outcome) = try await fixture.run(fixture.options(server))
             #expect(server.requests.count == 3)
             #expect(outcome.results?.scored == 1)
@@ -80,7 +74,7 @@ struct AgentTests {
 
     @Test func aBrokenSandboxSetupIsAnInfrastructureFailureNotAWrongAnswer() async throws {
         let fixture = try TaskFixture(yaml: Self.task("agent", sandbox: "  setup: \"exit 7\"\n"), samples: [Self.sample])
-        try await ScriptedModelServer.withServer({ _ in .ok(toolCallReply("submit", ["answer": "x"])) }) { server in
+        try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.toolCall("submit", ["answer": "x"])) }) { server in
             let (_, outcome) = try await fixture.run(fixture.options(server))
             #expect(server.requests.isEmpty)
             #expect(outcome.results?.failuresByCause == ["infrastructure": 1])

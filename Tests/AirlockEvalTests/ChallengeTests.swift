@@ -58,7 +58,7 @@ struct ChallengeTests {
         try (try String(contentsOfFile: manifest, encoding: .utf8) + "limits: {messages: 4}\n").write(toFile: manifest, atomically: true, encoding: .utf8)
         let yaml = "name: limited\ndataset: {path: \(root), format: challenges}\nsolvers:\n  - agent: {max_turns: 10}\nscorers: [exact]\nsandbox: {}\nlimits: {messages: 50}\n"
         let fixture = try TaskFixture(yaml: yaml, samples: [])
-        try await ScriptedModelServer.withServer({ _ in .ok(toolCallReply("bash", ["command": "ls"])) }) { server in
+        try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.toolCall("bash", ["command": "ls"])) }) { server in
             let (run, _) = try await fixture.run(fixture.options(server))
             let record = try #require(try run.directory.readRecords().first)
             // system, user, then one call and its result fill the challenge's four messages.
@@ -77,12 +77,12 @@ struct ChallengeTests {
             let prompt = history.first { $0["role"] == .string("user") }?["content"]?.stringValue ?? ""
             guard prompt.contains("8080"), let result = history.last(where: { $0["role"] == .string("tool") })?["content"]?.stringValue else {
                 if prompt.contains("8080") {
-                    return .ok(toolCallReply("bash", ["command": "python3 -c \"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/files?name=../flag.txt').read().decode())\""]))
+                    return .ok(ModelReplies.toolCall("bash", ["command": "python3 -c \"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/files?name=../flag.txt').read().decode())\""]))
                 }
-                return .ok(toolCallReply("submit", ["answer": "FLAG{0000000000000000}"]))
+                return .ok(ModelReplies.toolCall("submit", ["answer": "FLAG{0000000000000000}"]))
             }
             let flag = result.split(separator: "\n").first { $0.hasPrefix("FLAG{") }.map(String.init) ?? "none"
-            return .ok(toolCallReply("submit", ["answer": flag]))
+            return .ok(ModelReplies.toolCall("submit", ["answer": flag]))
         }) { server in
             let (run, outcome) = try await fixture.run(fixture.options(server) { $0.sampleIDs = ["web-path-traversal", "crypto-repeating-xor"] })
             let records = try run.directory.readRecords()

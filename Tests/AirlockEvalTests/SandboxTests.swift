@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 /// The walls of the range: what a command inside a sandbox can and cannot do. Each test targets
@@ -183,6 +184,27 @@ struct SandboxInputTests {
 
 @Suite(.enabled(if: TestEnvironment.runs(.sandboxes, ifAvailable: Sandbox.isAvailable), "needs root and bubblewrap (make test installs it)"))
 struct SandboxOrphanTests {
+    /// An attempt cancelled while its sandbox runs a command (its run was cancelled): the
+    /// command ends, and the sandbox is removed, its namespace and folder with it. (The teardown
+    /// ran in the cancelled task, whose own commands were killed as they started.)
+    @Test func aCancelledBodyStillRemovesItsSandbox() async throws {
+        let name = Mutex<String?>(nil)
+        let attempt = Task {
+            try await Sandbox.withSandbox(logger: Logger(label: "test")) { sandbox in
+                name.withLock { $0 = sandbox.name }
+                return try await sandbox.exec("sleep 600", timeout: .seconds(600))
+            }
+        }
+        for _ in 0..<200 where name.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        let sandbox = try #require(name.withLock { $0 })
+        try await Task.sleep(for: .milliseconds(300))
+        attempt.cancel()
+        _ = try? await attempt.value
+        let list = try await ChildProcess.run("/usr/sbin/ip", ["netns", "list"], timeout: .seconds(10), outputLimit: 1 << 16).output
+        #expect(!list.contains(sandbox))
+        #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + sandbox))
+    }
+
     @Test func sandboxesOfADeadProcessAreRemoved() async throws {
         // A process that has exited: its pid names the orphan.
         let gone = Process()

@@ -18,7 +18,7 @@ struct SandboxWallTests {
     ])
     func badSandboxNumbersAreRefusedWhenTheTaskIsLoaded(field: String, value: String) async throws {
         let fixture = try TaskFixture(yaml: AgentTests.task("agent: {max_turns: 2}", sandbox: "  files: {a.txt: x}\n  \(field): \(value)\n"), samples: [AgentTests.sample])
-        try await ScriptedModelServer.withServer({ _ in .ok(toolCallReply("bash", ["command": "echo hi"])) }) { server in
+        try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.toolCall("bash", ["command": "echo hi"])) }) { server in
             let error = await #expect(throws: EvalError.self) { try await fixture.run(fixture.options(server)) }
             #expect(error?.code == .invalidTask)
             #expect(error?.file == fixture.taskPath)
@@ -44,9 +44,9 @@ struct SandboxWallTests {
         let fixture = try TaskFixture(yaml: AgentTests.task("agent: {tools: [bash, python], max_turns: 5}"), samples: [AgentTests.sample])
         try await ScriptedModelServer.withServer({ request in
             switch messages(request).filter({ $0["role"] == .string("tool") }).count {
-            case 0: return .ok(toolCallReply("python", ["code": deep]))
-            case 1: return .ok(toolCallReply("bash", ["command": "echo \(marker) > \(marker); cat \(marker)"]))
-            default: return .ok(toolCallReply("submit", ["answer": "FLAG{a1rl0ck}"]))
+            case 0: return .ok(ModelReplies.toolCall("python", ["code": deep]))
+            case 1: return .ok(ModelReplies.toolCall("bash", ["command": "echo \(marker) > \(marker); cat \(marker)"]))
+            default: return .ok(ModelReplies.toolCall("submit", ["answer": "FLAG{a1rl0ck}"]))
             }
         }) { server in
             let (run, outcome) = try await fixture.run(fixture.options(server))
@@ -108,7 +108,7 @@ struct SandboxWallTests {
     /// process and the samples file by a megabyte a turn.
     @Test func toolOutputHasABudgetPerAttemptAndTheTranscriptSaysWhatWasCut() async throws {
         let fixture = try TaskFixture(yaml: AgentTests.task("agent: {max_turns: 6, output_budget: 100000}"), samples: [AgentTests.sample])
-        try await ScriptedModelServer.withServer({ _ in .ok(toolCallReply("bash", ["command": "head -c 60000 /dev/zero | tr '\\0' x"])) }) { server in
+        try await ScriptedModelServer.withServer({ _ in .ok(ModelReplies.toolCall("bash", ["command": "head -c 60000 /dev/zero | tr '\\0' x"])) }) { server in
             let (run, _) = try await fixture.run(fixture.options(server))
             #expect(server.requests.count == 6)
             let record = try #require(try run.directory.readRecords().first)
@@ -131,7 +131,7 @@ struct SandboxWallTests {
         let fixture = try TaskFixture(yaml: AgentTests.task("agent: {max_turns: 3}"), samples: [AgentTests.sample])
         try await ScriptedModelServer.withServer({ request in
             guard messages(request).contains(where: { $0["role"] == .string("tool") }) else {
-                return .ok(toolCallReply("bash", ["command": "echo \(marker) > marker; cat marker"]))
+                return .ok(ModelReplies.toolCall("bash", ["command": "echo \(marker) > marker; cat marker"]))
             }
             let folder = (try? FileManager.default.contentsOfDirectory(atPath: temporary))?.first {
                 $0.hasPrefix("airlock-") && (try? String(contentsOfFile: temporary + $0 + "/home/agent/marker", encoding: .utf8))?.contains(marker) == true
@@ -144,7 +144,7 @@ struct SandboxWallTests {
                 chattr.waitUntilExit()
                 pinned.withLock { $0 = temporary + folder }
             }
-            return .ok(toolCallReply("submit", ["answer": "FLAG{a1rl0ck}"]))
+            return .ok(ModelReplies.toolCall("submit", ["answer": "FLAG{a1rl0ck}"]))
         }) { server in
             let (run, _) = try await fixture.run(fixture.options(server))
             let folder = try #require(pinned.withLock { $0 })
@@ -182,9 +182,9 @@ struct SandboxWallTests {
         let fixture = try TaskFixture(yaml: AgentTests.task("agent: {tools: [python], max_turns: 3}"), samples: [AgentTests.sample])
         try await ScriptedModelServer.withServer({ request in
             guard messages(request).contains(where: { $0["role"] == .string("tool") }) else {
-                return .ok(toolCallReply("python", ["code": probe]))
+                return .ok(ModelReplies.toolCall("python", ["code": probe]))
             }
-            return .ok(toolCallReply("submit", ["answer": "FLAG{a1rl0ck}"]))
+            return .ok(ModelReplies.toolCall("submit", ["answer": "FLAG{a1rl0ck}"]))
         }) { server in
             let (run, _) = try await fixture.run(fixture.options(server))
             let record = try #require(try run.directory.readRecords().first)
@@ -341,9 +341,9 @@ struct SandboxWallTests {
         let fixture = try TaskFixture(yaml: AgentTests.task("agent: {tools: [bash, python], max_turns: 3}", sandbox: sandbox), samples: [sample])
         return try await ScriptedModelServer.withServer({ request in
             guard messages(request).contains(where: { $0["role"] == .string("tool") }) else {
-                return .ok(toolCallReply(tool, arguments))
+                return .ok(ModelReplies.toolCall(tool, arguments))
             }
-            return .ok(toolCallReply("submit", ["answer": "done"]))
+            return .ok(ModelReplies.toolCall("submit", ["answer": "done"]))
         }) { server in
             let (run, _) = try await fixture.run(fixture.options(server))
             let record = try #require(try run.directory.readRecords().first)

@@ -196,6 +196,12 @@ public enum ModelReplies {
         #"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":\#(escaped(content))},"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(promptTokens),"completion_tokens":\#(completionTokens),"total_tokens":\#(promptTokens + completionTokens)}}"#
     }
 
+    /// A chat completion that calls one tool.
+    public static func toolCall(_ name: String, _ arguments: [String: String]) -> String {
+        let json = String(decoding: try! JSONEncoder().encode(arguments), as: UTF8.self)
+        return #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_\#(name)","type":"function","function":{"name":"\#(name)","arguments":\#(escaped(json))}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":20,"completion_tokens":5}}"#
+    }
+
     public static func completion(_ text: String) -> String {
         #"{"id":"c1","object":"text_completion","model":"m","choices":[{"index":0,"text":\#(escaped(text)),"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"#
     }

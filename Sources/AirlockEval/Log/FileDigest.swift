@@ -13,7 +13,7 @@ enum FileDigest {
             let names = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
             for name in names {
                 var isChildFolder: ObjCBool = false
-                FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isChildFolder)
+                _ = FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isChildFolder)
                 if isChildFolder.boolValue { continue }
                 hasher.update(data: Data((name + "\0").utf8))
                 try update(&hasher, path + "/" + name)

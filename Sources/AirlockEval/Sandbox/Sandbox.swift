@@ -130,10 +130,10 @@ public final class Sandbox: Sendable {
         logger.debug("sandbox started", metadata: ["sandbox": "\(sandbox.name)"])
         do {
             let result = try await body(sandbox)
-            try await sandbox.teardown()
+            try await sandbox.teardownEvenIfCancelled()
             return result
         } catch {
-            try? await sandbox.teardown()
+            try? await sandbox.teardownEvenIfCancelled()
             throw error
         }
     }
@@ -179,7 +179,7 @@ public final class Sandbox: Sendable {
             try await sandbox.host([ip, "netns", "add", name])
             try await sandbox.host([ip, "-n", name, "link", "set", "lo", "up"])
         } catch {
-            try? await sandbox.teardown()
+            try? await sandbox.teardownEvenIfCancelled()
             if let error = error as? SandboxError { throw error }
             throw SandboxError(code: .start, message: "\(error)")
         }
@@ -396,6 +396,13 @@ public final class Sandbox: Sendable {
 
     /// Stops every process of the sandbox, removes its network namespace and its files. The
     /// lease's record stays when something is left, for the next sweep; the lease itself ends.
+    /// The teardown, in a task of its own: a cancelled attempt (its run cancelled, its worker
+    /// stopping) still removes its sandbox. Run in the cancelled task itself, the teardown's own
+    /// commands (`ip netns delete` among them) were killed as they started.
+    func teardownEvenIfCancelled() async throws {
+        try await Task.detached { try await self.teardown() }.value
+    }
+
     func teardown() async throws {
         let running = services.withLock { services -> [ChildProcess] in
             defer { services.removeAll() }

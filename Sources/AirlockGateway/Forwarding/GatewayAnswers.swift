@@ -14,7 +14,7 @@ extension AccessGateway {
         if let error = error as? ChannelError, case .connectTimeout = error { return "connection timed out" }
         if let error = error as? IOError { return "connection failed (\(error.errnoCode == ECONNREFUSED ? "refused" : "errno \(error.errnoCode)"))" }
         if error is NIOConnectionError { return "connection failed" }
-        return (error as? any CustomStringConvertible)?.description ?? "\(type(of: error))"
+        return "\(error)"
     }
 
     /// What an endpoint's error answer says, for the client: the error's type and message (or

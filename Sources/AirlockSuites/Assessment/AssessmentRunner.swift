@@ -93,7 +93,7 @@ public struct AssessmentRunner: Sendable {
 
     func plan(_ suite: AssessmentPolicy.Suite) -> Assessment.SuiteOutcome {
         let quick = options.quick ? suite.quick : nil
-        var outcome = Assessment.SuiteOutcome(
+        let outcome = Assessment.SuiteOutcome(
             id: suite.id, title: suite.title, domain: suite.domain, higherMeans: suite.higherMeans, isPublic: suite.isPublic ?? false,
             status: .planned, task: policy.taskPath(suite, quick: options.quick),
             limit: quick?.limit ?? suite.limit, epochs: quick?.epochs ?? suite.epochs,
