@@ -75,14 +75,8 @@ import Testing
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
                 try await Self.applyMigrations(upTo: 4, to: database)
-                let developer = Sample.organisation("Developer")
-                let model = Sample.model("alpha", of: developer)
-                let version = Sample.version("1.0", of: model)
+                let (developer, version) = try await Self.insertVersion(into: database)
                 try await database.transaction { sql in
-                    let records = ProgramRecords(sql: sql, flavour: database.flavour)
-                    try await records.insert(developer)
-                    try await records.insert(model)
-                    try await records.insert(version, sealedCredentials: nil)
                     try await sql.raw("""
                         INSERT INTO runs (id, version_id, organisation_id, kind, name, source_id, levels, summary, created_at) \
                         VALUES ('run_BEFOREFIVE', \(bind: version.id), \(bind: developer.id), 'eval', 'old', NULL, '{}', '{}', 0)
@@ -102,14 +96,8 @@ import Testing
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
                 try await Self.applyMigrations(upTo: 5, to: database)
-                let developer = Sample.organisation("Developer")
-                let model = Sample.model("alpha", of: developer)
-                let version = Sample.version("1.0", of: model)
+                let (developer, version) = try await Self.insertVersion(into: database)
                 try await database.transaction { sql in
-                    let records = ProgramRecords(sql: sql, flavour: database.flavour)
-                    try await records.insert(developer)
-                    try await records.insert(model)
-                    try await records.insert(version, sealedCredentials: nil)
                     for run in ["run_COUNTED", "run_EMPTY"] {
                         try await sql.raw("""
                             INSERT INTO runs (id, version_id, organisation_id, kind, name, source_id, levels, summary, created_at, origin, state) \
@@ -131,6 +119,20 @@ import Testing
                 }
             }
         }
+    }
+
+    /// A developer with a model and a version, for runs to point to.
+    static func insertVersion(into database: ProgramDatabase) async throws -> (developer: Organisation, version: ModelVersion) {
+        let developer = Sample.organisation("Developer")
+        let model = Sample.model("alpha", of: developer)
+        let version = Sample.version("1.0", of: model)
+        try await database.transaction { sql in
+            let records = ProgramRecords(sql: sql, flavour: database.flavour)
+            try await records.insert(developer)
+            try await records.insert(model)
+            try await records.insert(version, sealedCredentials: nil)
+        }
+        return (developer, version)
     }
 
     /// The schema as it was at `version`, as an older Airlock left it.
