@@ -27,7 +27,7 @@ struct EngineRunResults: RunResultsBuilder {
             }
             after = SampleKey(sampleID: last.sampleId, epoch: last.epoch)
         }
-        let options = EvalOptions(model: gatewayModel(baseURL: "http://127.0.0.1/v1", key: "-", completions: execution.completions), seed: execution.seed)
+        let options = runPlanningOptions(seed: execution.seed, completions: execution.completions)
         let results = try AttemptRunner.results(taskPath: folder + "/" + execution.taskPath, options: options, attempts: summaries)
         return try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(results))
     }

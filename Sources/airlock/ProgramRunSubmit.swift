@@ -48,9 +48,7 @@ extension RunsCommand {
                 let (files, taskPath) = try TaskBundle.files(taskPath: task)
                 let bundle = try RunBundle.pack(files.map { RunBundle.File(path: $0.key, contents: $0.value) })
                 let digest = Hex.string(SHA256.hash(data: bundle))
-                // Planned as a worker plans it; the model is the gateway's, whatever its key.
-                let options = EvalOptions(model: gatewayModel(baseURL: "http://127.0.0.1/v1", key: "-", completions: completions), seed: seed)
-                let keys = try AttemptRunner.plannedKeys(taskPath: task, options: options)
+                let keys = try AttemptRunner.plannedKeys(taskPath: task, options: runPlanningOptions(seed: seed, completions: completions))
                 let taskName = try TaskFile.load(path: task).definition.name
                 let body = NewRun(
                     kind: "eval", name: name ?? taskName,

@@ -125,6 +125,12 @@ func gatewayModel(baseURL: String, key: String, completions: Bool) -> ModelConfi
     ModelConfiguration(api: completions ? .openAICompletions : .openAIChat, name: "model-under-test", baseURL: baseURL, apiKey: APIKey(key))
 }
 
+/// The options a run's attempts are planned with, as a worker plans them: planning reads the
+/// seed and the model's kind, not the model's address or key.
+func runPlanningOptions(seed: UInt64, completions: Bool) -> EvalOptions {
+    EvalOptions(model: gatewayModel(baseURL: "http://127.0.0.1/v1", key: "-", completions: completions), seed: seed)
+}
+
 /// The server's own worker reads runs and keeps results in the store directly.
 struct StoreRunSource: RunSource {
     let runs: ProgramRuns
