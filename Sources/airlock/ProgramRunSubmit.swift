@@ -154,11 +154,14 @@ extension RunsCommand {
         @Argument(help: "The run (run_…).")
         var run: String
 
+        @Flag(help: "Also print each attempt's result as it is kept, from the first.")
+        var attempts = false
+
         @OptionGroup var access: ProgramAccessOptions
 
         func run() async throws {
             try await runProgramCommand {
-                let ended = try await access.withClient { try await Self.follow(run, $0) }
+                let ended = try await access.withClient { try await Self.follow(run, $0, attempts: attempts) }
                 if ended != .finished { throw ExitCode(1) }
             }
         }
@@ -185,11 +188,14 @@ extension RunsCommand {
             print("results: not built yet (the server logs why)")
         }
 
-        /// Prints each progress event of the run's stream, then the results of a run that
-        /// finished or failed; the state it ended in.
-        static func follow(_ run: String, _ client: ProgramClient) async throws -> RunState? {
+        /// Prints each progress event of the run's stream (and each attempt's, with `attempts`),
+        /// then the results of a run that finished or failed; the state it ended in.
+        static func follow(_ run: String, _ client: ProgramClient, attempts: Bool = false) async throws -> RunState? {
             var last: RunState?
             try await client.events(ProgramClient.path("runs", run, "events")) { name, data in
+                if attempts, name == "attempt", let attempt = try? APIJSON.decoder.decode(AttemptView.self, from: Data(data.utf8)) {
+                    print("attempt \(attempt.sampleId) epoch \(attempt.epoch): \(attempt.status) by \(attempt.worker)")
+                }
                 guard name == "progress", let progress = try? APIJSON.decoder.decode(Progress.self, from: Data(data.utf8)) else { return }
                 last = progress.state
                 let failed = progress.failed > 0 ? ", \(progress.failed) failed" : ""

@@ -59,6 +59,13 @@ import Testing
                 #expect(remoteResults.scored == 7 && remoteResults.failed == 0 && remoteResults.attempts == localResults.attempts)
                 #expect(submitted.output.contains("exact: accuracy 0.714 (stderr"), "\(submitted.output)")
 
+                // The run's events: each attempt as it was kept, then the progress that counts them.
+                let watched = try await server.run(["runs", "watch", runID, "--attempts"], key: world.evaluatorKey)
+                let lines = watched.output.split(separator: "\n").map(String.init)
+                let attemptLines = lines.filter { $0.hasPrefix("attempt ") }
+                #expect(attemptLines.count == 7 && Set(attemptLines.map { $0.split(separator: " ")[1] }).count == 7, "\(watched.output)")
+                #expect(lines.firstIndex { $0.hasPrefix("finished: 7/7") } == attemptLines.count, "\(watched.output)")
+
                 // The run's evidence holds against the gateway's record, and its workers' key is revoked.
                 let keys = try await server.json(["grant", "keys", world.grant], key: world.evaluatorKey)
                 let runKeys = (keys["items"]?.array ?? keys.array ?? []).filter { $0["name"]?.string == "run \(runID)" }

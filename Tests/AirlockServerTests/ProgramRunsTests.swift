@@ -111,6 +111,9 @@ struct ProgramRunsTests {
                 }
                 #expect(states.filter { $0 == .finished }.count == 1)
                 #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .finished)
+                // Each result has its own place in the order kept.
+                let orders = try await store.transaction { try await $0.attempts(runId: run.id, keptAfter: 0, limit: 100) }.map(\.keptOrder)
+                #expect(orders == Array(1...40))
             }
         }
     }

@@ -115,6 +115,8 @@ import Testing
                 try await database.transaction { sql throws in
                     let records = ProgramRecords(sql: sql, flavour: database.flavour)
                     #expect(try await records.attemptCounts(runId: "run_COUNTED") == RunAttemptCounts(done: 3, failed: 1))
+                    // In the order of their times (all the same here, then by sample), and a result kept now comes after them.
+                    #expect(try await records.attempts(runId: "run_COUNTED", keptAfter: 0, limit: 10).map { "\($0.keptOrder):\($0.attempt.sampleId)" } == ["1:s1", "2:s2", "3:s3"])
                     #expect(try await records.attemptCounts(runId: "run_EMPTY") == RunAttemptCounts(done: 0, failed: 0))
                 }
             }

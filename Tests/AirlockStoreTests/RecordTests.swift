@@ -260,6 +260,10 @@ import Testing
                 #expect(kept.last == first)
                 // A list leaves the records out.
                 #expect(try await records.attempts(runId: run.id).allSatisfy { $0.record.isEmpty && !$0.worker.isEmpty })
+                // In the order kept (s1, then s0), from any place.
+                #expect(try await records.attempts(runId: run.id, keptAfter: 0, limit: 10).map { "\($0.keptOrder):\($0.attempt.sampleId)" } == ["1:s1", "2:s0"])
+                #expect(try await records.attempts(runId: run.id, keptAfter: 1, limit: 10).map(\.attempt.sampleId) == ["s0"])
+                #expect(try await records.attempts(runId: run.id, keptAfter: 0, limit: 1).map(\.attempt.sampleId) == ["s1"])
                 #expect(try await records.moveRun(id: run.id, from: .running, to: .finished))
                 #expect(try await records.activeRuns().isEmpty)
             }

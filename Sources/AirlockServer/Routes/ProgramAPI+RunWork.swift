@@ -242,9 +242,11 @@ extension ProgramAPI {
 
     // MARK: Events
 
-    /// `GET /runs/{id}/events`: the run's progress as server-sent events, one `progress` event
-    /// whenever its state or counts change (read from the store each second, so any server of
-    /// the program answers the same), and the stream ends with the run.
+    /// `GET /runs/{id}/events`: the run's progress as server-sent events: an `attempt` event for
+    /// each result as it is kept (from the first, in the order kept), and a `progress` event
+    /// whenever the run's state or counts change, after the attempts it counts. Read from the
+    /// store each second, so any server of the program answers the same; the stream ends with
+    /// the run.
     func runEvents(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("run_id")
@@ -260,16 +262,28 @@ extension ProgramAPI {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var last: RunProgress?
+            var keptOrder = 0
             var quiet = 0
             while !Task.isCancelled {
-                let progress = try await store.transaction { records -> RunProgress? in
+                // The counts first: every result they count was kept before the read that follows.
+                let read = try await store.transaction { records -> (RunProgress, [(keptOrder: Int, attempt: StoredAttempt)])? in
                     guard let run = try await records.run(id: id), let state = run.state else { return nil }
                     let counts = try await records.attemptCounts(runId: id)
-                    return RunProgress(state: state, done: counts.done, failed: counts.failed, planned: run.execution?.plannedAttempts ?? 0)
+                    let progress = RunProgress(state: state, done: counts.done, failed: counts.failed, planned: run.execution?.plannedAttempts ?? 0)
+                    return (progress, try await records.attempts(runId: id, keptAfter: keptOrder, limit: Self.attemptEventsPerRead))
                 }
-                guard let progress else { break }
+                guard let (progress, kept) = read else { break }
+                for (order, attempt) in kept {
+                    let view = AttemptView(
+                        sampleId: attempt.sampleId, epoch: attempt.epoch, status: attempt.status, worker: attempt.worker,
+                        gatewayCallIds: attempt.gatewayCallIds, createdAt: attempt.createdAt)
+                    try await writer.write(ByteBuffer(bytes: try Self.event("attempt", view)))
+                    keptOrder = order
+                }
+                // More results than one read sends: the rest before anything else.
+                if kept.count == Self.attemptEventsPerRead { continue }
                 if progress != last {
-                    try await writer.write(ByteBuffer(bytes: RunProgress.event(progress)))
+                    try await writer.write(ByteBuffer(bytes: try Self.event("progress", progress)))
                     last = progress
                     quiet = 0
                 } else {
@@ -283,6 +297,13 @@ extension ProgramAPI {
             try await writer.finish(nil)
         })
     }
+
+    static let attemptEventsPerRead = 500
+
+    /// An event's bytes: its name, its JSON, and a blank line.
+    static func event(_ name: String, _ value: some Encodable) throws -> [UInt8] {
+        Array("event: \(name)\ndata: ".utf8) + Array(try APIJSON.encoder.encode(value)) + Array("\n\n".utf8)
+    }
 }
 
 /// A run's progress as its events stream sends it.
@@ -291,9 +312,4 @@ struct RunProgress: Codable, Hashable, Sendable {
     var done: Int
     var failed: Int
     var planned: Int
-
-    /// The event's bytes: `event: progress`, its JSON, and a blank line.
-    static func event(_ progress: RunProgress) throws -> [UInt8] {
-        Array("event: progress\ndata: ".utf8) + Array(try APIJSON.encoder.encode(progress)) + Array("\n\n".utf8)
-    }
 }

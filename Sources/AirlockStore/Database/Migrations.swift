@@ -190,7 +190,7 @@ public enum Migrations {
                 """,
             ]
         },
-        Migration(version: 6, name: "counts of a run's results, and compressed records") { _ in
+        Migration(version: 6, name: "counts and order of a run's results, and compressed records") { _ in
             [
                 // How each result's record is kept (StoredRecord.Encoding): large ones compressed.
                 "ALTER TABLE run_attempts ADD COLUMN record_encoding TEXT NOT NULL DEFAULT 'json'",
@@ -199,10 +199,23 @@ public enum Migrations {
                 // PostgreSQL queue on that row instead of each counting without the other.
                 "ALTER TABLE runs ADD COLUMN attempts_done INTEGER NOT NULL DEFAULT 0",
                 "ALTER TABLE runs ADD COLUMN attempts_failed INTEGER NOT NULL DEFAULT 0",
+                // Each result's place in the order its run's results were kept: commits take it
+                // from the run's row, which they hold until they end, so a reader that sees one
+                // has seen every one before it (a progress stream follows them by it).
+                "ALTER TABLE runs ADD COLUMN attempts_kept INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE run_attempts ADD COLUMN kept_order INTEGER NOT NULL DEFAULT 0",
                 """
                 UPDATE runs SET attempts_done = (SELECT COUNT(*) FROM run_attempts a WHERE a.run_id = runs.id), \
-                attempts_failed = (SELECT COUNT(*) FROM run_attempts a WHERE a.run_id = runs.id AND a.status <> 'scored')
+                attempts_failed = (SELECT COUNT(*) FROM run_attempts a WHERE a.run_id = runs.id AND a.status <> 'scored'), \
+                attempts_kept = (SELECT COUNT(*) FROM run_attempts a WHERE a.run_id = runs.id)
                 """,
+                // Results kept before this version: in the order of their times.
+                """
+                UPDATE run_attempts SET kept_order = (SELECT COUNT(*) FROM run_attempts b WHERE b.run_id = run_attempts.run_id \
+                AND (b.created_at < run_attempts.created_at OR (b.created_at = run_attempts.created_at \
+                AND (b.sample_id < run_attempts.sample_id OR (b.sample_id = run_attempts.sample_id AND b.epoch <= run_attempts.epoch)))))
+                """,
+                "CREATE INDEX run_attempts_by_order ON run_attempts (run_id, kept_order)",
             ]
         },
     ]

@@ -405,11 +405,15 @@ public struct ProgramRecords: Sendable {
             """).first() != nil
         guard kept else { return nil }
         let row = try await sql.raw("""
-            UPDATE runs SET attempts_done = attempts_done + 1, \
+            UPDATE runs SET attempts_done = attempts_done + 1, attempts_kept = attempts_kept + 1, \
             attempts_failed = attempts_failed + \(bind: attempt.status == "scored" ? 0 : 1) WHERE id = \(bind: attempt.runId) \
-            RETURNING attempts_done, attempts_failed
+            RETURNING attempts_done, attempts_failed, attempts_kept
             """).first()
         guard let row else { throw StoreError(.notFound, "run \(attempt.runId)") }
+        try await sql.raw("""
+            UPDATE run_attempts SET kept_order = \(bind: try row.decode(column: "attempts_kept", as: Int.self)) \
+            WHERE run_id = \(bind: attempt.runId) AND sample_id = \(bind: attempt.sampleId) AND epoch = \(bind: attempt.epoch)
+            """).run()
         return RunAttemptCounts(done: try row.decode(column: "attempts_done", as: Int.self), failed: try row.decode(column: "attempts_failed", as: Int.self))
     }
 
@@ -446,6 +450,15 @@ public struct ProgramRecords: Sendable {
             query = query + " AND (sample_id > \(bind: key.sampleID) OR (sample_id = \(bind: key.sampleID) AND epoch > \(bind: key.epoch)))"
         }
         return try await sql.raw(query + " ORDER BY sample_id, epoch LIMIT \(unsafeRaw: String(limit))").all().map { try StoredAttempt(row: $0, record: records) }
+    }
+
+    /// A run's results in the order they were kept, after the `after`-th, without their records:
+    /// what a progress stream reports as they come. Each result's place is in `keptOrder`.
+    public func attempts(runId: String, keptAfter after: Int, limit: Int) async throws -> [(keptOrder: Int, attempt: StoredAttempt)] {
+        try await sql.raw("""
+            SELECT \(unsafeRaw: Self.attemptColumns(false)), kept_order FROM run_attempts WHERE run_id = \(bind: runId) \
+            AND kept_order > \(bind: after) ORDER BY kept_order LIMIT \(unsafeRaw: String(limit))
+            """).all().map { (try $0.decode(column: "kept_order", as: Int.self), try StoredAttempt(row: $0, record: false)) }
     }
 
     /// A record is read (and expanded) only where it is used: a list of results leaves it out.
