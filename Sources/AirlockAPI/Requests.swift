@@ -217,18 +217,31 @@ public struct NewRun: Codable, Sendable {
 }
 
 /// What a run submitted to the program's workers runs: an uploaded bundle's task, under the
-/// submitter's grant, with the attempts the submitter planned from the task.
+/// submitter's grant, with the attempts the submitter planned from the task. For an assessment
+/// (`kind: assessment`), `task_path` is the policy's path and each suite is a run of its own.
 public struct NewRunExecution: Codable, Sendable {
     public var bundleDigest: String
     public var taskPath: String
     public var grantId: String
     /// The workers that may take it (default `default`).
     public var pool: String?
+    /// An eval run's attempts (none for an assessment: its suites have them).
     public var attempts: [PlannedAttempt]
     public var seed: UInt64?
     public var completions: Bool?
+    /// Models for the task's other roles (a grader). Their keys are sealed and never shown again.
+    public var roles: [String: RoleEndpoint]?
+    public var epochs: Int?
+    public var limit: Int?
+    public var maxTokens: Int?
+    /// An assessment's suites that run, each a run of its own.
+    public var suites: [NewRunSuite]?
 
-    public init(bundleDigest: String, taskPath: String, grantId: String, pool: String? = nil, attempts: [PlannedAttempt], seed: UInt64? = nil, completions: Bool? = nil) {
+    public init(
+        bundleDigest: String, taskPath: String, grantId: String, pool: String? = nil, attempts: [PlannedAttempt], seed: UInt64? = nil,
+        completions: Bool? = nil, roles: [String: RoleEndpoint]? = nil, epochs: Int? = nil, limit: Int? = nil, maxTokens: Int? = nil,
+        suites: [NewRunSuite]? = nil
+    ) {
         self.bundleDigest = bundleDigest
         self.taskPath = taskPath
         self.grantId = grantId
@@ -236,6 +249,45 @@ public struct NewRunExecution: Codable, Sendable {
         self.attempts = attempts
         self.seed = seed
         self.completions = completions
+        self.roles = roles
+        self.epochs = epochs
+        self.limit = limit
+        self.maxTokens = maxTokens
+        self.suites = suites
+    }
+}
+
+/// A model bound to a role of a run's task: `provider/name` at a base URL, with its key.
+public struct RoleEndpoint: Codable, Sendable, Hashable {
+    public var model: String
+    public var baseUrl: String
+    /// Secret: sealed at rest, and shown only to the run's workers.
+    public var apiKey: String?
+
+    public init(model: String, baseUrl: String, apiKey: String? = nil) {
+        self.model = model
+        self.baseUrl = baseUrl
+        self.apiKey = apiKey
+    }
+}
+
+/// One suite of a submitted assessment: its task in the bundle and its planned attempts.
+public struct NewRunSuite: Codable, Sendable {
+    /// The suite's id in the policy.
+    public var suite: String
+    public var taskPath: String
+    public var attempts: [PlannedAttempt]
+    public var epochs: Int?
+    public var limit: Int?
+    public var maxTokens: Int?
+
+    public init(suite: String, taskPath: String, attempts: [PlannedAttempt], epochs: Int? = nil, limit: Int? = nil, maxTokens: Int? = nil) {
+        self.suite = suite
+        self.taskPath = taskPath
+        self.attempts = attempts
+        self.epochs = epochs
+        self.limit = limit
+        self.maxTokens = maxTokens
     }
 }
 

@@ -101,20 +101,17 @@ public struct BundleReceipt: Codable, Sendable {
 /// minted for this worker and this run (revoked when the run ends).
 public struct RunAssignmentView: Codable, Sendable {
     public var runId: String
-    public var bundleDigest: String
-    public var taskPath: String
-    public var seed: UInt64
-    public var completions: Bool
+    public var execution: RunExecution
     /// A grant key for the access gateway, shown to this worker once.
     public var gatewayKey: String
+    /// The keys of the models bound to the run's roles, by role (secret).
+    public var roleKeys: [String: String]
 
-    public init(runId: String, bundleDigest: String, taskPath: String, seed: UInt64, completions: Bool, gatewayKey: String) {
+    public init(runId: String, execution: RunExecution, gatewayKey: String, roleKeys: [String: String]) {
         self.runId = runId
-        self.bundleDigest = bundleDigest
-        self.taskPath = taskPath
-        self.seed = seed
-        self.completions = completions
+        self.execution = execution
         self.gatewayKey = gatewayKey
+        self.roleKeys = roleKeys
     }
 }
 

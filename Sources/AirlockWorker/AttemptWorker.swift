@@ -18,13 +18,42 @@ public struct RunAssignment: Sendable {
     /// Other roles (a grader), at the endpoints the run names.
     public var roles: [String: ModelConfiguration]
     public var seed: UInt64
+    public var epochs: Int?
+    public var limit: Int?
+    public var maxTokens: Int?
 
-    public init(bundleDigest: String, taskPath: String, model: ModelConfiguration, roles: [String: ModelConfiguration] = [:], seed: UInt64 = 42) {
+    public init(
+        bundleDigest: String, taskPath: String, model: ModelConfiguration, roles: [String: ModelConfiguration] = [:], seed: UInt64 = 42,
+        epochs: Int? = nil, limit: Int? = nil, maxTokens: Int? = nil
+    ) {
         self.bundleDigest = bundleDigest
         self.taskPath = taskPath
         self.model = model
         self.roles = roles
         self.seed = seed
+        self.epochs = epochs
+        self.limit = limit
+        self.maxTokens = maxTokens
+    }
+
+    /// A run's assignment: its execution, the model under test and the keys of its roles' models
+    /// (by role; a role without one has none).
+    public init(_ execution: RunExecution, model: ModelConfiguration, roleKeys: [String: String]) throws {
+        var roles: [String: ModelConfiguration] = [:]
+        for (role, bound) in execution.roles ?? [:] {
+            roles[role] = try ModelConfiguration.resolve(bound.model, baseURL: bound.baseUrl, apiKey: roleKeys[role], environment: [:])
+        }
+        self.init(
+            bundleDigest: execution.bundleDigest, taskPath: execution.taskPath, model: model, roles: roles, seed: execution.seed,
+            epochs: execution.epochs, limit: execution.limit, maxTokens: execution.maxTokens)
+    }
+
+    /// The engine's options for the run's attempts: the one rule by which a run is planned
+    /// (when submitted, and when its results are built) and run (by each worker).
+    public func options(maxConnections: Int = 32, logDirectory: String = "logs", requestTimeout: Duration = .seconds(120)) -> EvalOptions {
+        EvalOptions(
+            model: model, roles: roles, maxConnections: maxConnections, epochs: epochs, limit: limit, seed: seed, logDirectory: logDirectory,
+            requestTimeout: requestTimeout, settings: GenerationSettings(maxTokens: maxTokens))
     }
 }
 
@@ -238,10 +267,8 @@ public struct AttemptWorker: Sendable {
         let files = try RunBundle.read(bytes)
         let folder = configuration.workFolder + "/\(runID)-\(UUID().uuidString.prefix(8))"
         try TaskBundle.write(Dictionary(files.map { ($0.path, $0.contents) }, uniquingKeysWith: { first, _ in first }), into: folder)
-        let options = EvalOptions(
-            model: assignment.model, roles: assignment.roles, maxConnections: configuration.maxConnections, seed: assignment.seed,
-            logDirectory: folder + "/logs", requestTimeout: configuration.requestTimeout
-        )
+        let options = assignment.options(
+            maxConnections: configuration.maxConnections, logDirectory: folder + "/logs", requestTimeout: configuration.requestTimeout)
         return RunnerCache.Entry(
             runner: try AttemptRunner(taskPath: folder + "/" + assignment.taskPath, options: options, environment: [:], client: client, logger: logger),
             folder: folder)

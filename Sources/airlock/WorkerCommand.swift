@@ -126,9 +126,10 @@ func gatewayModel(baseURL: String, key: String, completions: Bool) -> ModelConfi
 }
 
 /// The options a run's attempts are planned with, as a worker plans them: planning reads the
-/// seed and the model's kind, not the model's address or key.
-func runPlanningOptions(seed: UInt64, completions: Bool) -> EvalOptions {
-    EvalOptions(model: gatewayModel(baseURL: "http://127.0.0.1/v1", key: "-", completions: completions), seed: seed)
+/// seed, epochs, limit, the model's kind and the roles bound, not where the models are or their keys.
+func runPlanningOptions(_ execution: RunExecution) throws -> EvalOptions {
+    let model = gatewayModel(baseURL: "http://127.0.0.1/v1", key: "-", completions: execution.completions)
+    return try RunAssignment(execution, model: model, roleKeys: (execution.roles ?? [:]).mapValues { _ in "-" }).options()
 }
 
 /// The server's own worker reads runs and keeps results in the store directly.
@@ -138,10 +139,10 @@ struct StoreRunSource: RunSource {
     let gatewayURL: @Sendable () -> String
 
     func assignment(runID: String) async throws -> RunAssignment? {
-        guard let (run, key) = try await runs.assign(runId: runID, workerUserId: nil), let execution = run.execution else { return nil }
-        return RunAssignment(
-            bundleDigest: execution.bundleDigest, taskPath: execution.taskPath,
-            model: gatewayModel(baseURL: gatewayURL(), key: key, completions: execution.completions), seed: execution.seed)
+        guard let assignment = try await runs.assign(runId: runID, workerUserId: nil), let execution = assignment.run.execution else { return nil }
+        return try RunAssignment(
+            execution, model: gatewayModel(baseURL: gatewayURL(), key: assignment.gatewayKey, completions: execution.completions),
+            roleKeys: assignment.roleKeys)
     }
 
     func activeRound(runID: String) async throws -> Int? { try await runs.activeRound(runId: runID) }
@@ -178,9 +179,9 @@ struct ProgramRunSource: RunSource {
             return nil
         }
         let view = try APIJSON.decoder.decode(RunAssignmentView.self, from: data)
-        return RunAssignment(
-            bundleDigest: view.bundleDigest, taskPath: view.taskPath,
-            model: gatewayModel(baseURL: gatewayURL, key: view.gatewayKey, completions: view.completions), seed: view.seed)
+        return try RunAssignment(
+            view.execution, model: gatewayModel(baseURL: gatewayURL, key: view.gatewayKey, completions: view.execution.completions),
+            roleKeys: view.roleKeys)
     }
 
     func activeRound(runID: String) async throws -> Int? {

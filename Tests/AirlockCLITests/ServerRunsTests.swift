@@ -1,5 +1,6 @@
 import AirlockCore
 import AirlockEval
+import AirlockSuites
 import AirlockTestSupport
 import Foundation
 import Synchronization
@@ -74,6 +75,89 @@ import Testing
                 // A finished run can be neither cancelled nor resumed.
                 let cancel = try await server.run(["runs", "cancel", runID], key: world.evaluatorKey)
                 #expect(cancel.status != 0 && cancel.error.contains("cannot be cancelled"), "\(cancel.error)")
+                #expect(try await server.stop() == 0)
+            }
+        }
+    }
+
+    /// An assessment submitted to the server: a run per suite, run by the server's worker, one
+    /// suite graded by a grader model whose key the server keeps sealed and hands only to the
+    /// worker; its report's measures and levels are those of `airlock assess` on the same policy
+    /// and models, with evidence linking into the suites' kept attempts.
+    @Test func anAssessmentRunsOnTheWorkersWithASealedGraderAndDecidesAsAirlockAssess() async throws {
+        let graderKeys = Mutex<Set<String>>([])
+        try await ScriptedModelServer.withServer({ request in
+            guard case .object(let body) = request.body, body["model"] == .string("judge") else { return Self.answer(request) }
+            graderKeys.withLock { _ = $0.insert(request.headers["authorization"] ?? "") }
+            guard request.headers["authorization"] == "Bearer sk-judge-secret" else { return .status(401) }
+            // The grader passes an answer that ends in an even number.
+            let even = (Int(request.lastContent.split(separator: "-").last?.prefix(while: \.isNumber) ?? "") ?? 1) % 2 == 0
+            return .ok(ModelReplies.chat(even ? "GRADE: C" : "GRADE: I"))
+        }) { upstream in
+            try await ProgramServerProcess.with(arguments: ["--slots", "2"]) { server in
+                let world = try await server.grantedEvaluator(upstream: upstream.baseURL)
+                let folder = try Airlock.temporaryFolder()
+                _ = try Airlock.wordsTask(9, in: folder)
+                try """
+                    name: graded-words
+                    dataset: {path: data.jsonl}
+                    scorers:
+                      - model_graded:
+                          role: grader
+                          template: "Grade the answer {answer} against {criterion}. GRADE:"
+                    """.write(toFile: folder + "/graded.yaml", atomically: true, encoding: .utf8)
+                try """
+                    name: graded-policy
+                    version: "2"
+                    suites:
+                      - {id: words, title: Words, task: task.yaml, domain: d, higher_means: capability}
+                      - {id: graded, title: Graded, task: graded.yaml, domain: d, higher_means: capability, needs: [grader]}
+                    domains:
+                      - id: d
+                        title: Words
+                        levels:
+                          - name: none
+                          - name: some
+                            any: [{suite: words, at_least: 0.3}]
+                          - name: graded
+                            any: [{suite: graded, at_least: 0.1}]
+                    """.write(toFile: folder + "/policy.yaml", atomically: true, encoding: .utf8)
+                let environment = ["OPENAI_BASE_URL": upstream.baseURL, "OPENAI_API_KEY": "sk-judge-secret"]
+
+                let submitted = try await server.run(
+                    ["runs", "submit", "--policy", folder + "/policy.yaml", "--version", world.version, "--grant", world.grant,
+                     "--model-role", "grader=openai/judge", "--watch"],
+                    key: world.evaluatorKey, environment: environment)
+                #expect(submitted.status == 0, "\(submitted.output)\n\(submitted.error)")
+                #expect(submitted.output.contains("assessment finished"), "\(submitted.output)")
+                #expect(graderKeys.withLock { $0 } == ["Bearer sk-judge-secret"])
+
+                // The same policy through `airlock assess`, with the same models.
+                let assess = try await Airlock.run(
+                    ["assess", "--policy", folder + "/policy.yaml", "--model", "openai/m", "--model-role", "grader=openai/judge", "--log-dir", folder + "/logs",
+                     "--no-progress"], environment: environment)
+                #expect(assess.status == 0, "\(assess.error)")
+                func verdicts(_ output: String) -> [String] {
+                    output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("  words: ") || $0.hasPrefix("  graded: ") || $0.hasPrefix("Words: ") }
+                }
+                #expect(verdicts(submitted.output).count == 3)
+                #expect(verdicts(submitted.output) == verdicts(assess.output), "\(submitted.output)\n---\n\(assess.output)")
+
+                // The assessment's run: its report, levels and suites; the grader's key shown nowhere.
+                let runID = try #require(submitted.output.split(separator: " ").dropFirst().first.map { String($0.dropLast()) })
+                let assessment = try await server.json(["runs", "get", runID], key: world.evaluatorKey)
+                #expect(assessment["kind"]?.string == "assessment" && assessment["state"]?.string == "finished")
+                #expect(assessment["levels"]?["d"]?.string == "graded")
+                guard case .object(let suiteRuns)? = assessment["execution"]?["suites"] else { throw EvalError(.logCorrupt, "no suites: \(assessment)") }
+                #expect(Set(suiteRuns.keys) == ["words", "graded"])
+                let report = try JSONDecoder().decode(Assessment.self, from: JSONEncoder().encode(try #require(assessment["summary"])))
+                let graded = try #require(report.suites.first { $0.id == "graded" })
+                #expect(graded.run == suiteRuns["graded"]?.string && graded.measurement?.count == 9)
+                let evidence = try #require(graded.evidence.first)
+                #expect(evidence.transcript.hasPrefix("/api/v1/runs/\(graded.run ?? "")/attempts?sample_id="))
+                let gradedRun = try await server.run(["runs", "get", try #require(graded.run)], key: world.evaluatorKey)
+                #expect(gradedRun.output.contains("\"keyed\" : true") || gradedRun.output.contains("\"keyed\": true"), "\(gradedRun.output)")
+                for text in [gradedRun.output, "\(assessment)", submitted.output] { #expect(!text.contains("sk-judge-secret")) }
                 #expect(try await server.stop() == 0)
             }
         }

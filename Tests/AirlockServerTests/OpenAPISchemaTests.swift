@@ -55,6 +55,8 @@ import Testing
         pair("BundleReceipt", BundleReceipt.self), pair("RunAssignment", RunAssignmentView.self), pair("Attempt", AttemptView.self),
         pair("AttemptList", ListPage<AttemptView>.self), pair("NewRunExecution", NewRunExecution.self), pair("NewAttempt", NewAttempt.self),
         pair("CommittedAttempt", CommittedAttempt.self), pair("PlannedAttempt", PlannedAttempt.self),
+        pair("RoleEndpoint", RoleEndpoint.self), pair("NewRunSuite", NewRunSuite.self), pair("RunExecution", RunExecution.self),
+        pair("RunRole", RunRole.self),
         // Domain types that views carry as they are.
         pair("AffectedProduct", AffectedProduct.self), pair("FindingEvidence", FindingEvidence.self),
         pair("CWEReference", CWEReference.self), pair("CaseParticipant", CaseParticipant.self),

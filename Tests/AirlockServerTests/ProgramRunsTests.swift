@@ -37,6 +37,26 @@ struct ProgramRunsTests {
             execution: RunExecution(bundleDigest: String(repeating: "0", count: 64), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: planned))
     }
 
+    /// An active grant of the evaluator on the version, made by a user of it.
+    static func activeGrant(_ store: ProgramStore, _ version: ModelVersion, _ evaluator: Organisation) async throws -> AccessGrant {
+        let user = User(id: Identifier.make("usr"), organisationId: evaluator.id, email: "e@evaluator.example", name: "E", role: .member, createdAt: Date())
+        let now = Date()
+        let grant = AccessGrant(
+            id: Identifier.make("gnt"), versionId: version.id, granteeId: evaluator.id, purpose: .infrastructureDefence,
+            startsAt: now.addingTimeInterval(-60), endsAt: now.addingTimeInterval(86_400), tokenQuota: 1_000, requestsPerMinute: 60,
+            decisions: GrantDecisions(approvedAt: now, consentedAt: now, revokedAt: nil), createdBy: user.id, createdAt: now)
+        try await store.transaction { records in
+            try await records.insert(user, passwordHash: nil)
+            try await records.insert(grant)
+        }
+        return grant
+    }
+
+    static func field(_ value: JSONValue?, _ key: String) -> JSONValue? {
+        guard case .object(let members)? = value else { return nil }
+        return members[key]
+    }
+
     static func keys(_ count: Int) -> [SampleKey] { (1...count).map { SampleKey(sampleID: "s\($0)", epoch: 1) } }
 
     static func result(_ run: StoredRun, _ key: SampleKey, status: String = "scored", worker: String = "w") -> StoredAttempt {
@@ -132,6 +152,14 @@ struct ProgramRunsTests {
             }
             return .object(["results": .number(Double(count)), "pages": .number(Double(pages)), "records": .bool(withRecords), "bundle": .number(Double(bundle.count))])
         }
+
+        /// The suites' runs it was given and their states, as the report and a level.
+        func report(of assessment: StoredRun, suites: [String: StoredRun], bundle: Data, attempts: @escaping RunAttemptPagesOfRun) async throws
+            -> (summary: JSONValue, levels: [String: String])
+        {
+            let states = suites.mapValues { JSONValue.string($0.state?.rawValue ?? "") }
+            return (.object(["suites": .object(states), "plan": assessment.summary]), ["domain": "\(suites.count) suites"])
+        }
     }
 
     /// An ended run's results are built into its summary: at its end, or by a starting server
@@ -162,6 +190,106 @@ struct ProgramRunsTests {
         }
     }
 
+    /// An assessment is a run with a run per suite: it ends when its last suite ends, with the
+    /// report and levels its builder makes from them (failed if a suite failed, cancelled with
+    /// its suites); resumed, it resumes the suites that did not finish. No worker is assigned it.
+    @Test(arguments: TestBackend.all)
+    func anAssessmentEndsWithItsLastSuiteAndItsReport(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let queue = EmbeddedAttemptQueue()
+            let runs = ProgramRuns(store: store, queue: queue, logger: TestBackend.quietLogger, resultsBuilder: CountingResults())
+            var assessment = Self.run(on: version, by: evaluator, planned: 3)
+            assessment.kind = "assessment"
+            assessment.summary = .object(["plan": .string("of the policy")])
+            var first = Self.run(on: version, by: evaluator, planned: 2)
+            first.execution?.assessment = RunSuiteLink(runId: assessment.id, suite: "first")
+            var second = Self.run(on: version, by: evaluator, planned: 1)
+            second.execution?.assessment = RunSuiteLink(runId: assessment.id, suite: "second")
+            assessment.execution?.suites = ["first": first.id, "second": second.id]
+            try await store.transaction { records in
+                try await records.insertBundle(sha256: assessment.execution!.bundleDigest, organisationId: evaluator.id, content: Data(count: 10), at: Date())
+                try await ProgramRuns.record(assessment, attempts: [], in: records)
+                try await ProgramRuns.record(first, attempts: Self.keys(2), in: records)
+                try await ProgramRuns.record(second, attempts: Self.keys(1), in: records)
+            }
+            #expect(try await runs.assign(runId: assessment.id, workerUserId: nil) == nil)
+            func stored(_ run: StoredRun) async throws -> StoredRun? { try await store.transaction { try await $0.run(id: run.id) } }
+
+            _ = try await runs.commit(Self.result(first, Self.keys(2)[0]), round: 0)
+            _ = try await runs.commit(Self.result(first, Self.keys(2)[1], status: "failed"), round: 0)
+            #expect(try await stored(first)?.state == .failed)
+            #expect(try await stored(assessment)?.state == .queued)
+            _ = try await runs.commit(Self.result(second, Self.keys(1)[0]), round: 0)
+            let failed = try #require(try await stored(assessment))
+            #expect(failed.state == .failed)
+            #expect(failed.levels == ["domain": "2 suites"])
+            #expect(Self.field(failed.summary, "suites") == .object(["first": .string("failed"), "second": .string("finished")]))
+            #expect(Self.field(failed.summary, "plan") == .object(["plan": .string("of the policy")]))
+
+            // Resumed: the failed suite runs again; the finished one stays as it is.
+            #expect(try await runs.resume(runId: assessment.id))
+            #expect(try await stored(assessment)?.state == .queued)
+            #expect(try await stored(first)?.state == .queued)
+            #expect(try await stored(second)?.state == .finished)
+            _ = try await runs.commit(Self.result(first, Self.keys(2)[1]), round: 1)
+            let finished = try #require(try await stored(assessment))
+            #expect(finished.state == .finished)
+            #expect(Self.field(finished.summary, "suites") == .object(["first": .string("finished"), "second": .string("finished")]))
+            // The plan it was built from is the last report's, which holds it.
+            #expect(Self.field(Self.field(finished.summary, "plan"), "plan") == .object(["plan": .string("of the policy")]))
+
+            // Cancelled, its suites are too; a suite cancelled alone ends its assessment.
+            var other = Self.run(on: version, by: evaluator, planned: 0)
+            other.kind = "assessment"
+            var suite = Self.run(on: version, by: evaluator, planned: 1)
+            suite.execution?.assessment = RunSuiteLink(runId: other.id, suite: "only")
+            other.execution?.suites = ["only": suite.id]
+            try await store.transaction { records in
+                try await ProgramRuns.record(other, attempts: [], in: records)
+                try await ProgramRuns.record(suite, attempts: Self.keys(1), in: records)
+            }
+            #expect(try await runs.cancel(runId: other.id))
+            #expect(try await stored(suite)?.state == .cancelled)
+            #expect(try await runs.resume(runId: other.id))
+            #expect(try await stored(suite)?.state == .queued)
+            #expect(try await runs.cancel(runId: suite.id))
+            #expect(try await stored(other)?.state == .cancelled)
+        }
+    }
+
+    /// A role model's key is kept sealed apart from the run (which shows only that it has one),
+    /// opened for the run's workers, and does not open for another run.
+    @Test(arguments: TestBackend.all)
+    func aRoleModelsKeyIsSealedAndOpenedOnlyForItsRunsWorkers(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let (version, evaluator) = try await Self.world(store)
+            let runs = ProgramRuns(store: store, queue: EmbeddedAttemptQueue(), logger: TestBackend.quietLogger)
+            let grant = try await Self.activeGrant(store, version, evaluator)
+            var run = Self.run(on: version, by: evaluator, planned: 1)
+            run.execution?.grantId = grant.id
+            run.execution?.roles = ["grader": RunRole(model: "openai/judge", baseUrl: "https://judge.example/v1", keyed: true)]
+            var other = run
+            other.id = Identifier.make("run")
+            let sealer = try #require(store.sealer)
+            let sealed = try sealer.seal("sk-grader-secret", context: ProgramRuns.roleKeyContext(runId: run.id, role: "grader"))
+            #expect(!sealed.contains("sk-grader-secret"))
+            try await store.transaction { records in
+                try await ProgramRuns.record(run, attempts: Self.keys(1), in: records)
+                try await records.updateRunRoleKeys(runId: run.id, sealed: ["grader": sealed])
+                // Copied onto another run, the sealed key does not open.
+                try await ProgramRuns.record(other, attempts: Self.keys(1), in: records)
+                try await records.updateRunRoleKeys(runId: other.id, sealed: ["grader": sealed])
+            }
+            let assignment = try #require(try await runs.assign(runId: run.id, workerUserId: nil))
+            #expect(assignment.roleKeys == ["grader": "sk-grader-secret"])
+            #expect(assignment.run.execution?.roles?["grader"]?.keyed == true)
+            let shown = String(decoding: try JSONEncoder().encode(try await store.transaction { try await $0.run(id: run.id) }), as: UTF8.self)
+            #expect(!shown.contains("sk-grader-secret") && !shown.contains(sealed))
+            await #expect(throws: (any Error).self) { try await runs.assign(runId: other.id, workerUserId: nil) }
+        }
+    }
+
     /// A run whose grant ended (revoked, here) can reach the model no more: the first worker to
     /// ask for it finds it failed, its attempts out of the queue.
     @Test(arguments: TestBackend.all)
@@ -170,22 +298,13 @@ struct ProgramRunsTests {
             let (version, evaluator) = try await Self.world(store)
             let queue = EmbeddedAttemptQueue()
             let runs = ProgramRuns(store: store, queue: queue, logger: TestBackend.quietLogger)
-            let user = User(id: Identifier.make("usr"), organisationId: evaluator.id, email: "e@evaluator.example", name: "E", role: .member, createdAt: Date())
-            let now = Date()
-            let grant = AccessGrant(
-                id: Identifier.make("gnt"), versionId: version.id, granteeId: evaluator.id, purpose: .infrastructureDefence,
-                startsAt: now.addingTimeInterval(-60), endsAt: now.addingTimeInterval(86_400), tokenQuota: 1_000, requestsPerMinute: 60,
-                decisions: GrantDecisions(approvedAt: now, consentedAt: now, revokedAt: nil), createdBy: user.id, createdAt: now)
-            try await store.transaction { records in
-                try await records.insert(user, passwordHash: nil)
-                try await records.insert(grant)
-            }
+            let grant = try await Self.activeGrant(store, version, evaluator)
             var run = Self.run(on: version, by: evaluator, planned: 2)
             run.execution?.grantId = grant.id
             try await runs.submit(run, attempts: Self.keys(2))
             #expect(try await runs.assign(runId: run.id, workerUserId: nil) != nil)
             var revoked = grant.decisions
-            revoked.revokedAt = now
+            revoked.revokedAt = Date()
             try await store.transaction { records in try await records.updateDecisions(grantId: grant.id, revoked) }
             #expect(try await runs.assign(runId: run.id, workerUserId: nil) == nil)
             #expect(try await store.transaction { try await $0.run(id: run.id)?.state } == .failed)

@@ -18,10 +18,10 @@ import Testing
         let logger = TestBackend.quietLogger
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
-                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4, 5, 6])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4, 5, 6, 7])
                 #expect(try await Migrations.apply(to: database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4, 5, 6])
-                #expect(Migrations.latestVersion == 6)
+                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4, 5, 6, 7])
+                #expect(Migrations.latestVersion == 7)
                 // The schema is usable: the audit head starts at the genesis hash.
                 let head = try await database.transaction { sql in
                     try await ProgramRecords(sql: sql, flavour: database.flavour).auditHead()
@@ -50,7 +50,7 @@ import Testing
                     try await records.insert(Sample.commitment(organisation, signedBy: user))
                     try await records.insert(key, secret: "alk_before_four")
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [4, 5, 6])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [4, 5, 6, 7])
                 let (read, hash, keyUser, dangling) = try await database.transaction { sql in
                     let records = ProgramRecords(sql: sql, flavour: database.flavour)
                     // SQLite says which rows point to nothing; PostgreSQL never lets one exist.
@@ -82,7 +82,7 @@ import Testing
                         VALUES ('run_BEFOREFIVE', \(bind: version.id), \(bind: developer.id), 'eval', 'old', NULL, '{}', '{}', 0)
                         """).run()
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [5, 6])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [5, 6, 7])
                 let run = try await database.transaction { sql in try await ProgramRecords(sql: sql, flavour: database.flavour).run(id: "run_BEFOREFIVE") }
                 #expect(run?.origin == .imported && run?.state == nil && run?.execution == nil)
             }
@@ -111,13 +111,15 @@ import Testing
                             """).run()
                     }
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [6])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [6, 7])
                 try await database.transaction { sql throws in
                     let records = ProgramRecords(sql: sql, flavour: database.flavour)
                     #expect(try await records.attemptCounts(runId: "run_COUNTED") == RunAttemptCounts(done: 3, failed: 1))
                     // In the order of their times (all the same here, then by sample), and a result kept now comes after them.
                     #expect(try await records.attempts(runId: "run_COUNTED", keptAfter: 0, limit: 10).map { "\($0.keptOrder):\($0.attempt.sampleId)" } == ["1:s1", "2:s2", "3:s3"])
                     #expect(try await records.attemptCounts(runId: "run_EMPTY") == RunAttemptCounts(done: 0, failed: 0))
+                    // Version 7: a run from before has no role keys.
+                    #expect(try await records.runRoleKeys(runId: "run_COUNTED") == [:])
                 }
             }
         }
@@ -160,7 +162,7 @@ import Testing
             }
             try await ProgramStore.withStore(.init(location: location), logger: logger, migrate: false) { store throws in
                 #expect(try await Migrations.apply(to: store.database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4, 5, 6])
+                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4, 5, 6, 7])
                 #expect(try await store.transaction { records in try await records.organisation(id: organisation.id) } == organisation)
             }
         }

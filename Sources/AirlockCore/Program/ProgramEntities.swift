@@ -243,11 +243,29 @@ public struct RunExecution: Sendable, Hashable, Codable {
     public var completions: Bool
     /// How many times it was resumed: its attempts are published anew in each round.
     public var round: Int
+    /// Models bound to the task's other roles (a grader), where the workers reach them. Their
+    /// keys are kept sealed apart and shown only to the run's workers.
+    public var roles: [String: RunRole]?
+    /// Epochs per sample, as `airlock eval --epochs` (nil: the task's).
+    public var epochs: Int?
+    /// The task's first samples only, as `airlock eval --limit`.
+    public var limit: Int?
+    /// The most tokens one generation may take (an assessment's quick suites).
+    public var maxTokens: Int?
+    /// The assessment this run is one suite of.
+    public var assessment: RunSuiteLink?
+    /// An assessment's runs, by suite id.
+    public var suites: [String: String]?
 
     public init(
         bundleDigest: String, taskPath: String, grantId: String, pool: String, plannedAttempts: Int, seed: UInt64 = 42, completions: Bool = false,
-        round: Int = 0
+        round: Int = 0, roles: [String: RunRole]? = nil, epochs: Int? = nil, limit: Int? = nil, maxTokens: Int? = nil, assessment: RunSuiteLink? = nil
     ) {
+        self.roles = roles
+        self.epochs = epochs
+        self.limit = limit
+        self.maxTokens = maxTokens
+        self.assessment = assessment
         self.bundleDigest = bundleDigest
         self.taskPath = taskPath
         self.grantId = grantId
@@ -257,7 +275,34 @@ public struct RunExecution: Sendable, Hashable, Codable {
         self.completions = completions
         self.round = round
     }
+}
 
+/// A model bound to a role of a run's task, as the run shows it: never its key.
+public struct RunRole: Sendable, Hashable, Codable {
+    /// `provider/name`, as `--model-role`.
+    public var model: String
+    public var baseUrl: String
+    /// Whether a key was given (kept sealed).
+    public var keyed: Bool
+
+    public init(model: String, baseUrl: String, keyed: Bool) {
+        self.model = model
+        self.baseUrl = baseUrl
+        self.keyed = keyed
+    }
+}
+
+/// Which assessment a run is a suite of.
+public struct RunSuiteLink: Sendable, Hashable, Codable {
+    /// The assessment's own run (kind `assessment`), which holds its report.
+    public var runId: String
+    /// The suite's id in the policy.
+    public var suite: String
+
+    public init(runId: String, suite: String) {
+        self.runId = runId
+        self.suite = suite
+    }
 }
 
 /// One attempt's result from a worker, kept once per (run, sample, epoch).

@@ -26,6 +26,40 @@ public struct MetricSummary: Sendable, Hashable, Codable {
         case standardError = "stderr"
         case lower, upper, count, method
     }
+
+    public init(name: String, value: Double, standardError: Double, lower: Double, upper: Double, count: Int, method: Method) {
+        self.name = name
+        self.value = value
+        self.standardError = standardError
+        self.lower = lower
+        self.upper = upper
+        self.count = count
+        self.method = method
+    }
+
+    // A summary of no values has none (NaN), which JSON cannot hold: it is written as null.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func number(_ key: CodingKeys) throws -> Double { try container.decodeIfPresent(Double.self, forKey: key) ?? .nan }
+        self.init(
+            name: try container.decode(String.self, forKey: .name), value: try number(.value), standardError: try number(.standardError),
+            lower: try number(.lower), upper: try number(.upper), count: try container.decode(Int.self, forKey: .count),
+            method: try container.decode(Method.self, forKey: .method))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        func number(_ value: Double, _ key: CodingKeys) throws {
+            if value.isFinite { try container.encode(value, forKey: key) } else { try container.encodeNil(forKey: key) }
+        }
+        try container.encode(name, forKey: .name)
+        try number(value, .value)
+        try number(standardError, .standardError)
+        try number(lower, .lower)
+        try number(upper, .upper)
+        try container.encode(count, forKey: .count)
+        try container.encode(method, forKey: .method)
+    }
 }
 
 /// Means, standard errors and intervals, as evaluation results need them.

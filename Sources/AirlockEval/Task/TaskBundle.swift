@@ -51,6 +51,30 @@ public enum TaskBundle {
         return (files, String(URL(fileURLWithPath: taskPath).standardizedFileURL.path.dropFirst(root.count + 1)))
     }
 
+    /// Several tasks' files under one folder (an assessment policy's), with `extra` files (the
+    /// policy) there too, by path under it; and each task file's path there.
+    public static func files(taskPaths: [String], under root: String, extra: [String] = []) throws -> (files: [String: Data], taskPaths: [String: String]) {
+        let root = URL(fileURLWithPath: root).standardizedFileURL.path
+        func relative(_ path: String) throws -> String {
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            guard absolute.hasPrefix(root + "/") else {
+                throw EvalError(.invalidTask, "\(path) is outside \(root); a bundle holds that folder only", file: path)
+            }
+            return String(absolute.dropFirst(root.count + 1))
+        }
+        var files: [String: Data] = [:]
+        for path in extra { files[try relative(path)] = try Data(contentsOf: URL(fileURLWithPath: path)) }
+        var placed: [String: String] = [:]
+        for taskPath in taskPaths {
+            let (taskFiles, inTaskFolder) = try Self.files(taskPath: taskPath)
+            let folder = URL(fileURLWithPath: taskPath).deletingLastPathComponent().standardizedFileURL.path
+            let prefix = folder == root ? "" : try relative(folder) + "/"
+            for (path, contents) in taskFiles { files[prefix + path] = contents }
+            placed[taskPath] = prefix + inTaskFolder
+        }
+        return (files, placed)
+    }
+
     /// Writes a bundle's files under `folder` (a fresh one), making the folders on the way.
     /// The paths were checked when the bundle was read; they are checked again here, since a
     /// path that leaves the folder would write where it must not.

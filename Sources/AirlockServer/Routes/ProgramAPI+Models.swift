@@ -137,7 +137,7 @@ extension ProgramAPI {
                 state: .notified, noticedAt: now, plannedReleaseAt: body.plannedReleaseAt, windowOpensAt: window.opensAt,
                 accessEndsBy: window.accessEndsBy, lateNotice: window.isLate, capabilities: body.capabilities ?? [],
                 modelCard: try Validate.text(body.modelCard ?? "", field: "model_card", max: 1_000_000),
-                endpointUrl: try body.endpointUrl.map(Validate.endpoint), endpointModel: try body.endpointModel.map(Validate.endpointModel),
+                endpointUrl: try body.endpointUrl.map { try Validate.endpoint($0) }, endpointModel: try body.endpointModel.map(Validate.endpointModel),
                 hasEndpointCredentials: sealed != nil, createdAt: now, updatedAt: now)
             try await records.insert(version, sealedCredentials: sealed)
             try await audit(
@@ -171,7 +171,7 @@ extension ProgramAPI {
                 change = credentials.isEmpty ? "removed" : "replaced"
             }
             try await records.updateEndpoint(
-                versionId: id, url: try body.endpointUrl.map(Validate.endpoint), model: try body.endpointModel.map(Validate.endpointModel),
+                versionId: id, url: try body.endpointUrl.map { try Validate.endpoint($0) }, model: try body.endpointModel.map(Validate.endpointModel),
                 sealedCredentials: sealed, at: now())
             try await audit(records, actor, "version.endpoint", "model_version", id, ["credentials": change])
             return try await records.version(id: id)!
@@ -236,9 +236,9 @@ extension ProgramAPI {
 }
 
 extension Validate {
-    static func endpoint(_ value: String) throws(ProgramRuleError) -> String {
-        guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw ProgramRuleError(.invalidField, "must be an http or https URL", field: "endpoint_url")
+    static func endpoint(_ value: String, field: String = "endpoint_url") throws(ProgramRuleError) -> String {
+        guard value.utf8.count <= 2_000, let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ProgramRuleError(.invalidField, "must be an http or https URL", field: field)
         }
         return value
     }

@@ -47,16 +47,21 @@ extension ProgramAPI {
 
     // MARK: Submission
 
-    /// The run a `POST /versions/{id}/runs` with an execution stores: checked against the
-    /// version, the submitter's grant on it and the uploaded bundle.
-    func workerRun(_ body: NewRun, execution: NewRunExecution, version: ModelVersion, actor: Actor, records: ProgramRecords) async throws
-        -> (StoredRun, [SampleKey])
+    /// A run a `POST /versions/{id}/runs` with an execution stores, with its planned attempts and
+    /// its role models' keys (sealed): checked against the version, the submitter's grant on it
+    /// and the uploaded bundle. An assessment is its own run, holding its plan, and a run per
+    /// suite; its own run comes first.
+    struct SubmittedRun {
+        var run: StoredRun
+        var attempts: [SampleKey]
+        var sealedRoleKeys: [String: String]
+    }
+
+    func submittedRuns(_ body: NewRun, execution: NewRunExecution, version: ModelVersion, actor: Actor, records: ProgramRecords) async throws
+        -> [SubmittedRun]
     {
-        guard body.kind == "eval" else {
-            throw ProgramRuleError(.invalidField, "the program's workers run eval tasks", field: "kind")
-        }
-        guard body.sourceId == nil, body.levels == nil, body.summary == nil else {
-            throw ProgramRuleError(.invalidField, "a run for the workers has no source id, levels or summary: they come from its results", field: "execution")
+        guard body.sourceId == nil, body.levels == nil else {
+            throw ProgramRuleError(.invalidField, "a run for the workers has no source id or levels: they come from its results", field: "execution")
         }
         guard let grant = try await records.grant(id: execution.grantId), grant.versionId == version.id,
             grant.granteeId == actor.organisation.id
@@ -69,35 +74,136 @@ extension ProgramAPI {
         guard try await records.bundle(sha256: execution.bundleDigest) != nil else {
             throw ProgramRuleError(.invalidField, "no bundle with this digest was uploaded (PUT /api/v1/bundles/{digest})", field: "execution.bundle_digest")
         }
-        let taskPath = execution.taskPath
-        guard !taskPath.isEmpty, taskPath.utf8.count <= 1024, !taskPath.hasPrefix("/"),
-            !taskPath.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
-        else {
-            throw ProgramRuleError(.invalidField, "a relative path inside the bundle, without '.' or '..'", field: "execution.task_path")
-        }
         let pool = execution.pool ?? "default"
         do { try AttemptTicket.checkName(pool, field: "execution.pool") } catch { throw ProgramRuleError(.invalidField, "\(error)", field: "execution.pool") }
-        guard (1...Self.maximumPlannedAttempts).contains(execution.attempts.count) else {
-            throw ProgramRuleError(.invalidField, "1 to \(Self.maximumPlannedAttempts) attempts", field: "execution.attempts")
+        guard (execution.roles?.count ?? 0) <= 8 else { throw ProgramRuleError(.invalidField, "at most 8 roles", field: "execution.roles") }
+        var roles: [String: RunRole] = [:]
+        var keys: [String: String] = [:]
+        for (role, endpoint) in execution.roles ?? [:] {
+            let field = "execution.roles.\(role.prefix(40))"
+            guard Self.isRoleName(role) else {
+                throw ProgramRuleError(.invalidField, "a role is 1 to 40 of a-z, 0-9, '_' and '-', from a letter", field: field)
+            }
+            let parts = endpoint.model.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, endpoint.model.utf8.count <= 200 else {
+                throw ProgramRuleError(.invalidField, "a model is named provider/name, at most 200 bytes", field: field + ".model")
+            }
+            roles[role] = RunRole(
+                model: endpoint.model, baseUrl: try Validate.endpoint(endpoint.baseUrl, field: field + ".base_url"), keyed: endpoint.apiKey?.isEmpty == false)
+            if let key = endpoint.apiKey, !key.isEmpty {
+                guard key.utf8.count <= 4_096 else { throw ProgramRuleError(.invalidField, "at most 4096 bytes", field: field + ".api_key") }
+                keys[role] = key
+            }
+        }
+        let seed = execution.seed ?? 42
+        let name = try Validate.name(body.name, field: "name")
+        func checkedSettings(_ epochs: Int?, _ limit: Int?, _ maxTokens: Int?, field: String) throws {
+            if let epochs, !(1...10_000).contains(epochs) { throw ProgramRuleError(.invalidField, "1 to 10000", field: field + "epochs") }
+            if let limit, !(1...Self.maximumPlannedAttempts).contains(limit) { throw ProgramRuleError(.invalidField, "1 to \(Self.maximumPlannedAttempts)", field: field + "limit") }
+            if let maxTokens, !(1...1_000_000).contains(maxTokens) { throw ProgramRuleError(.invalidField, "1 to 1000000", field: field + "max_tokens") }
+        }
+        try checkedSettings(execution.epochs, execution.limit, execution.maxTokens, field: "execution.")
+        func evalRun(name: String, taskPath: String, attempts: [PlannedAttempt], field: String, settings: (Int?, Int?, Int?), suite: RunSuiteLink?) throws -> SubmittedRun {
+            let run = StoredRun(
+                id: Identifier.make("run"), versionId: version.id, organisationId: actor.organisation.id, kind: "eval", name: name, levels: [:],
+                summary: .object([:]), createdAt: now(), origin: .server, state: .queued,
+                execution: RunExecution(
+                    bundleDigest: execution.bundleDigest, taskPath: try Self.bundlePath(taskPath, field: field + "task_path"), grantId: grant.id, pool: pool,
+                    plannedAttempts: attempts.count, seed: seed, completions: execution.completions ?? false, roles: roles.isEmpty ? nil : roles,
+                    epochs: settings.0, limit: settings.1, maxTokens: settings.2, assessment: suite))
+            var sealed: [String: String] = [:]
+            for (role, key) in keys {
+                guard let sealer = store.sealer else {
+                    throw ProgramRuleError(.invalidField, "this server has no credentials key configured, so it cannot store keys", field: "execution.roles.\(role).api_key")
+                }
+                sealed[role] = try sealer.seal(key, context: ProgramRuns.roleKeyContext(runId: run.id, role: role))
+            }
+            return SubmittedRun(run: run, attempts: try Self.plannedKeys(attempts, field: field + "attempts"), sealedRoleKeys: sealed)
+        }
+        switch body.kind {
+        case "eval":
+            guard body.summary == nil, execution.suites == nil else {
+                throw ProgramRuleError(.invalidField, "an eval run has neither a summary nor suites", field: body.summary == nil ? "execution.suites" : "summary")
+            }
+            return [
+                try evalRun(
+                    name: name, taskPath: execution.taskPath, attempts: execution.attempts, field: "execution.",
+                    settings: (execution.epochs, execution.limit, execution.maxTokens), suite: nil)
+            ]
+        case "assessment":
+            guard let suites = execution.suites, (1...100).contains(suites.count) else {
+                throw ProgramRuleError(.invalidField, "an assessment runs 1 to 100 suites", field: "execution.suites")
+            }
+            guard execution.attempts.isEmpty else {
+                throw ProgramRuleError(.invalidField, "an assessment's attempts are its suites'", field: "execution.attempts")
+            }
+            guard case .object? = body.summary else {
+                throw ProgramRuleError(.invalidField, "an assessment's summary is its plan, a JSON object", field: "summary")
+            }
+            let total = suites.reduce(0) { $0 + $1.attempts.count }
+            guard total <= Self.maximumPlannedAttempts else {
+                throw ProgramRuleError(.invalidField, "at most \(Self.maximumPlannedAttempts) attempts in all", field: "execution.suites")
+            }
+            let id = Identifier.make("run")
+            var submitted: [SubmittedRun] = []
+            for (index, suite) in suites.enumerated() {
+                let field = "execution.suites[\(index)]."
+                guard Self.isRoleName(suite.suite) else {
+                    throw ProgramRuleError(.invalidField, "a suite id is 1 to 40 of a-z, 0-9, '_' and '-', from a letter", field: field + "suite")
+                }
+                guard !submitted.contains(where: { $0.run.execution?.assessment?.suite == suite.suite }) else {
+                    throw ProgramRuleError(.invalidField, "this suite is listed twice", field: field + "suite")
+                }
+                try checkedSettings(suite.epochs, suite.limit, suite.maxTokens, field: field)
+                submitted.append(
+                    try evalRun(
+                        name: "\(name): \(suite.suite)", taskPath: suite.taskPath, attempts: suite.attempts, field: field,
+                        settings: (suite.epochs, suite.limit, suite.maxTokens), suite: RunSuiteLink(runId: id, suite: suite.suite)))
+            }
+            var execution = RunExecution(
+                bundleDigest: execution.bundleDigest, taskPath: try Self.bundlePath(execution.taskPath, field: "execution.task_path"), grantId: grant.id,
+                pool: pool, plannedAttempts: total, seed: seed, completions: execution.completions ?? false, roles: roles.isEmpty ? nil : roles)
+            execution.suites = Dictionary(uniqueKeysWithValues: submitted.compactMap { run in run.run.execution?.assessment.map { ($0.suite, run.run.id) } })
+            let assessment = StoredRun(
+                id: id, versionId: version.id, organisationId: actor.organisation.id, kind: "assessment", name: name, levels: [:],
+                summary: body.summary ?? .object([:]), createdAt: now(), origin: .server, state: .queued, execution: execution)
+            return [SubmittedRun(run: assessment, attempts: [], sealedRoleKeys: [:])] + submitted
+        default:
+            throw ProgramRuleError(.invalidField, "must be eval or assessment", field: "kind")
+        }
+    }
+
+    static func isRoleName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, (97...122).contains(first), name.utf8.count <= 40 else { return false }
+        return name.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 }
+    }
+
+    /// A relative path inside a bundle, without '.' or '..'.
+    static func bundlePath(_ path: String, field: String) throws -> String {
+        guard !path.isEmpty, path.utf8.count <= 1024, !path.hasPrefix("/"),
+            !path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
+        else {
+            throw ProgramRuleError(.invalidField, "a relative path inside the bundle, without '.' or '..'", field: field)
+        }
+        return path
+    }
+
+    /// Planned attempts as keys: 1 to the most, each once.
+    static func plannedKeys(_ attempts: [PlannedAttempt], field: String) throws -> [SampleKey] {
+        guard (1...maximumPlannedAttempts).contains(attempts.count) else {
+            throw ProgramRuleError(.invalidField, "1 to \(maximumPlannedAttempts) attempts", field: field)
         }
         var keys: [SampleKey] = []
         var seen = Set<PlannedAttempt>()
-        for (index, attempt) in execution.attempts.enumerated() {
-            let field = "execution.attempts[\(index)]"
+        for (index, attempt) in attempts.enumerated() {
+            let field = "\(field)[\(index)]"
             _ = try Validate.text(attempt.sampleId, field: field + ".sample_id", max: 200)
             guard !attempt.sampleId.isEmpty else { throw ProgramRuleError(.invalidField, "must not be empty", field: field + ".sample_id") }
             guard (1...10_000).contains(attempt.epoch) else { throw ProgramRuleError(.invalidField, "1 to 10000", field: field + ".epoch") }
             guard seen.insert(attempt).inserted else { throw ProgramRuleError(.invalidField, "this attempt is listed twice", field: field) }
             keys.append(SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch))
         }
-        let run = StoredRun(
-            id: Identifier.make("run"), versionId: version.id, organisationId: actor.organisation.id, kind: body.kind,
-            name: try Validate.name(body.name, field: "name"), levels: [:], summary: .object([:]), createdAt: now(),
-            origin: .server, state: .queued,
-            execution: RunExecution(
-                bundleDigest: execution.bundleDigest, taskPath: taskPath, grantId: grant.id, pool: pool, plannedAttempts: keys.count,
-                seed: execution.seed ?? 42, completions: execution.completions ?? false))
-        return (run, keys)
+        return keys
     }
 
     // MARK: Cancel and resume
@@ -142,15 +248,12 @@ extension ProgramAPI {
         let actor = try context.requireActor(workerAllowed: true)
         let id = try context.parameters.require("run_id")
         _ = try await store.transaction { records in try await loadRun(id, .runWork, actor, records) }
-        guard let (run, key) = try await runs.assign(runId: id, workerUserId: actor.user.id), let execution = run.execution else {
+        guard let assignment = try await runs.assign(runId: id, workerUserId: actor.user.id), let execution = assignment.run.execution else {
             throw ProblemDetails(.conflict, code: "run-not-active", detail: "the run takes no more attempts")
         }
         try await store.transaction { records in try await audit(records, actor, "run.assign", "run", id) }
         return try json(
-            RunAssignmentView(
-                runId: run.id, bundleDigest: execution.bundleDigest, taskPath: execution.taskPath, seed: execution.seed,
-                completions: execution.completions, gatewayKey: key),
-            status: .created)
+            RunAssignmentView(runId: id, execution: execution, gatewayKey: assignment.gatewayKey, roleKeys: assignment.roleKeys), status: .created)
     }
 
     /// `GET /runs/{id}/bundle`: the run's bundle, for its workers and those who may read it.
@@ -255,8 +358,10 @@ extension ProgramAPI {
             try await audit(records, actor, "run.events", "run", id)
             return run
         }
-        guard run.origin == .server else {
-            throw ProgramRuleError(.invalidGrantState, "an imported run has no progress", field: "run_id")
+        guard run.origin == .server, run.kind == "eval" else {
+            throw ProgramRuleError(
+                .invalidGrantState, run.origin == .server ? "an assessment's progress is its suites' (execution.suites)" : "an imported run has no progress",
+                field: "run_id")
         }
         let store = store
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]

@@ -32,11 +32,17 @@ extension ProgramAPI {
                 throw ProgramRuleError(.invalidGrantState, "the version was withdrawn", field: "version_id")
             }
             if let execution = body.execution {
-                let (run, attempts) = try await workerRun(body, execution: execution, version: version, actor: actor, records: records)
-                try await ProgramRuns.record(run, attempts: attempts, in: records)
-                try await audit(records, actor, "run.submit", "run", run.id, ["version": versionId, "attempts": "\(attempts.count)"])
-                submitted.id.withLock { $0 = run.id }
-                return (run, "/api/v1/runs/\(run.id)")
+                let runs = try await submittedRuns(body, execution: execution, version: version, actor: actor, records: records)
+                for submittedRun in runs {
+                    let run = submittedRun.run
+                    try await ProgramRuns.record(run, attempts: submittedRun.attempts, in: records)
+                    if !submittedRun.sealedRoleKeys.isEmpty { try await records.updateRunRoleKeys(runId: run.id, sealed: submittedRun.sealedRoleKeys) }
+                    try await audit(
+                        records, actor, "run.submit", "run", run.id,
+                        ["version": versionId, "kind": run.kind, "attempts": "\(run.execution?.plannedAttempts ?? 0)", "roles": (run.execution?.roles ?? [:]).keys.sorted().joined(separator: ",")])
+                }
+                submitted.ids.withLock { $0 = runs.map(\.run.id) }
+                return (runs[0].run, "/api/v1/runs/\(runs[0].run.id)")
             }
             guard ["eval", "assessment"].contains(body.kind) else {
                 throw ProgramRuleError(.invalidField, "must be eval or assessment", field: "kind")
@@ -50,7 +56,7 @@ extension ProgramAPI {
             return (run, "/api/v1/runs/\(run.id)")
         }
         // Stored: now to the queue. Were this lost, a restart or a resume publishes it again.
-        if let id = submitted.id.withLock({ $0 }) { try await runs.publishWaiting(runId: id) }
+        for id in submitted.ids.withLock({ $0 }) { try await runs.publishWaiting(runId: id) }
         return response
     }
 
@@ -93,7 +99,7 @@ extension ProgramAPI {
 
 }
 
-/// The id of the run a request submitted, out of its transaction.
+/// The ids of the runs a request submitted, out of its transaction.
 final class RunIdentity: Sendable {
-    let id = Mutex<String?>(nil)
+    let ids = Mutex<[String]>([])
 }

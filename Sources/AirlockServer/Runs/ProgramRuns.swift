@@ -65,17 +65,19 @@ public struct ProgramRuns: Sendable {
     /// are revoked, and workers end those they hold when they find the run cancelled. Whether
     /// it was cancelled now.
     public func cancel(runId: String) async throws -> Bool {
-        let moved = try await store.transaction { records in
+        let (moved, run) = try await store.transaction { records in
             var moved = try await records.moveRun(id: runId, from: .queued, to: .cancelled)
             if !moved { moved = try await records.moveRun(id: runId, from: .running, to: .cancelled) }
             if moved { try await revokeKeys(runId: runId, records) }
-            return moved
+            return (moved, try await records.run(id: runId))
         }
-        if moved {
-            await accessChanged()
-            try await queue.removeWaiting(runID: runId)
-        }
-        return moved
+        guard moved, let run else { return moved }
+        // An assessment's suites are cancelled with it; a suite cancelled alone may end its assessment.
+        for suiteRun in (run.execution?.suites ?? [:]).values { _ = try await cancel(runId: suiteRun) }
+        await accessChanged()
+        try await queue.removeWaiting(runID: runId)
+        if let parent = run.execution?.assessment?.runId { await settleAssessment(runId: parent) }
+        return true
     }
 
     /// Queues a failed or cancelled run again in its next round: its failed results are
@@ -88,11 +90,19 @@ public struct ProgramRuns: Sendable {
             try await records.removeFailedAttempts(runId: runId)
             try await records.startNextRound(runId: runId)
             // The results of the round that ended no longer hold; the next end builds them anew.
-            try await records.updateRunSummary(id: runId, .object([:]))
+            // (An assessment's summary is its plan, which its report is built on.)
+            if try await records.run(id: runId)?.kind == "eval" { try await records.updateRunSummary(id: runId, .object([:])) }
             return (try await records.run(id: runId), try await records.attemptsWithoutResult(runId: runId))
         }
         guard let run else { return false }
         try await publish(run, waiting)
+        // An assessment resumes the suites that did not finish; a suite resumed alone reopens its assessment.
+        for suiteRun in (run.execution?.suites ?? [:]).values { _ = try await resume(runId: suiteRun) }
+        if let parent = run.execution?.assessment?.runId {
+            try await store.transaction { records in
+                if try await !records.moveRun(id: parent, from: .failed, to: .queued) { _ = try await records.moveRun(id: parent, from: .cancelled, to: .queued) }
+            }
+        }
         return true
     }
 
@@ -114,9 +124,9 @@ public struct ProgramRuns: Sendable {
     /// A grant key for a worker of an active run, minted now (named after the run, so that the
     /// run's end revokes it); nil when the run is not one the workers take attempts of. A run
     /// whose grant ended fails here.
-    public func assign(runId: String, workerUserId: String?) async throws -> (run: StoredRun, gatewayKey: String)? {
-        let assigned = try await store.transaction { records -> (StoredRun, String)? in
-            guard let run = try await records.run(id: runId), run.state?.isActive == true, let execution = run.execution,
+    public func assign(runId: String, workerUserId: String?) async throws -> Assignment? {
+        let assigned = try await store.transaction { records -> Assignment? in
+            guard let run = try await records.run(id: runId), run.kind == "eval", run.state?.isActive == true, let execution = run.execution,
                 let grant = try await records.grant(id: execution.grantId)
             else { return nil }
             let now = now()
@@ -135,13 +145,28 @@ public struct ProgramRuns: Sendable {
                 id: Identifier.make("key"), kind: .grant, userId: workerUserId, grantId: grant.id, organisationId: run.organisationId,
                 name: Self.keyName(runId: run.id), createdAt: now, expiresAt: grant.endsAt, revokedAt: nil)
             try await records.insert(key, secret: secret)
-            return (run, secret)
+            var roleKeys: [String: String] = [:]
+            for (role, sealed) in try await records.runRoleKeys(runId: run.id) {
+                guard let sealer = store.sealer else { throw StoreError(.sealing, "the run's role keys are sealed, and this server has no credentials key") }
+                roleKeys[role] = try sealer.open(sealed, context: Self.roleKeyContext(runId: run.id, role: role))
+            }
+            return Assignment(run: run, gatewayKey: secret, roleKeys: roleKeys)
         }
         // The gateway knows the key before the worker has it.
         await accessChanged()
         if assigned == nil { try? await queue.removeWaiting(runID: runId) }
-        return assigned.map { (run: $0.0, gatewayKey: $0.1) }
+        return assigned
     }
+
+    /// A worker's assignment: the run, a grant key minted for it, and its role models' keys.
+    public struct Assignment: Sendable {
+        public var run: StoredRun
+        public var gatewayKey: String
+        public var roleKeys: [String: String]
+    }
+
+    /// What a role's key is sealed with: copied onto another run or role, it does not open.
+    public static func roleKeyContext(runId: String, role: String) -> String { "run \(runId) role \(role)" }
 
     /// What a result's commit did.
     public struct CommitOutcome: Sendable, Hashable {
@@ -187,6 +212,53 @@ public struct ProgramRuns: Sendable {
     public func ended(runId: String) async {
         await accessChanged()
         await buildResults(runId: runId)
+        do {
+            if let parent = try await store.transaction({ records in try await records.run(id: runId) })?.execution?.assessment?.runId {
+                await settleAssessment(runId: parent)
+            }
+        } catch {
+            logger.error("cannot read the run that ended", metadata: ["run": "\(runId)", "error": "\(error)"])
+        }
+    }
+
+    /// Ends an assessment whose suites all ended: its report is built from their results and
+    /// kept with its levels and its end state at once (cancelled if a suite was, failed if one
+    /// failed, else finished), so an ended assessment always has its report. A failure is logged:
+    /// a starting server settles the assessments left open.
+    func settleAssessment(runId: String) async {
+        do {
+            guard let run = try await store.transaction({ records in try await records.run(id: runId) }), run.kind == "assessment",
+                let state = run.state, state.isActive, let execution = run.execution
+            else { return }
+            var suites: [String: StoredRun] = [:]
+            for (suite, id) in execution.suites ?? [:] {
+                guard let suiteRun = try await store.transaction({ records in try await records.run(id: id) }) else { continue }
+                guard let suiteState = suiteRun.state, !suiteState.isActive else { return }
+                // A suite's results are built just after its end; the last to end settles it.
+                if suiteState != .cancelled, case .object(let summary) = suiteRun.summary, summary.isEmpty { return }
+                suites[suite] = suiteRun
+            }
+            let states = suites.values.compactMap(\.state)
+            let end: RunState = states.contains(.cancelled) ? .cancelled : states.contains(.failed) ? .failed : .finished
+            var report = (summary: run.summary, levels: run.levels)
+            if end != .cancelled, let resultsBuilder {
+                guard let bundle = try await store.transaction({ records in try await records.bundle(sha256: execution.bundleDigest) }) else {
+                    throw StoreError(.notFound, "the bundle \(execution.bundleDigest) of run \(runId)")
+                }
+                let store = store
+                report = try await resultsBuilder.report(of: run, suites: suites, bundle: bundle) { suiteRun, after in
+                    try await store.transaction { records in try await records.attempts(runId: suiteRun, after: after, limit: 500, records: true) }
+                }
+            }
+            let moved = try await store.transaction { records in
+                guard try await records.moveRun(id: runId, from: state, to: end) else { return false }
+                try await records.updateRunReport(id: runId, summary: report.summary, levels: report.levels)
+                return true
+            }
+            if moved { logger.info("the assessment ended", metadata: ["run": "\(runId)", "state": "\(end.rawValue)"]) }
+        } catch {
+            logger.error("cannot settle the assessment", metadata: ["run": "\(runId)", "error": "\(error)"])
+        }
     }
 
     /// Builds an ended run's results into its summary. A failure is logged, not thrown: the
@@ -217,6 +289,9 @@ public struct ProgramRuns: Sendable {
         do {
             for run in try await store.transaction({ records in try await records.endedRunsWithoutResults() }) {
                 await buildResults(runId: run.id)
+            }
+            for run in try await store.transaction({ records in try await records.activeRuns() }) where run.kind == "assessment" {
+                await settleAssessment(runId: run.id)
             }
         } catch {
             logger.error("cannot list the ended runs without results", metadata: ["error": "\(error)"])

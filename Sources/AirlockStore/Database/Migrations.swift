@@ -218,6 +218,10 @@ public enum Migrations {
                 "CREATE INDEX run_attempts_by_order ON run_attempts (run_id, kept_order)",
             ]
         },
+        Migration(version: 7, name: "the sealed keys of a run's role models") { _ in
+            // Apart from the run's execution, which the API shows: sealed keys by role, as JSON.
+            ["ALTER TABLE runs ADD COLUMN role_keys TEXT"]
+        },
     ]
 
     /// A user's e-mail is unique within its organisation, not across the program: a clash with

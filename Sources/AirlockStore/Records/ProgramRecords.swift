@@ -360,6 +360,26 @@ public struct ProgramRecords: Sendable {
         try await sql.raw("UPDATE runs SET summary = \(bind: try encodeJSON(summary)) WHERE id = \(bind: id)").run()
     }
 
+    /// An assessment's report and the levels it decided.
+    public func updateRunReport(id: String, summary: JSONValue, levels: [String: String]) async throws {
+        try await sql.raw("""
+            UPDATE runs SET summary = \(bind: try encodeJSON(summary)), levels = \(bind: try encodeJSON(levels)) WHERE id = \(bind: id)
+            """).run()
+    }
+
+    /// Keeps the sealed keys of a run's role models, by role; never returned by the API.
+    public func updateRunRoleKeys(runId: String, sealed: [String: String]) async throws {
+        try await sql.raw("UPDATE runs SET role_keys = \(bind: try encodeJSON(sealed)) WHERE id = \(bind: runId)").run()
+    }
+
+    /// The sealed keys of a run's role models, by role, for its workers.
+    public func runRoleKeys(runId: String) async throws -> [String: String] {
+        guard let text = try await sql.raw("SELECT role_keys FROM runs WHERE id = \(bind: runId)").first()?
+            .decode(column: "role_keys", as: String?.self)
+        else { return [:] }
+        return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+    }
+
     /// Runs of the program's workers that ended (finished or failed) with no results built yet:
     /// what a starting server builds, since its predecessor may have stopped before it did.
     public func endedRunsWithoutResults() async throws -> [StoredRun] {

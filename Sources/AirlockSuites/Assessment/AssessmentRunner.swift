@@ -47,7 +47,18 @@ public struct AssessmentRunner: Sendable {
         let id = Self.newID()
         let folder = try AssessmentFolder.create(in: options.logDirectory, id: id)
         let runner = AssessmentRunner(policy: policy, options: options, folder: folder, environment: environment)
-        let assessment = Assessment(
+        let assessment = runner.plan(id: id)
+        try folder.write(assessment)
+        return (runner, assessment)
+    }
+
+    /// Plans an assessment without running it here (the program's workers run its suites).
+    public static func plan(policy: PolicyFile, options: AssessmentOptions) -> Assessment {
+        AssessmentRunner(policy: policy, options: options, folder: AssessmentFolder(path: ""), environment: [:]).plan(id: Self.newID())
+    }
+
+    func plan(id: String) -> Assessment {
+        Assessment(
             id: id,
             airlockVersion: AirlockVersion.current,
             model: .init(name: options.model.modelName, baseURL: options.model.baseURL),
@@ -57,11 +68,9 @@ public struct AssessmentRunner: Sendable {
             seed: options.seed,
             started: Date().timeIntervalSince1970,
             data: Self.importedData(in: options.dataFolder),
-            suites: policy.policy.suites.map { runner.plan($0) },
+            suites: policy.policy.suites.map { plan($0) },
             domains: []
         )
-        try folder.write(assessment)
-        return (runner, assessment)
     }
 
     /// Reopens an assessment; the policy must be unchanged.
@@ -167,6 +176,14 @@ public struct AssessmentRunner: Sendable {
 
     /// Takes a finished run's measure, groups and evidence into the suite's record.
     func record(_ results: RunResults, run: EvalRun, into outcome: inout Assessment.SuiteOutcome) throws {
+        guard let scorer = Self.measure(results, into: &outcome) else { return }
+        let threshold = policy.policy.suite(outcome.id)?.evidenceAtLeast ?? 1
+        outcome.evidence = try writeEvidence(run: run, scorer: scorer, group: outcome.group, atLeast: threshold, suite: outcome.id)
+    }
+
+    /// Takes a run's measure and groups into the suite's record; the scorer measured by, or nil
+    /// when nothing was measured (the reason says why).
+    public static func measure(_ results: RunResults, into outcome: inout Assessment.SuiteOutcome) -> String? {
         outcome.attempts = results.attempts
         outcome.failed = results.failed
         outcome.status = results.failed == 0 ? .complete : .incomplete
@@ -176,7 +193,7 @@ public struct AssessmentRunner: Sendable {
         }
         guard let scorer = outcome.scorer.flatMap({ name in results.scorers.first { $0.name == name } }) ?? results.scorers.first else {
             outcome.reason = "the run has no scores"
-            return
+            return nil
         }
         outcome.scorer = scorer.name
         outcome.groups = (scorer.groups ?? [:]).mapValues(SuiteMeasurement.init)
@@ -184,7 +201,7 @@ public struct AssessmentRunner: Sendable {
             guard let summary = scorer.groups?[group] else {
                 outcome.measurement = nil
                 outcome.reason = "the run has no group '\(group)'; its groups are: \((scorer.groups ?? [:]).keys.sorted().joined(separator: ", "))"
-                return
+                return nil
             }
             outcome.measurement = SuiteMeasurement(summary)
         } else {
@@ -192,10 +209,20 @@ public struct AssessmentRunner: Sendable {
         }
         guard outcome.measurement?.count ?? 0 > 0 else {
             outcome.measurement = nil
-            return
+            return nil
         }
-        let threshold = policy.policy.suite(outcome.id)?.evidenceAtLeast ?? 1
-        outcome.evidence = try writeEvidence(run: run, scorer: scorer.name, group: outcome.group, atLeast: threshold, suite: outcome.id)
+        return scorer.name
+    }
+
+    /// Whether a record counts as evidence of a suite: scored at least `atLeast` by `scorer`,
+    /// in the suite's group if it measures one (a group named by its field's value, or
+    /// `field=value` where the task groups by several fields).
+    public static func isEvidence(_ record: SampleRecord, scorer: String, group: String?, groupFields: [String], atLeast: Double) -> Double? {
+        guard record.status == .scored, let score = record.scores[scorer]?.value, score >= atLeast else { return nil }
+        guard let group else { return score }
+        if groupFields.count == 1 { return record.metadata[groupFields[0]]?.text == group ? score : nil }
+        let parts = group.split(separator: "=", maxSplits: 1).map(String.init)
+        return parts.count == 2 && record.metadata[parts[0]]?.text == parts[1] ? score : nil
     }
 
     /// Transcripts of the attempts that scored at least `atLeast` (solved challenges, attacks
@@ -203,15 +230,9 @@ public struct AssessmentRunner: Sendable {
     func writeEvidence(run: EvalRun, scorer: String, group: String?, atLeast: Double, suite: String) throws -> [Assessment.Evidence] {
         let records = RunDirectory.effectiveRecords(try run.directory.readRecords()).values.sorted { ($0.sampleID, $0.epoch) < ($1.sampleID, $1.epoch) }
         let fields = run.header.task.definition.metrics.groupFields
-        func inGroup(_ record: SampleRecord) -> Bool {
-            guard let group else { return true }
-            if fields.count == 1 { return record.metadata[fields[0]]?.text == group }
-            let parts = group.split(separator: "=", maxSplits: 1).map(String.init)
-            return parts.count == 2 && record.metadata[parts[0]]?.text == parts[1]
-        }
         var evidence: [Assessment.Evidence] = []
-        for record in records where record.status == .scored && inGroup(record) {
-            guard let score = record.scores[scorer]?.value, score >= atLeast else { continue }
+        for record in records {
+            guard let score = Self.isEvidence(record, scorer: scorer, group: group, groupFields: fields, atLeast: atLeast) else { continue }
             let name = "\(suite)/\(Self.fileSafe(record.sampleID))-e\(record.epoch).md"
             let path = folder.evidencePath + "/" + name
             try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)

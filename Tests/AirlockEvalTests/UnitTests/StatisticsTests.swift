@@ -287,4 +287,16 @@ private func isClose(_ actual: Double, _ expected: Double, relative: Double = 1e
         #expect(text.contains(#""method":"wilson""#))
         #expect(try JSONDecoder().decode(MetricSummary.self, from: encoder.encode(summary)) == summary)
     }
+
+    /// A summary of no values (every attempt failed) has no value: JSON has no NaN, so it is
+    /// written as null and read back as NaN, instead of failing the whole results' encoding.
+    @Test func aSummaryOfNoValuesEncodesAsNull() throws {
+        let empty = Statistics.summarize([])
+        #expect(empty.value.isNaN && empty.count == 0)
+        let text = String(decoding: try JSONEncoder().encode(empty), as: UTF8.self)
+        #expect(text.contains(#""value":null"#))
+        let read = try JSONDecoder().decode(MetricSummary.self, from: Data(text.utf8))
+        #expect(read.value.isNaN && read.count == 0 && read.name == empty.name)
+        #expect(read.lower.isNaN == empty.lower.isNaN && read.upper.isNaN == empty.upper.isNaN)
+    }
 }
