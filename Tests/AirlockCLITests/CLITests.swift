@@ -228,6 +228,55 @@ func word(_ request: ScriptedModelServer.Request) -> String {
         }
     }
 
+    /// A run of more attempts than a ZIP's 16-bit count (it failed with "the archive would need
+    /// ZIP64"): exported a sample at a time, and read by Python's zipfile and by Inspect.
+    @Test(.enabled(if: TestEnvironment.runsPython, "needs inspect-ai (make test installs it)"))
+    func aRunOfMoreThan65535AttemptsIsExportedForInspect() async throws {
+        let python = try #require(ProcessInfo.processInfo.environment["AIRLOCK_TEST_PYTHON"])
+        let folder = try Airlock.temporaryFolder()
+        let count = 70_000
+        try (1...count).map { #"{"id": "s\#($0)", "input": "Say word-\#($0)", "target": "word-\#($0)"}"# }.joined(separator: "\n")
+            .write(toFile: folder + "/data.jsonl", atomically: true, encoding: .utf8)
+        try "name: big\ndataset: {path: data.jsonl}\nscorers: [exact]\n".write(toFile: folder + "/task.yaml", atomically: true, encoding: .utf8)
+        // Planned as `airlock eval` plans it; its records written as the engine writes them.
+        let model = ModelConfiguration(api: .openAIChat, name: "scripted", baseURL: "http://127.0.0.1:9/v1")
+        let run = try EvalRun.start(taskPath: folder + "/task.yaml", options: EvalOptions(model: model, logDirectory: folder + "/logs"), environment: [:])
+        var lines = ""
+        for key in run.header.plannedKeys {
+            let number = Int(key.sampleID.dropFirst()) ?? 0
+            let answer = number % 4 == 0 ? "no" : "word-\(number)"
+            lines += #"{"sample_id":"\#(key.sampleID)","epoch":1,"status":"scored","input":"Say word-\#(number)","target":["word-\#(number)"],"messages":[{"role":"user","content":"Say word-\#(number)"},{"role":"assistant","content":"\#(answer)"}],"completion":"\#(answer)","scores":{"exact":{"value":\#(number % 4 == 0 ? 0 : 1)}},"usage":{"input_tokens":3,"output_tokens":1},"calls":[],"metadata":{},"started":1700000000.5,"total_seconds":0.25,"model_seconds":0.2}"# + "\n"
+        }
+        try lines.write(toFile: run.directory.samplesPath, atomically: true, encoding: .utf8)
+
+        let output = folder + "/big.eval"
+        let exported = try await Airlock.run(["export", run.directory.path, "--format", "inspect", "--output", output])
+        #expect(exported.status == 0, "\(exported.error)")
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = [
+            "-c",
+            """
+            import sys, zipfile
+            from inspect_ai.log import read_eval_log, read_eval_log_sample
+            archive = zipfile.ZipFile(sys.argv[1])
+            assert archive.testzip() is None
+            print(len(archive.infolist()))
+            header = read_eval_log(sys.argv[1], header_only=True)
+            print(header.results.total_samples, header.results.scores[0].metrics["accuracy"].value)
+            print(read_eval_log_sample(sys.argv[1], id="s69999", epoch=1).output.completion)
+            """,
+            output,
+        ]
+        let pipe = Pipe()
+        check.standardOutput = pipe
+        try check.run()
+        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0)
+        #expect(printed.split(separator: "\n") == ["\(count + 2)", "\(count) 0.75", "word-69999"], "\(printed)")
+    }
+
     @Test(.enabled(if: TestEnvironment.runs(.localModel, ifAvailable: LocalModel.isInstalled(LocalModel.Configuration(environment: ProcessInfo.processInfo.environment))), "needs the local model (make test installs it)"))
     func theDemoTaskRunsOnTheRealLocalModel() async throws {
         let folder = try Airlock.temporaryFolder()

@@ -5,45 +5,71 @@ import Foundation
 /// `summaries.json`), so that Inspect's viewer and log API read Airlock's runs.
 /// The member layout follows `docs/inspect-eval-format.md` (checked against inspect-ai 0.3.285).
 public enum InspectExport {
+    /// Writes the archive a sample at a time, so a run of any size is exported in the memory of
+    /// its largest sample and its summaries: the records are read twice, once to find the line
+    /// that stands for each attempt, once in the planned order to write them.
     public static func write(run directory: RunDirectory, to output: String) throws {
         guard output.hasSuffix(".eval") else {
             throw EvalError(.invalidArguments, "Inspect reads .eval files only; name the output FILE.eval", field: "--output")
         }
         let header = try directory.readHeader()
-        let records = RunDirectory.effectiveRecords(try directory.readRecords())
-        let definition = header.task.definition
+        var lines: [SampleKey: (offset: Int, length: Int, status: SampleRecord.Status)] = [:]
+        var attempts: [SampleKey: AttemptSummary] = [:]
         var metadata: [String: [String: JSONValue]] = [:]
-        for record in records.values { metadata[record.sampleID] = record.metadata }
-        let results = directory.readResults() ?? RunResultsCalculator.compute(header: header, attempts: records.mapValues(AttemptSummary.init), metadata: metadata)
-        let complete = directory.readResults() != nil
-        let scorerNames = Scorers.names(definition.scorers)
-        let created = iso(header.created)
-        let ordered = header.plannedKeys.compactMap { records[$0] }
-        let completedAt = ordered.map { $0.started + $0.totalSeconds }.max() ?? header.created
+        try directory.scanRecords { record, offset, length in
+            guard RunDirectory.stands(record.status, over: lines[record.key]?.status) else { return }
+            lines[record.key] = (offset, length, record.status)
+            attempts[record.key] = AttemptSummary(record)
+            metadata[record.sampleID] = record.metadata
+        }
+        let definition = header.task.definition
+        let stored = directory.readResults()
+        let results = stored ?? RunResultsCalculator.compute(header: header, attempts: attempts, metadata: metadata)
 
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         encoder.outputFormatting = [.sortedKeys]
-        var archive = ZipArchive()
-        var summaries: [JSONValue] = []
-        for record in ordered {
-            let sample = sampleJSON(record, model: header.model.name, limits: definition.limits)
-            try archive.add("samples/\(memberID(record.sampleID))_epoch_\(record.epoch).json", try encoder.encode(sample))
-            var summary = sample
-            if case .object(var fields) = summary {
-                for key in ["messages", "output", "events", "store"] { fields[key] = nil }
-                fields["completed"] = .bool(true)
-                fields["retries"] = .number(0)
-                fields["message_count"] = .number(Double(record.messages.count))
-                if let failure = record.failure { fields["error"] = .string("\(failure.cause.rawValue): \(failure.message)") }
-                summary = .object(fields)
+        let decoder = JSONDecoder()
+        try AtomicFile.write(to: output) { temporary in
+            let archive = try ZipArchive(path: temporary)
+            // No records file: a run with no record yet.
+            let samples = FileHandle(forReadingAtPath: directory.samplesPath)
+            defer { try? samples?.close() }
+            var summaries = Data("[".utf8)
+            var usage = TokenUsage()
+            var completedAt = header.created
+            for key in header.plannedKeys {
+                guard let line = lines[key], let samples else { continue }
+                try samples.seek(toOffset: UInt64(line.offset))
+                let record = try decoder.decode(SampleRecord.self, from: try samples.read(upToCount: line.length) ?? Data())
+                usage += record.usage
+                completedAt = max(completedAt, record.started + record.totalSeconds)
+                let sample = sampleJSON(record, model: header.model.name, limits: definition.limits)
+                try archive.add("samples/\(memberID(record.sampleID))_epoch_\(record.epoch).json", try encoder.encode(sample))
+                var summary = sample
+                if case .object(var fields) = summary {
+                    for key in ["messages", "output", "events", "store"] { fields[key] = nil }
+                    fields["completed"] = .bool(true)
+                    fields["retries"] = .number(0)
+                    fields["message_count"] = .number(Double(record.messages.count))
+                    if let failure = record.failure { fields["error"] = .string("\(failure.cause.rawValue): \(failure.message)") }
+                    summary = .object(fields)
+                }
+                if summaries.count > 1 { summaries.append(UInt8(ascii: ",")) }
+                summaries.append(try encoder.encode(summary))
             }
-            summaries.append(summary)
+            summaries.append(UInt8(ascii: "]"))
+            try archive.add("summaries.json", summaries)
+            try archive.add("header.json", try encoder.encode(headerJSON(header, results: results, complete: stored != nil, usage: usage, completedAt: completedAt)))
+            try archive.finish()
         }
-        try archive.add("summaries.json", try encoder.encode(summaries))
+    }
 
-        let usage = ordered.reduce(TokenUsage()) { $0 + $1.usage }
-        let headerJSON: JSONValue = .object([
+    static func headerJSON(_ header: RunHeader, results: RunResults, complete: Bool, usage: TokenUsage, completedAt: Double) -> JSONValue {
+        let definition = header.task.definition
+        let scorerNames = Scorers.names(definition.scorers)
+        let created = iso(header.created)
+        return .object([
             "version": .number(2),
             "status": .string(complete ? "success" : "cancelled"),
             "eval": .object([
@@ -106,8 +132,6 @@ public enum InspectExport {
                 "model_usage": .object([header.model.name: usageJSON(usage)]),
             ]),
         ])
-        try archive.add("header.json", try encoder.encode(headerJSON))
-        try AtomicFile.write(archive.finished(), to: output)
     }
 
     /// Inspect's viewer finds members by `ID_epoch_N`: a slash would make a folder, so it is replaced.

@@ -64,29 +64,10 @@ public struct RunDirectory: Sendable {
     /// Every complete record, in the order written. A torn final line (the process died while
     /// writing it) is cut from the file when `repair` is set, so later appends start clean.
     public func readRecords(repair: Bool = false) throws -> [SampleRecord] {
-        guard let data = FileManager.default.contents(atPath: samplesPath) else { return [] }
         var records: [SampleRecord] = []
-        let decoder = JSONDecoder()
-        var lineStart = 0
-        var lineNumber = 0
-        let bytes = [UInt8](data)
-        var goodEnd = 0
-        while lineStart < bytes.count {
-            lineNumber += 1
-            guard let newline = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) else {
-                // No newline: the write never finished.
-                break
-            }
-            let line = Data(bytes[lineStart..<newline])
-            do {
-                records.append(try decoder.decode(SampleRecord.self, from: line))
-            } catch {
-                throw EvalError(.logCorrupt, "record \(lineNumber) cannot be read: \(error)", file: samplesPath, line: lineNumber)
-            }
-            lineStart = newline + 1
-            goodEnd = lineStart
-        }
-        if repair && goodEnd < bytes.count {
+        let goodEnd = try scanRecords { record, _, _ in records.append(record) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: samplesPath)[.size] as? Int) ?? goodEnd
+        if repair && goodEnd < size {
             guard truncate(samplesPath, off_t(goodEnd)) == 0 else {
                 throw EvalError(.io, "cannot cut the torn last record: \(String(cString: strerror(errno)))", file: samplesPath)
             }
@@ -94,14 +75,58 @@ public struct RunDirectory: Sendable {
         return records
     }
 
+    /// Reads `samples.jsonl` a piece at a time, handing `body` each complete record with where
+    /// its line lies (byte offset and length, without the newline); a torn final line is not
+    /// handed. Returns the end of the last complete line.
+    @discardableResult
+    public func scanRecords(_ body: (SampleRecord, _ offset: Int, _ length: Int) throws -> Void) throws -> Int {
+        guard let file = FileHandle(forReadingAtPath: samplesPath) else { return 0 }
+        defer { try? file.close() }
+        let decoder = JSONDecoder()
+        var buffer: [UInt8] = []
+        var bufferStart = 0  // the file offset of buffer[0]
+        var unsearched = 0
+        var lineNumber = 0
+        while true {
+            let chunk: Data
+            do {
+                chunk = try file.read(upToCount: 1 << 20) ?? Data()
+            } catch {
+                throw EvalError(.io, "cannot read: \(error)", file: samplesPath)
+            }
+            if chunk.isEmpty { return bufferStart }
+            buffer.append(contentsOf: chunk)
+            var lineStart = 0
+            // A line longer than a piece is searched for its end once, not from its start each time.
+            var searchFrom = unsearched
+            while let newline = buffer[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
+                lineNumber += 1
+                let record: SampleRecord
+                do {
+                    record = try decoder.decode(SampleRecord.self, from: Data(buffer[lineStart..<newline]))
+                } catch {
+                    throw EvalError(.logCorrupt, "record \(lineNumber) cannot be read: \(error)", file: samplesPath, line: lineNumber)
+                }
+                try body(record, bufferStart + lineStart, newline - lineStart)
+                lineStart = newline + 1
+                searchFrom = lineStart
+            }
+            buffer.removeFirst(lineStart)
+            bufferStart += lineStart
+            unsearched = buffer.count
+        }
+    }
+
     /// The record that stands for each attempt: a scored one wins over failures; otherwise the latest.
     public static func effectiveRecords(_ records: [SampleRecord]) -> [SampleKey: SampleRecord] {
         var effective: [SampleKey: SampleRecord] = [:]
-        for record in records {
-            if let existing = effective[record.key], existing.status == .scored, record.status != .scored { continue }
-            effective[record.key] = record
-        }
+        for record in records where stands(record.status, over: effective[record.key]?.status) { effective[record.key] = record }
         return effective
+    }
+
+    /// Whether a record of `status` stands for its attempt over the one that stood before it.
+    public static func stands(_ status: SampleRecord.Status, over earlier: SampleRecord.Status?) -> Bool {
+        !(earlier == .scored && status != .scored)
     }
 
     /// Run folders under `logDirectory`, newest first.

@@ -47,10 +47,20 @@ private func littleEndian16(_ data: Data, at offset: Int) -> UInt16 {
         ("binary.bin", Data((0..<256).map { UInt8($0) })),
     ]
 
-    private func archive() throws -> Data {
-        var zip = ZipArchive()
-        for (name, contents) in Self.members { try zip.add(name, contents) }
-        return zip.finished()
+    /// The archive's bytes, written into a file by `fill`.
+    private func archive(_ fill: (ZipArchive) throws -> Void = { zip in for (name, contents) in ZipArchiveTests.members { try zip.add(name, contents) } })
+        throws -> Data
+    {
+        let folder = try UnitTestFolder()
+        defer { folder.remove() }
+        let zip = try ZipArchive(path: folder.path + "/archive.zip")
+        try fill(zip)
+        try zip.finish()
+        return try Data(contentsOf: URL(fileURLWithPath: folder.path + "/archive.zip"))
+    }
+
+    private func littleEndian64(_ data: Data, at offset: Int) -> UInt64 {
+        UInt64(littleEndian32(data, at: offset)) | UInt64(littleEndian32(data, at: offset + 4)) << 32
     }
 
     @Test func structure() throws {
@@ -65,7 +75,7 @@ private func littleEndian16(_ data: Data, at offset: Int) -> UInt16 {
         let centralOffset = Int(littleEndian32(data, at: end + 16))
         #expect(centralOffset + centralSize == end)
         #expect(littleEndian32(data, at: centralOffset) == 0x0201_4B50)
-        // The first local header: stored, sizes and CRC of the first member.
+        // The first local header: a small member is stored, with its sizes and CRC.
         let (name, contents) = Self.members[0]
         #expect(littleEndian16(data, at: 8) == 0) // method: stored
         #expect(littleEndian32(data, at: 14) == CRC32.checksum(contents))
@@ -74,22 +84,40 @@ private func littleEndian16(_ data: Data, at offset: Int) -> UInt16 {
         #expect(Int(littleEndian16(data, at: 26)) == name.utf8.count)
         #expect(data[30 ..< 30 + name.utf8.count] == Data(name.utf8))
         #expect(data[30 + name.utf8.count ..< 30 + name.utf8.count + contents.count] == contents)
+        // The second, repetitive text, is deflated to a fraction of its size.
+        let second = 30 + name.utf8.count + contents.count
+        #expect(littleEndian16(data, at: second + 8) == 8)
+        #expect(littleEndian32(data, at: second + 22) == UInt32(Self.members[1].1.count))
+        #expect(littleEndian32(data, at: second + 18) < UInt32(Self.members[1].1.count / 20))
     }
 
     @Test func nonASCIINamesSetTheUTF8Flag() throws {
-        var zip = ZipArchive()
-        try zip.add("ascii.txt", Data("a".utf8))
-        let ascii = zip.finished()
-        #expect(littleEndian16(ascii, at: 6) == 0)
-        var unicode = ZipArchive()
-        try unicode.add("ñ.txt", Data("a".utf8))
-        #expect(littleEndian16(unicode.finished(), at: 6) == 0x0800)
+        #expect(littleEndian16(try archive { try $0.add("ascii.txt", Data("a".utf8)) }, at: 6) == 0)
+        #expect(littleEndian16(try archive { try $0.add("ñ.txt", Data("a".utf8)) }, at: 6) == 0x0800)
     }
 
-    @Test func emptyArchiveIsJustTheEndRecord() {
-        let data = ZipArchive().finished()
+    @Test func emptyArchiveIsJustTheEndRecord() throws {
+        let data = try archive { _ in }
         #expect(data.count == 22)
         #expect(littleEndian32(data, at: 0) == 0x0605_4B50)
+    }
+
+    /// Past 65,534 entries the count no longer fits its 16 bits: the ZIP64 end record and its
+    /// locator carry it, and the classic end record says to look there.
+    @Test func moreEntriesThanSixteenBitsTakeTheZIP64EndRecords() throws {
+        let count = 70_000
+        let data = try archive { zip in for index in 0..<count { try zip.add("samples/s\(index)_epoch_1.json", Data("{}".utf8)) } }
+        let end = data.count - 22
+        #expect(littleEndian32(data, at: end) == 0x0605_4B50)
+        #expect(littleEndian16(data, at: end + 8) == 0xFFFF && littleEndian16(data, at: end + 10) == 0xFFFF)
+        let locator = end - 20
+        #expect(littleEndian32(data, at: locator) == 0x0706_4B50)
+        let record = Int(littleEndian64(data, at: locator + 8))
+        #expect(littleEndian32(data, at: record) == 0x0606_4B50)
+        #expect(littleEndian64(data, at: record + 24) == UInt64(count) && littleEndian64(data, at: record + 32) == UInt64(count))
+        let centralSize = Int(littleEndian64(data, at: record + 40))
+        let centralOffset = Int(littleEndian64(data, at: record + 48))
+        #expect(centralOffset + centralSize == record)
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unzip")))
@@ -110,20 +138,35 @@ private func littleEndian16(_ data: Data, at offset: Int) -> UInt16 {
         #expect(names == Self.members.map(\.0))
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unzip")))
+    func unzipReadsAZIP64ArchiveOfManyEntries() throws {
+        let folder = try UnitTestFolder()
+        defer { folder.remove() }
+        let path = folder.path + "/archive.zip"
+        try archive { zip in for index in 0..<66_000 { try zip.add("e\(index)", Data("entry \(index) ".utf8)) } }.write(to: URL(fileURLWithPath: path))
+        #expect(try run("/usr/bin/unzip", ["-tqq", path]).status == 0)
+        let listing = String(decoding: try run("/usr/bin/unzip", ["-Z1", path]).output, as: UTF8.self).split(separator: "\n")
+        #expect(listing.count == 66_000 && listing.last == "e65999")
+        #expect(try run("/usr/bin/unzip", ["-p", path, "e65999"]).output == Data("entry 65999 ".utf8))
+    }
+
     /// Non-ASCII member names carry the UTF-8 flag; Info-ZIP's unzip must read them back as written.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unzip")))
     func unzipReadsNonASCIINames() throws {
         let folder = try UnitTestFolder()
         defer { folder.remove() }
         let path = folder.path + "/archive.zip"
-        var zip = ZipArchive()
-        try zip.add("résumé/ünïcode.json", Data("[1]".utf8))
-        try zip.finished().write(to: URL(fileURLWithPath: path))
+        try archive { try $0.add("résumé/ünïcode.json", Data("[1]".utf8)) }.write(to: URL(fileURLWithPath: path))
         #expect(try run("/usr/bin/unzip", ["-tqq", path]).status == 0)
         let listing = try run("/usr/bin/unzip", ["-Z1", path])
         #expect(String(decoding: listing.output, as: UTF8.self) == "résumé/ünïcode.json\n")
         let result = try run("/usr/bin/unzip", ["-p", path, "résumé/ünïcode.json"])
         #expect(result.output == Data("[1]".utf8))
+    }
+
+    @Test func anEmptyOrOverlongNameIsRefused() throws {
+        #expect(throws: EvalError.self) { _ = try archive { try $0.add("", Data()) } }
+        #expect(throws: EvalError.self) { _ = try archive { try $0.add(String(repeating: "a", count: 70_000), Data()) } }
     }
 
     @Test func dosTimestamp() throws {
@@ -157,6 +200,21 @@ private func recordLine(_ id: String, epoch: Int = 1, status: String = "scored",
         #expect(record.scores["exact"]?.value == 1)
         let failed = try JSONDecoder().decode(SampleRecord.self, from: Data(recordLine("q1", status: "failed").utf8))
         #expect(failed.failure?.cause == .network)
+    }
+
+    /// Records are read a piece at a time: one longer than a piece is read whole, and each
+    /// record's place in the file is its line's.
+    @Test func recordsAreScannedWithTheirPlacesAcrossPieces() throws {
+        let long = recordLine("long").replacingOccurrences(of: #""input":"Q long""#, with: #""input":"\#(String(repeating: "x", count: 3 << 20))""#)
+        let lines = [recordLine("q1"), long, recordLine("q2")]
+        let (folder, run) = try runDirectory(samples: lines.map { $0 + "\n" }.joined() + "{\"torn")
+        defer { folder.remove() }
+        let file = try Data(contentsOf: URL(fileURLWithPath: run.samplesPath))
+        var seen: [(String, Data)] = []
+        let end = try run.scanRecords { record, offset, length in seen.append((record.sampleID, file[offset..<offset + length])) }
+        #expect(seen.map(\.0) == ["q1", "long", "q2"])
+        #expect(seen.map(\.1) == lines.map { Data($0.utf8) })
+        #expect(end == file.count - "{\"torn".utf8.count)
     }
 
     @Test func tornLastLineIsCutWhenRepairing() throws {
