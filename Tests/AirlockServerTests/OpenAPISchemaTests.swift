@@ -171,9 +171,3 @@ func snakeCase(_ name: String) -> String {
     }
 }
 
-extension JSONValue {
-    fileprivate var objectValue: [String: JSONValue]? {
-        if case .object(let object) = self { return object }
-        return nil
-    }
-}

@@ -17,6 +17,8 @@ public struct ProgramRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by ``AuthenticationMiddleware`` when the request carries a valid key or session.
     public var actor: Actor?
+    /// Set by ``WebMiddleware`` for a signed-in browser: the session its forms must match.
+    public var browserSession: BrowserSession?
     /// The client's address, for throttling sign-ins; nil when the channel has none.
     public let remoteAddress: SocketAddress?
 

@@ -8,39 +8,8 @@ import HummingbirdBcrypt
 extension ProgramAPI {
     func signIn(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await decode(SignIn.self, from: request)
-        // Over-long fields are refused before anything is logged or hashed.
-        guard body.email.utf8.count <= Validate.maximumEmailBytes else {
-            throw ProblemDetails.badRequest("must be at most \(Validate.maximumEmailBytes) bytes", field: "email")
-        }
-        guard body.password.utf8.count <= PasswordRule.maximumBytes else {
-            throw ProblemDetails.badRequest("must be at most \(PasswordRule.maximumBytes) bytes", field: "password")
-        }
-        let email = body.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        let user = try await authenticate(email: body.email, password: body.password, address: context.remoteAddress?.ipAddress ?? "unknown")
         let now = now()
-        // Throttled before the password is checked: a refused try costs no bcrypt and no audit entry.
-        if case .wait(let seconds) = signInThrottle.withLock({ $0.decide(account: email, address: address, at: now) }) {
-            throw ProblemDetails(
-                .tooManyRequests, code: "sign-in-throttled", detail: "too many failed sign-ins: try again in \(seconds) seconds",
-                headers: [.retryAfter: String(seconds)])
-        }
-        // An e-mail is unique within an organisation: the password says which account is meant.
-        let accounts = try await store.transaction { try await $0.users(email: email) }
-        var found: User?
-        for account in accounts where found == nil {
-            if let hash = account.passwordHash, try await Passwords.verify(body.password, hash: hash) { found = account.user }
-        }
-        // Verify against a fixed hash when nobody has a password, so timing does not tell who exists.
-        if !accounts.contains(where: { $0.passwordHash != nil }) { _ = try await Passwords.verify(body.password, hash: Self.decoyHash) }
-        guard let user = found else {
-            signInThrottle.withLock { $0.failed(account: email, address: address, at: now) }
-            try await store.transaction { records in
-                try await audit(records, nil, "session.refused", "user", accounts.first?.user.id, ["email": email])
-            }
-            throw ProblemDetails(
-                .unauthorized, code: "sign-in-failed", detail: "the email or password is wrong", headers: [.wwwAuthenticate: "Bearer"])
-        }
-        signInThrottle.withLock { $0.succeeded(account: email) }
         let token = Identifier.secret("als")
         let expiresAt = now.addingTimeInterval(configuration.sessionLifetime)
         let session = try await store.transaction { records -> SessionView in
@@ -58,6 +27,45 @@ extension ProgramAPI {
                 token: token, expiresAt: expiresAt, user: user, organisation: organisation)
         }
         return try json(session, status: .created)
+    }
+
+    /// The user whose e-mail and password these are: throttled per account and address before
+    /// any password is checked (429), refused with 401 (audited) when none matches. The API's
+    /// sign-in and the browser's share it.
+    func authenticate(email: String, password: String, address: String) async throws -> User {
+        // Over-long fields are refused before anything is logged or hashed.
+        guard email.utf8.count <= Validate.maximumEmailBytes else {
+            throw ProblemDetails.badRequest("must be at most \(Validate.maximumEmailBytes) bytes", field: "email")
+        }
+        guard password.utf8.count <= PasswordRule.maximumBytes else {
+            throw ProblemDetails.badRequest("must be at most \(PasswordRule.maximumBytes) bytes", field: "password")
+        }
+        let email = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let now = now()
+        // Throttled before the password is checked: a refused try costs no bcrypt and no audit entry.
+        if case .wait(let seconds) = signInThrottle.withLock({ $0.decide(account: email, address: address, at: now) }) {
+            throw ProblemDetails(
+                .tooManyRequests, code: "sign-in-throttled", detail: "too many failed sign-ins: try again in \(seconds) seconds",
+                headers: [.retryAfter: String(seconds)])
+        }
+        // An e-mail is unique within an organisation: the password says which account is meant.
+        let accounts = try await store.transaction { try await $0.users(email: email) }
+        var found: User?
+        for account in accounts where found == nil {
+            if let hash = account.passwordHash, try await Passwords.verify(password, hash: hash) { found = account.user }
+        }
+        // Verify against a fixed hash when nobody has a password, so timing does not tell who exists.
+        if !accounts.contains(where: { $0.passwordHash != nil }) { _ = try await Passwords.verify(password, hash: Self.decoyHash) }
+        guard let user = found else {
+            signInThrottle.withLock { $0.failed(account: email, address: address, at: now) }
+            try await store.transaction { records in
+                try await audit(records, nil, "session.refused", "user", accounts.first?.user.id, ["email": email])
+            }
+            throw ProblemDetails(
+                .unauthorized, code: "sign-in-failed", detail: "the email or password is wrong", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        signInThrottle.withLock { $0.succeeded(account: email) }
+        return user
     }
 
     /// Bcrypt of a random string nobody knows, made once.

@@ -6,7 +6,7 @@ import Hummingbird
 import Logging
 import Prometheus
 
-/// Builds the program server: the API under `/api/v1`, its OpenAPI document, `/healthz` and `/metrics`.
+/// Builds the program server: the API under `/api/v1`, its OpenAPI document, the web UI at `/`, `/healthz` and `/metrics`.
 public enum ProgramApplication {
     /// The router alone, for in-process tests and for listing the routes. With a `gateway`, its
     /// `/v1` routes are served beside the API.
@@ -15,6 +15,7 @@ public enum ProgramApplication {
     ) -> Router<ProgramRequestContext> {
         let router = Router(context: ProgramRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(registry: registry))
+        router.add(middleware: SecurityHeadersMiddleware())
         addOperationalRoutes(to: router, registry: registry) { try await api.store.database.ping() }
         gateway?.addRoutes(to: router)
 
@@ -97,6 +98,8 @@ public enum ProgramApplication {
 
         // TAXII 2.1 under /taxii2, with its own authentication and errors (docs/sharing.md).
         TAXIIRoutes(api: api).add(to: router)
+        // The web UI at `/`, with browser sessions of its own (docs/web-ui.md).
+        WebPages(api: api).add(to: router)
         return router
     }
 

@@ -20,6 +20,12 @@ public struct ServerConfiguration: Sendable {
     public var notice: NoticePolicy
     /// `sessions.lifetime_hours` (int, default 12): how long a sign-in session lasts.
     public var sessionLifetime: TimeInterval
+    /// `sessions.idle_minutes` (int, default 30): a browser session ends after this long without
+    /// a request, and after `sessions.lifetime_hours` whatever its use.
+    public var browserSessionIdle: TimeInterval = 30 * 60
+    /// `http.secure_cookies` (bool, default false): mark the browser's cookies `Secure`, so they
+    /// travel over TLS only. Set it wherever the server is reached over HTTPS (a TLS proxy).
+    public var secureCookies = false
     /// `log.level` (string, default `info`): trace, debug, info, notice, warning, error or critical.
     public var logLevel: String
     /// `gateway.refresh_milliseconds` (int, default 1000), `gateway.upstream_timeout_seconds` (int,
@@ -34,6 +40,9 @@ public struct ServerConfiguration: Sendable {
     /// `sharing.advisory_base_url` (string, default `<namespace>/advisories`): where published
     /// advisories are served, as documents link to them.
     public var advisoryBaseURL = "https://airlock.invalid/advisories"
+
+    /// How long browser sessions last.
+    public var browserSessionRule: BrowserSessionRule { BrowserSessionRule(idle: browserSessionIdle, absolute: sessionLifetime) }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8470, store: ProgramStore.Configuration = .init(),
@@ -70,6 +79,10 @@ public struct ServerConfiguration: Sendable {
         let hours = try Self.integer(config, "sessions.lifetime_hours", default: 12)
         guard hours > 0 else { throw ConfigurationError("sessions.lifetime_hours", "must be at least 1") }
         sessionLifetime = TimeInterval(hours) * 3600
+        let idle = try Self.integer(config, "sessions.idle_minutes", default: 30)
+        guard (1...1440).contains(idle) else { throw ConfigurationError("sessions.idle_minutes", "must be 1 to 1440") }
+        browserSessionIdle = TimeInterval(idle) * 60
+        secureCookies = config.bool(forKey: "http.secure_cookies", default: false)
         logLevel = config.string(forKey: "log.level", default: "info")
         let refresh = try Self.integer(config, "gateway.refresh_milliseconds", default: 1000)
         let upstream = try Self.integer(config, "gateway.upstream_timeout_seconds", default: 600)

@@ -222,6 +222,18 @@ public enum Migrations {
             // Apart from the run's execution, which the API shows: sealed keys by role, as JSON.
             ["ALTER TABLE runs ADD COLUMN role_keys TEXT"]
         },
+        Migration(version: 8, name: "browser sessions") { _ in
+            [
+                // Apart from API keys: a browser's cookie holds the secret, kept here as its digest.
+                """
+                CREATE TABLE browser_sessions (
+                    id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL REFERENCES users(id),
+                    form_token TEXT NOT NULL, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, ended_at BIGINT
+                )
+                """,
+                "CREATE INDEX browser_sessions_by_user ON browser_sessions (user_id)",
+            ]
+        },
     ]
 
     /// A user's e-mail is unique within its organisation, not across the program: a clash with

@@ -1,0 +1,306 @@
+import AirlockCore
+import AirlockStore
+import Foundation
+import Hummingbird
+
+/// The home page and the pages of a run: its results, its samples and each attempt's transcript.
+extension WebPages {
+    // MARK: Home
+
+    struct HomePage {
+        var frame: Frame
+        var runs: [RunRow]
+        var grants: [GrantRow]
+        var versions: [VersionRow]
+        var hasRuns: Bool
+        var hasGrants: Bool
+        var hasVersions: Bool
+        var nothing: Bool
+    }
+
+    struct RunRow {
+        var id: String
+        var name: String
+        var kind: String
+        var state: String
+    }
+
+    struct GrantRow {
+        var id: String
+        var purpose: String
+        var waitingFor: String
+    }
+
+    struct VersionRow {
+        var id: String
+        var version: String
+        var state: String
+        var plannedRelease: String
+        var daysLeft: Int
+    }
+
+    /// What needs the reader now: runs going on, grants waiting for a decision, and notices in
+    /// review with the days left to their planned release.
+    func home(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let actor = try context.requireActor()
+        let now = api.now()
+        let (runs, grants, versions) = try await api.store.transaction { records in
+            let visibility = api.visibility(of: actor)
+            var runs: [RunRow] = []
+            for run in try await records.activeRuns().prefix(200) where runs.count < 50 {
+                guard (try? await api.loadRun(run.id, .runRead, actor, records)) != nil else { continue }
+                runs.append(RunRow(id: run.id, name: run.name, kind: run.kind, state: run.state?.rawValue ?? ""))
+            }
+            let grants = try await records.grants(versionId: nil, visibleTo: visibility, after: nil, limit: 200).items
+                .filter { $0.status(at: now) == .pending }
+                .map { grant in
+                    GrantRow(
+                        id: grant.id, purpose: grant.purpose.rawValue,
+                        waitingFor: [grant.decisions.approvedAt == nil ? "the office's approval" : nil, grant.decisions.consentedAt == nil ? "the developer's consent" : nil]
+                            .compactMap { $0 }.joined(separator: " and "))
+                }
+            let versions = try await records.versions(modelId: nil, visibleTo: visibility, after: nil, limit: 200).items
+                .filter { [.notified, .inReview].contains($0.state) }
+                .map { version in
+                    VersionRow(
+                        id: version.id, version: version.version, state: version.state.rawValue,
+                        plannedRelease: RFC3339.format(version.plannedReleaseAt).prefix(10).description,
+                        daysLeft: max(0, Int(version.plannedReleaseAt.timeIntervalSince(now) / 86_400)))
+                }
+            return (runs, grants, versions)
+        }
+        return page(
+            "home",
+            HomePage(
+                frame: frame("Home", context), runs: runs, grants: grants, versions: versions, hasRuns: !runs.isEmpty, hasGrants: !grants.isEmpty,
+                hasVersions: !versions.isEmpty, nothing: runs.isEmpty && grants.isEmpty && versions.isEmpty))
+    }
+
+    // MARK: A run
+
+    struct RunPage {
+        var frame: Frame
+        var run: RunRow
+        var origin: String
+        var created: String
+        var progress: String?
+        var scorers: [ScorerRow]
+        var levels: [LevelRow]
+        var suites: [SuiteRow]
+        var hasScorers: Bool
+        var hasLevels: Bool
+        var hasSuites: Bool
+        var hasSamples: Bool
+    }
+
+    struct ScorerRow {
+        var name: String
+        var overall: MeasureRow
+        var groups: [MeasureRow]
+        var hasGroups: Bool
+    }
+
+    struct MeasureRow {
+        var name: String
+        var metric: String
+        var value: String
+        var interval: String
+        var count: Int
+    }
+
+    struct LevelRow {
+        var domain: String
+        var level: String
+    }
+
+    struct SuiteRow {
+        var suite: String
+        var runId: String
+    }
+
+    func runPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let (run, counts) = try await api.store.transaction { records in
+            let run = try await api.loadRun(id, .runRead, actor, records)
+            try await api.audit(records, actor, "run.read", "run", id, ["via": "browser"])
+            return (run, run.kind == "eval" && run.origin == .server ? try await records.attemptCounts(runId: id) : nil)
+        }
+        var scorers: [ScorerRow] = []
+        for scorer in Self.field(run.summary, "scorers")?.arrayValue ?? [] {
+            let name = Self.field(scorer, "name")?.stringValue ?? ""
+            guard let overall = Self.measure(name, Self.field(scorer, "overall")) else { continue }
+            let groups: [MeasureRow] = (Self.field(scorer, "groups")?.objectValue ?? [:]).sorted { $0.key < $1.key }.compactMap { Self.measure($0.key, $0.value) }
+            scorers.append(ScorerRow(name: name, overall: overall, groups: groups, hasGroups: !groups.isEmpty))
+        }
+        let progress = counts.map { counts in
+            "\(counts.done) of \(run.execution?.plannedAttempts ?? 0) attempts" + (counts.failed > 0 ? ", \(counts.failed) failed" : "")
+        }
+        let levels = run.levels.sorted { $0.key < $1.key }.map { LevelRow(domain: $0.key, level: $0.value) }
+        let suites = (run.execution?.suites ?? [:]).sorted { $0.key < $1.key }.map { SuiteRow(suite: $0.key, runId: $0.value) }
+        return page(
+            "run",
+            RunPage(
+                frame: frame(run.name, context), run: RunRow(id: run.id, name: run.name, kind: run.kind, state: run.state?.rawValue ?? "imported"),
+                origin: run.origin.rawValue, created: RFC3339.format(run.createdAt), progress: progress, scorers: scorers, levels: levels, suites: suites,
+                hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil))
+    }
+
+    static func field(_ value: JSONValue?, _ key: String) -> JSONValue? {
+        guard case .object(let members)? = value else { return nil }
+        return members[key]
+    }
+
+    /// A metric summary as the engine writes it (`value`, `stderr`, `lower`, `upper`, `count`);
+    /// a summary of nothing (its value null) shows as a dash.
+    static func measure(_ name: String, _ summary: JSONValue?) -> MeasureRow? {
+        guard let summary, case .number(let count)? = field(summary, "count") else { return nil }
+        func figure(_ key: String) -> String {
+            guard case .number(let value)? = field(summary, key), value.isFinite else { return "–" }
+            return String(format: "%.3f", value)
+        }
+        return MeasureRow(
+            name: name, metric: field(summary, "name")?.stringValue ?? "", value: figure("value"), interval: "\(figure("lower")) to \(figure("upper"))",
+            count: Int(count))
+    }
+
+    // MARK: Samples
+
+    struct SamplesPage {
+        var frame: Frame
+        var runId: String
+        var runName: String
+        var status: String
+        var rows: [SampleRow]
+        var next: String?
+        var empty: Bool
+    }
+
+    struct SampleRow {
+        var sampleId: String
+        var epoch: Int
+        var status: String
+        var worker: String
+        var calls: Int
+        var link: String
+    }
+
+    static let samplesPerPage = 100
+
+    /// A run's kept attempts by sample and epoch, a page at a time (keyset: after the last one
+    /// shown), filtered by status in the URL.
+    func samplesPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let parameters = request.uri.queryParameters
+        let status = parameters["status"].map(String.init) ?? ""
+        guard ["", "scored", "failed"].contains(status) else { throw ProblemDetails.badRequest("status is scored or failed", field: "status") }
+        var after: SampleKey?
+        if let sample = parameters["after"], let epochText = parameters["after_epoch"] {
+            guard let epoch = Int(String(epochText)) else { throw ProblemDetails.badRequest("after_epoch must be an integer", field: "after_epoch") }
+            after = SampleKey(sampleID: String(sample), epoch: epoch)
+        }
+        let (run, attempts) = try await api.store.transaction { records in
+            let run = try await api.loadRun(id, .runRead, actor, records)
+            return (run, try await records.attempts(runId: id, after: after, limit: Self.samplesPerPage))
+        }
+        let shown = attempts.filter { status.isEmpty || $0.status == status }
+        let rows = shown.map { attempt in
+            SampleRow(
+                sampleId: attempt.sampleId, epoch: attempt.epoch, status: attempt.status, worker: attempt.worker, calls: attempt.gatewayCallIds.count,
+                link: "/runs/\(id)/samples/\(Self.pathSegment(attempt.sampleId))/\(attempt.epoch)")
+        }
+        var next: String?
+        if attempts.count == Self.samplesPerPage, let last = attempts.last {
+            next = "/runs/\(id)/samples?" + Self.query(["status": status, "after": last.sampleId, "after_epoch": "\(last.epoch)"])
+        }
+        return page(
+            "samples", SamplesPage(frame: frame("Samples of \(run.name)", context), runId: id, runName: run.name, status: status, rows: rows, next: next, empty: rows.isEmpty))
+    }
+
+    static func pathSegment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+    }
+
+    static func query(_ fields: [String: String]) -> String {
+        fields.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { "\($0.key)=\(pathSegment($0.value))" }.joined(separator: "&")
+    }
+
+    // MARK: A transcript
+
+    struct TranscriptPage {
+        var frame: Frame
+        var runId: String
+        var runName: String
+        var sampleId: String
+        var epoch: Int
+        var status: String
+        var failure: String?
+        var messages: [MessageRow]
+        var scores: [ScoreRow]
+        var calls: [String]
+        var hasScores: Bool
+        var hasCalls: Bool
+    }
+
+    struct MessageRow {
+        var role: String
+        var tool: String?
+        /// The first part of a long text; the rest is folded behind "show all".
+        var text: String
+        var rest: String?
+        var toolCalls: [ToolCallRow]
+    }
+
+    struct ToolCallRow {
+        var name: String
+        var arguments: String
+    }
+
+    struct ScoreRow {
+        var name: String
+        var value: String
+        var answer: String?
+        var explanation: String?
+    }
+
+    static let foldAfter = 4_000
+
+    /// One attempt: every message and tool call as text (model output can neither run nor act
+    /// here), long texts folded, its scores, failure and the gateway calls that produced it.
+    func transcriptPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let sample = try context.parameters.require("sample_id")
+        guard let epoch = Int(try context.parameters.require("epoch")) else { throw ProblemDetails.notFound("attempt") }
+        let (run, attempt) = try await api.store.transaction { records in
+            let run = try await api.loadRun(id, .runRead, actor, records)
+            guard let attempt = try await records.attempt(runId: id, key: SampleKey(sampleID: sample, epoch: epoch)) else { throw ProblemDetails.notFound("attempt") }
+            try await api.audit(records, actor, "run.attempt.read", "run", id, ["sample": sample, "epoch": "\(epoch)", "via": "browser"])
+            return (run, attempt)
+        }
+        let record = (try? JSONDecoder().decode(JSONValue.self, from: Data(attempt.record.utf8))) ?? .object([:])
+        let messages = (Self.field(record, "messages")?.arrayValue ?? []).map { message -> MessageRow in
+            let text = Self.field(message, "content")?.stringValue ?? ""
+            let folded = text.count > Self.foldAfter
+            return MessageRow(
+                role: Self.field(message, "role")?.stringValue ?? "", tool: Self.field(message, "tool_name")?.stringValue,
+                text: folded ? String(text.prefix(Self.foldAfter)) : text, rest: folded ? String(text.dropFirst(Self.foldAfter)) : nil,
+                toolCalls: (Self.field(message, "tool_calls")?.arrayValue ?? []).map {
+                    ToolCallRow(name: Self.field($0, "name")?.stringValue ?? "", arguments: Self.field($0, "arguments")?.stringValue ?? "")
+                })
+        }
+        let scores = (Self.field(record, "scores")?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { name, score in
+            ScoreRow(
+                name: name, value: Self.field(score, "value").map { $0.text } ?? "", answer: Self.field(score, "answer")?.stringValue,
+                explanation: Self.field(score, "explanation")?.stringValue)
+        }
+        let failure = Self.field(record, "failure").map { "\(Self.field($0, "cause")?.stringValue ?? ""): \(Self.field($0, "message")?.stringValue ?? "")" }
+        return page(
+            "transcript",
+            TranscriptPage(
+                frame: frame("\(sample), epoch \(epoch)", context), runId: id, runName: run.name, sampleId: sample, epoch: epoch, status: attempt.status,
+                failure: failure, messages: messages, scores: scores, calls: attempt.gatewayCallIds, hasScores: !scores.isEmpty,
+                hasCalls: !attempt.gatewayCallIds.isEmpty))
+    }
+}

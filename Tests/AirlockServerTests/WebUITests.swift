@@ -1,0 +1,304 @@
+import AirlockCore
+@testable import AirlockServer
+import AirlockStore
+import AirlockTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+
+/// The web UI in process: its headers, sign-in and sessions, forms that only this site can
+/// send, authorisation as the API's, and model output shown as text.
+/// A clock a test moves on.
+final class MovableClock: Sendable {
+    private let date: Mutex<Date>
+    init(_ date: Date) { self.date = Mutex(date) }
+    var now: Date { date.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { date.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+struct WebUITests {
+    static let password = "correct horse battery staple"
+
+    /// A response's status, body and headers.
+    struct Page {
+        var status: HTTPResponse.Status
+        var body: String
+        var headers: HTTPFields
+
+        /// The value a `Set-Cookie` of this response gives `name`.
+        func cookie(_ name: String) -> String? {
+            headers[values: .setCookie].lazy.compactMap { line -> String? in
+                guard line.hasPrefix(name + "=") else { return nil }
+                return String(line.dropFirst(name.count + 1).prefix { $0 != ";" })
+            }.first
+        }
+
+        func setCookieLine(_ name: String) -> String? { headers[values: .setCookie].first { $0.hasPrefix(name + "=") } }
+
+        /// The value of the first hidden input `name` in the page.
+        func hidden(_ name: String) -> String? {
+            guard let range = body.range(of: #"name="\#(name)" value=""#) else { return nil }
+            return String(body[range.upperBound...].prefix { $0 != "\"" })
+        }
+    }
+
+    static func send(
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, cookies: [String: String] = [:],
+        form: [String: String]? = nil, site: String? = "same-origin", origin: String? = nil
+    ) async throws -> Page {
+        var headers: HTTPFields = [:]
+        if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        if let site { headers[HTTPField.Name("Sec-Fetch-Site")!] = site }
+        if let origin { headers[HTTPField.Name("Origin")!] = origin }
+        var body: ByteBuffer?
+        if let form {
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            body = ByteBuffer(string: WebPages.query(form))
+        }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
+            Page(status: response.status, body: String(buffer: response.body), headers: response.headers)
+        }
+    }
+
+    /// A user of the evaluator with a password.
+    static func evaluatorWithPassword(_ store: ProgramStore, _ world: ProgramWorld, email: String = "analyst@evaluator.example", role: MemberRole = .member)
+        async throws -> User
+    {
+        let user = User(id: Identifier.make("usr"), organisationId: world.id(.evaluator), email: email, name: "Ana <Analyst>", role: role, createdAt: world.now)
+        let hash = try await Passwords.hash(password)
+        try await store.transaction { records in try await records.insert(user, passwordHash: hash) }
+        return user
+    }
+
+    /// Signs in through the form as a browser does; the session's cookie.
+    static func signIn(_ client: any TestClientProtocol, email: String = "analyst@evaluator.example") async throws -> String {
+        let form = try await send(client, .get, "/sign-in")
+        let token = try #require(form.hidden("form_token"))
+        let cookie = try #require(form.cookie(WebPages.signInCookie))
+        let signedIn = try await send(
+            client, .post, "/sign-in", cookies: [WebPages.signInCookie: cookie], form: ["email": email, "password": password, "form_token": token, "next": "/"])
+        #expect(signedIn.status == .seeOther, "\(signedIn.body)")
+        return try #require(signedIn.cookie(WebMiddleware.sessionCookie))
+    }
+
+    /// The API with a clock the test moves.
+    static func withClock(_ body: @Sendable (ProgramStore, ProgramWorld, any TestClientProtocol, MovableClock) async throws -> Void) async throws {
+        try await TestBackend.sqlite.withFreshStore { store in
+            let world = try await ProgramWorld.make(in: store)
+            let clock = MovableClock(world.now.addingTimeInterval(86_400))
+            let api = ProgramAPI(store: store, configuration: ServerConfiguration(), now: { clock.now })
+            try await testApplication(api).test(.router) { client in try await body(store, world, client, clock) }
+        }
+    }
+
+    @Test func aSessionEndsWhenIdleOrOldOrSignedOut() {
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        let rule = BrowserSessionRule(idle: 1800, absolute: 12 * 3600)
+        var session = BrowserSession(id: "bss_1", userId: "usr_1", formToken: "t", createdAt: start, lastSeenAt: start)
+        #expect(rule.state(of: session, at: start.addingTimeInterval(1799)) == .active)
+        #expect(rule.state(of: session, at: start.addingTimeInterval(1800)) == .idle)
+        session.lastSeenAt = start.addingTimeInterval(11.9 * 3600)
+        #expect(rule.state(of: session, at: start.addingTimeInterval(11.95 * 3600)) == .active)
+        #expect(rule.state(of: session, at: start.addingTimeInterval(12 * 3600)) == .expired)
+        session.endedAt = start.addingTimeInterval(10)
+        #expect(rule.state(of: session, at: start.addingTimeInterval(20)) == .ended)
+        #expect(!rule.shouldTouch(session, at: session.lastSeenAt.addingTimeInterval(59)))
+        #expect(rule.shouldTouch(session, at: session.lastSeenAt.addingTimeInterval(60)))
+    }
+
+    /// Every page and file carries the policy that keeps anything inline from running, and no
+    /// template leaves a value unescaped or carries a script or style of its own.
+    @Test func everyPageCarriesTheSecurityHeadersAndNoTemplateRunsAnything() async throws {
+        try await withProgramAPI { _, client in
+            for path in ["/sign-in", "/static/app.css", "/runs/run_X", "/no-such-page"] {
+                let page = try await Self.send(client, .get, path)
+                let policy = try #require(page.headers[HTTPField.Name("Content-Security-Policy")!], "\(path)")
+                for part in ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"] {
+                    #expect(policy.contains(part), "\(path): \(policy)")
+                }
+                #expect(page.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+                #expect(page.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+            }
+        }
+        let folder = WebResources.folder + "/templates"
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+            let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+            for banned in ["{{{", "{{&", "<script", "style="] { #expect(!text.contains(banned), "\(name) contains \(banned)") }
+            #expect(text.range(of: #"\son[a-z]+="#, options: .regularExpression) == nil, "\(name) has an event handler")
+        }
+    }
+
+    @Test func signingInSetsAStrictHttpOnlyCookieAndIsAudited() async throws {
+        try await Self.withClock { store, world, client, _ in
+            let user = try await Self.evaluatorWithPassword(store, world)
+            // Not signed in: the page asks to sign in first, and comes back.
+            let away = try await Self.send(client, .get, "/runs/\(world.workerRun.id)")
+            #expect(away.status == .seeOther && away.headers[.location] == "/sign-in?next=%2Fruns%2F\(world.workerRun.id)")
+
+            let form = try await Self.send(client, .get, "/sign-in?next=/runs/\(world.workerRun.id)")
+            let token = try #require(form.hidden("form_token"))
+            let formCookie = try #require(form.cookie(WebPages.signInCookie))
+            #expect(form.hidden("next") == "/runs/\(world.workerRun.id)")
+            // A wrong password: the form again, with why, and the refusal audited.
+            let wrong = try await Self.send(
+                client, .post, "/sign-in", cookies: [WebPages.signInCookie: formCookie],
+                form: ["email": user.email, "password": "nope", "form_token": token, "next": "/"])
+            #expect(wrong.status == .unauthorized && wrong.body.contains("the email or password is wrong"))
+            #expect(wrong.cookie(WebMiddleware.sessionCookie) == nil)
+            // A token that is not the cookie's: refused before any password is checked.
+            let forged = try await Self.send(
+                client, .post, "/sign-in", cookies: [WebPages.signInCookie: formCookie],
+                form: ["email": user.email, "password": Self.password, "form_token": "alf_forged", "next": "/"])
+            #expect(forged.status == .forbidden)
+
+            let signedIn = try await Self.send(
+                client, .post, "/sign-in", cookies: [WebPages.signInCookie: formCookie],
+                form: ["email": user.email, "password": Self.password, "form_token": token, "next": "/runs/\(world.workerRun.id)"])
+            #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/runs/\(world.workerRun.id)")
+            let line = try #require(signedIn.setCookieLine(WebMiddleware.sessionCookie))
+            #expect(line.contains("HttpOnly") && line.contains("SameSite=Strict") && line.contains("Path=/") && !line.contains("Secure"))
+            let secret = try #require(signedIn.cookie(WebMiddleware.sessionCookie))
+            // The session is no API key: the API does not take it.
+            let api = try await client.call(.get, "/api/v1/me", as: ProgramWorld.Member(user: user, key: secret))
+            #expect(api.status == .unauthorized)
+
+            let home = try await Self.send(client, .get, "/", cookies: [WebMiddleware.sessionCookie: secret])
+            #expect(home.status == .ok)
+            // The user's name is the user's words: escaped.
+            #expect(home.body.contains("Ana &lt;Analyst&gt;") && !home.body.contains("Ana <Analyst>"))
+            let actions = try await store.transaction { try await $0.auditEntries(after: 0, limit: 1000) }.map(\.action)
+            #expect(actions.contains("session.refused") && actions.contains("session.create"))
+        }
+    }
+
+    /// A form must come from this site and carry its session's token; a session ends when idle.
+    @Test func formsOfAnotherSiteAreRefusedAndSessionsEnd() async throws {
+        try await Self.withClock { store, world, client, clock in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let secret = try await Self.signIn(client)
+            let cookies = [WebMiddleware.sessionCookie: secret]
+            let home = try await Self.send(client, .get, "/", cookies: cookies)
+            let token = try #require(home.hidden("form_token"))
+            // Another site's page: the browser says so, or sends its origin.
+            for (site, origin) in [("cross-site", nil), ("same-site", nil), (nil, "https://evil.example"), (nil, nil)] as [(String?, String?)] {
+                let refused = try await Self.send(client, .post, "/sign-out", cookies: cookies, form: ["form_token": token], site: site, origin: origin)
+                #expect(refused.status == .forbidden, "\(String(describing: site)) \(String(describing: origin))")
+            }
+            // This site's page without the token, or with another's.
+            #expect(try await Self.send(client, .post, "/sign-out", cookies: cookies, form: [:]).status == .forbidden)
+            #expect(try await Self.send(client, .post, "/sign-out", cookies: cookies, form: ["form_token": "aft_other"]).status == .forbidden)
+            #expect(try await Self.send(client, .get, "/", cookies: cookies).status == .ok)
+
+            // Idle past the timeout: the session is over, and its cookie is cleared.
+            clock.advance(31 * 60)
+            let idle = try await Self.send(client, .get, "/", cookies: cookies)
+            #expect(idle.status == .seeOther && idle.headers[.location]?.hasPrefix("/sign-in") == true)
+            #expect(idle.setCookieLine(WebMiddleware.sessionCookie)?.contains("Max-Age=0") == true)
+
+            // Sign out everywhere ends every browser of the user.
+            let first = try await Self.signIn(client)
+            let second = try await Self.signIn(client)
+            let page = try await Self.send(client, .get, "/", cookies: [WebMiddleware.sessionCookie: first])
+            let out = try await Self.send(
+                client, .post, "/sign-out/everywhere", cookies: [WebMiddleware.sessionCookie: first], form: ["form_token": try #require(page.hidden("form_token"))])
+            #expect(out.status == .seeOther)
+            for cookie in [first, second] {
+                #expect(try await Self.send(client, .get, "/", cookies: [WebMiddleware.sessionCookie: cookie]).status == .seeOther)
+            }
+        }
+    }
+
+    /// Served over TLS (behind a proxy), the cookies travel over TLS only.
+    @Test func secureCookiesWhereTheServerIsReachedOverTLS() async throws {
+        try await TestBackend.sqlite.withFreshStore { store in
+            let world = try await ProgramWorld.make(in: store)
+            _ = try await Self.evaluatorWithPassword(store, world)
+            var configuration = ServerConfiguration()
+            configuration.secureCookies = true
+            let now = world.now.addingTimeInterval(86_400)
+            try await testApplication(ProgramAPI(store: store, configuration: configuration, now: { now })).test(.router) { client in
+                let form = try await Self.send(client, .get, "/sign-in")
+                #expect(form.setCookieLine(WebPages.signInCookie)?.contains("Secure") == true)
+                let signedIn = try await Self.send(
+                    client, .post, "/sign-in", cookies: [WebPages.signInCookie: try #require(form.cookie(WebPages.signInCookie))],
+                    form: ["email": "analyst@evaluator.example", "password": Self.password, "form_token": try #require(form.hidden("form_token"))])
+                #expect(signedIn.setCookieLine(WebMiddleware.sessionCookie)?.contains("Secure") == true)
+            }
+        }
+    }
+
+    @Test func aWorkerHasNoPagesAndAnotherSiteCannotBeTheNextPage() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world, email: "robot@evaluator.example", role: .worker)
+            let form = try await Self.send(client, .get, "/sign-in")
+            let refused = try await Self.send(
+                client, .post, "/sign-in", cookies: [WebPages.signInCookie: try #require(form.cookie(WebPages.signInCookie))],
+                form: ["email": "robot@evaluator.example", "password": Self.password, "form_token": try #require(form.hidden("form_token"))])
+            #expect(refused.status == .forbidden && refused.cookie(WebMiddleware.sessionCookie) == nil)
+        }
+        for next in ["//evil.example/x", "/\\evil.example", "https://evil.example", "/ok\u{0}", "/runs/run_1"] {
+            #expect(WebPages.localPath(next) == (next == "/runs/run_1" ? next : "/"), "\(next)")
+        }
+    }
+
+    /// A run another grantee made is the API's 404 on its page too; the run's own evaluator
+    /// sees it, its samples, and each transcript with the model's output as text only.
+    @Test func pagesAuthoriseAsTheAPIAndShowModelOutputAsText() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let hostile = [
+                "<script>alert(1)</script>", #"<img src=x onerror="alert(2)">"#, #"<a href="javascript:alert(3)">click</a>"#,
+                #"<div hx-get="/sign-out/everywhere" hx-trigger="load">x</div>"#, "{{frame.formToken}}", "</pre><iframe src=//evil>",
+            ].joined(separator: "\n")
+            let record: JSONValue = .object([
+                "sample_id": .string("s1"), "epoch": .number(1), "status": .string("scored"),
+                "messages": .array([
+                    .object(["role": .string("user"), "content": .string("Say hello")]),
+                    .object([
+                        "role": .string("assistant"), "content": .string(hostile + String(repeating: "long ", count: 1000)),
+                        "tool_calls": .array([.object(["id": .string("c1"), "name": .string("bash"), "arguments": .string(#"{"cmd":"<script>x</script>"}"#)])]),
+                    ]),
+                ]),
+                "scores": .object(["exact": .object(["value": .number(1), "answer": .string("<b>bold</b>")])]),
+            ])
+            try await store.transaction { records in
+                _ = try await records.commit(
+                    StoredAttempt(
+                        runId: world.workerRun.id, sampleId: "s1", epoch: 1, status: "scored",
+                        record: String(decoding: try JSONEncoder().encode(record), as: UTF8.self), gatewayCallIds: ["call_1"], worker: "w", createdAt: world.now))
+            }
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let run = try await Self.send(client, .get, "/runs/\(world.workerRun.id)", cookies: cookies)
+            #expect(run.status == .ok && run.body.contains("/runs/\(world.workerRun.id)/samples"))
+            let samples = try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples?status=scored", cookies: cookies)
+            #expect(samples.status == .ok && samples.body.contains("/runs/\(world.workerRun.id)/samples/s1/1"))
+            let transcript = try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples/s1/1", cookies: cookies)
+            #expect(transcript.status == .ok)
+            let body = transcript.body
+            #expect(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            for raw in ["<script", "<img", "<iframe", "<a href=\"javascript", "<div hx-get", "<b>bold", "</pre><iframe"] {
+                #expect(!body.contains(raw), "\(raw) reached the page unescaped")
+            }
+            // Mustache in model output is text, not a tag: the session's token does not leak into it.
+            let token = try #require(transcript.hidden("form_token"))
+            #expect(body.components(separatedBy: token).count == 3)  // the two sign-out forms only
+            #expect(body.contains("<details><summary>Show all</summary>"))
+
+            // Another organisation: the same 404 as the API's.
+            let bankUser = User(id: Identifier.make("usr"), organisationId: world.id(.bank), email: "ops@bank.example", name: "Ops", role: .member, createdAt: world.now)
+            let hash = try await Passwords.hash(Self.password)
+            try await store.transaction { records in try await records.insert(bankUser, passwordHash: hash) }
+            let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
+            for path in ["/runs/\(world.workerRun.id)", "/runs/\(world.workerRun.id)/samples", "/runs/\(world.workerRun.id)/samples/s1/1", "/runs/run_NOPE"] {
+                let hidden = try await Self.send(client, .get, path, cookies: bank)
+                #expect(hidden.status == .notFound, "\(path)")
+                #expect(!hidden.body.contains("alert(1)") && !hidden.body.contains("Say hello"))
+            }
+            let api = try await client.call(.get, "/api/v1/runs/\(world.workerRun.id)", as: world.member(.bank, .member))
+            #expect(api.status == .notFound)
+        }
+    }
+}
