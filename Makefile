@@ -8,8 +8,10 @@ AIRLOCK    := .build/debug/airlock
 # Python packages the tests use as real peers (pinned): Inspect reads exported logs;
 # Schemathesis fuzzes the program server from its OpenAPI document; the OpenAI SDK calls the gateway;
 # cvss scores vectors beside Airlock's; stix2-validator and csaf check the documents Airlock emits;
-# taxii2-client drives the TAXII server; nats-py checks the wire of Airlock's NATS client.
-TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0 cvss==3.6 stix2-validator==3.2.0 csaf==2026.10.25 taxii2-client==2.3.0 nats-py==2.16.0 kubernetes-validate==1.37.0
+# taxii2-client drives the TAXII server; nats-py checks the wire of Airlock's NATS client;
+# Playwright drives Debian's Chromium through the web UI, and axe-playwright-python carries
+# axe-core (4.12.1) to check each page's accessibility.
+TEST_PYPI  := inspect-ai==0.3.285 schemathesis==4.32.5 openai==3.54.0 cvss==3.6 stix2-validator==3.2.0 csaf==2026.10.25 taxii2-client==2.3.0 nats-py==2.16.0 kubernetes-validate==1.37.0 playwright==1.65.3 axe-playwright-python==0.1.8
 # Debian packages: a C++ toolchain for llama.cpp's build, unzip for the archive tests,
 # bubblewrap and iproute2 for sandboxes (procps: pkill; python3 runs inside them in tests),
 # chromium to render the assessment report in tests; cmake, a libuv program the child-process

@@ -266,6 +266,11 @@ extension WebPages {
 
     static let foldAfter = 4_000
 
+    /// A score's answer or explanation in its table cell: the messages below hold it whole.
+    static func clipped(_ text: String) -> String {
+        text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+
     /// One attempt: every message and tool call as text (model output can neither run nor act
     /// here), long texts folded, its scores, failure and the gateway calls that produced it.
     func transcriptPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
@@ -292,8 +297,8 @@ extension WebPages {
         }
         let scores = (Self.field(record, "scores")?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { name, score in
             ScoreRow(
-                name: name, value: Self.field(score, "value").map { $0.text } ?? "", answer: Self.field(score, "answer")?.stringValue,
-                explanation: Self.field(score, "explanation")?.stringValue)
+                name: name, value: Self.field(score, "value").map { $0.text } ?? "", answer: Self.field(score, "answer")?.stringValue.map(Self.clipped),
+                explanation: Self.field(score, "explanation")?.stringValue.map(Self.clipped))
         }
         let failure = Self.field(record, "failure").map { "\(Self.field($0, "cause")?.stringValue ?? ""): \(Self.field($0, "message")?.stringValue ?? "")" }
         return page(
