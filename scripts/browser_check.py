@@ -66,7 +66,7 @@ def main() -> None:
         page.click(f"a[href='/runs/{run}/samples/{sample}/{epoch}']")
         check("transcript")
         report["transcript_text"] = page.inner_text("ol.messages")
-        report["scripts_on_transcript"] = page.evaluate("document.scripts.length")
+        report["scripts_on_transcript"] = page.evaluate("Array.from(document.scripts).map(s => new URL(s.src, location).pathname)")
         if page.locator("summary").count():
             page.locator("summary").first.click()
         page.get_by_role("button", name="Sign out", exact=True).click()

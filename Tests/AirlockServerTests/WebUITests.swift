@@ -126,7 +126,10 @@ struct WebUITests {
         let folder = WebResources.folder + "/templates"
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
             let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
-            for banned in ["{{{", "{{&", "<script", "style="] { #expect(!text.contains(banned), "\(name) contains \(banned)") }
+            for banned in ["{{{", "{{&", "style="] { #expect(!text.contains(banned), "\(name) contains \(banned)") }
+            // One script, the site's own file, and nothing inline.
+            let scripts = text.components(separatedBy: "<script").count - 1
+            #expect(scripts == (text.contains(#"<script src="/static/app.js" defer></script>"#) ? 1 : 0), "\(name) has a script of its own")
             #expect(text.range(of: #"\son[a-z]+="#, options: .regularExpression) == nil, "\(name) has an event handler")
         }
     }
@@ -230,6 +233,15 @@ struct WebUITests {
         }
     }
 
+    /// A CSV cell a spreadsheet would run as a formula is written as text; quotes and commas are quoted.
+    @Test func csvFieldsAreQuotedAndNeverFormulas() {
+        #expect(WebPages.csvField("s1") == "s1")
+        #expect(WebPages.csvField("=HYPERLINK(\"https://evil.example\")") == "\"'=HYPERLINK(\"\"https://evil.example\"\")\"")
+        #expect(WebPages.csvField("+1") == "'+1" && WebPages.csvField("@x") == "'@x" && WebPages.csvField("-2") == "'-2")
+        #expect(WebPages.csvField("a,b") == "\"a,b\"" && WebPages.csvField("line\nbreak") == "\"line\nbreak\"")
+        #expect(WebPages.jsonLine("{\n\"a\": 1\n}") == #"{"a":1}"#)
+    }
+
     @Test func aWorkerHasNoPagesAndAnotherSiteCannotBeTheNextPage() async throws {
         try await Self.withClock { store, world, client, _ in
             _ = try await Self.evaluatorWithPassword(store, world, email: "robot@evaluator.example", role: .worker)
@@ -279,7 +291,7 @@ struct WebUITests {
             #expect(transcript.status == .ok)
             let body = transcript.body
             #expect(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
-            for raw in ["<script", "<img", "<iframe", "<a href=\"javascript", "<div hx-get", "<b>bold", "</pre><iframe"] {
+            for raw in ["<script>", "<img", "<iframe", "<a href=\"javascript", "<div hx-get", "<b>bold", "</pre><iframe"] {
                 #expect(!body.contains(raw), "\(raw) reached the page unescaped")
             }
             // Mustache in model output is text, not a tag: the session's token does not leak into it.
@@ -287,12 +299,29 @@ struct WebUITests {
             #expect(body.components(separatedBy: token).count == 3)  // the two sign-out forms only
             #expect(body.contains("<details><summary>Show all</summary>"))
 
+            // Downloads: a row per attempt, or each record whole on a line.
+            let csv = try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples/download?format=csv", cookies: cookies)
+            #expect(csv.status == .ok && csv.headers[.contentType] == "text/csv; charset=utf-8")
+            let rows = csv.body.split(separator: "\r\n").map(String.init)
+            #expect(rows.count == 2 && rows[0] == "sample_id,epoch,status,worker,gateway_calls,kept_at" && rows[1].hasPrefix("s1,1,scored,w,1,"))
+            let jsonl = try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples/download?format=jsonl", cookies: cookies)
+            let lines = jsonl.body.split(separator: "\n")
+            #expect(lines.count == 1)
+            #expect(try JSONDecoder().decode(JSONValue.self, from: Data(lines[0].utf8)) == record)
+            #expect(try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples/download?format=xml", cookies: cookies).status == .badRequest)
+            // The run's events for the browser's session (an ended run's stream ends at once).
+            let events = try await Self.send(client, .get, "/runs/\(world.cancelledRun.id)/events", cookies: cookies)
+            #expect(events.status == .ok && events.headers[.contentType] == "text/event-stream" && events.body.contains("event: progress"), "\(events.body)")
+
             // Another organisation: the same 404 as the API's.
             let bankUser = User(id: Identifier.make("usr"), organisationId: world.id(.bank), email: "ops@bank.example", name: "Ops", role: .member, createdAt: world.now)
             let hash = try await Passwords.hash(Self.password)
             try await store.transaction { records in try await records.insert(bankUser, passwordHash: hash) }
             let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
-            for path in ["/runs/\(world.workerRun.id)", "/runs/\(world.workerRun.id)/samples", "/runs/\(world.workerRun.id)/samples/s1/1", "/runs/run_NOPE"] {
+            for path in [
+                "/runs/\(world.workerRun.id)", "/runs/\(world.workerRun.id)/samples", "/runs/\(world.workerRun.id)/samples/s1/1", "/runs/run_NOPE",
+                "/runs/\(world.workerRun.id)/samples/download?format=jsonl", "/runs/\(world.workerRun.id)/events",
+            ] {
                 let hidden = try await Self.send(client, .get, path, cookies: bank)
                 #expect(hidden.status == .notFound, "\(path)")
                 #expect(!hidden.body.contains("alert(1)") && !hidden.body.contains("Say hello"))

@@ -1,6 +1,7 @@
 import AirlockCore
 import AirlockStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The home page and the pages of a run: its results, its samples and each attempt's transcript.
@@ -84,6 +85,8 @@ extension WebPages {
         var origin: String
         var created: String
         var progress: String?
+        /// Whether the run still goes on: its progress line follows the run's events.
+        var live: Bool
         var scorers: [ScorerRow]
         var levels: [LevelRow]
         var suites: [SuiteRow]
@@ -142,7 +145,8 @@ extension WebPages {
             "run",
             RunPage(
                 frame: frame(run.name, context), run: RunRow(id: run.id, name: run.name, kind: run.kind, state: run.state?.rawValue ?? "imported"),
-                origin: run.origin.rawValue, created: RFC3339.format(run.createdAt), progress: progress, scorers: scorers, levels: levels, suites: suites,
+                origin: run.origin.rawValue, created: RFC3339.format(run.createdAt), progress: progress, live: counts != nil && run.state?.isActive == true,
+                scorers: scorers, levels: levels, suites: suites,
                 hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil))
     }
 
@@ -216,6 +220,61 @@ extension WebPages {
         }
         return page(
             "samples", SamplesPage(frame: frame("Samples of \(run.name)", context), runId: id, runName: run.name, status: status, rows: rows, next: next, empty: rows.isEmpty))
+    }
+
+    /// A run's kept attempts as CSV (one row each, without transcripts) or JSONL (each record
+    /// whole), streamed a page at a time: a run of any size, in the memory of one page.
+    func downloadSamples(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let format = request.uri.queryParameters["format"].map(String.init) ?? "csv"
+        guard ["csv", "jsonl"].contains(format) else { throw ProblemDetails.badRequest("format is csv or jsonl", field: "format") }
+        _ = try await api.store.transaction { records in
+            let run = try await api.loadRun(id, .runRead, actor, records)
+            try await api.audit(records, actor, "run.download", "run", id, ["format": format, "via": "browser"])
+            return run
+        }
+        let store = api.store
+        let csv = format == "csv"
+        let headers: HTTPFields = [
+            .contentType: csv ? "text/csv; charset=utf-8" : "application/x-ndjson",
+            .contentDisposition: "attachment; filename=\"\(id)-samples.\(format)\"",
+        ]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            if csv { try await writer.write(ByteBuffer(string: "sample_id,epoch,status,worker,gateway_calls,kept_at\r\n")) }
+            var after: SampleKey?
+            while true {
+                let page = try await store.transaction { records in try await records.attempts(runId: id, after: after, limit: 500, records: !csv) }
+                guard let last = page.last else { break }
+                var buffer = ByteBuffer()
+                for attempt in page {
+                    if csv {
+                        let row = [attempt.sampleId, "\(attempt.epoch)", attempt.status, attempt.worker, "\(attempt.gatewayCallIds.count)", RFC3339.format(attempt.createdAt)]
+                        buffer.writeString(row.map(Self.csvField).joined(separator: ",") + "\r\n")
+                    } else {
+                        buffer.writeString(Self.jsonLine(attempt.record) + "\n")
+                    }
+                }
+                try await writer.write(buffer)
+                after = SampleKey(sampleID: last.sampleId, epoch: last.epoch)
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// A CSV field (RFC 4180), with a leading `'` where a spreadsheet would take it for a formula.
+    static func csvField(_ text: String) -> String {
+        var text = text
+        if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A record on one line: as kept when it has no line break, else written again compactly.
+    static func jsonLine(_ record: String) -> String {
+        guard record.contains(where: { $0 == "\n" || $0 == "\r" }) else { return record }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(record.utf8)), let data = try? JSONEncoder().encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func pathSegment(_ text: String) -> String {

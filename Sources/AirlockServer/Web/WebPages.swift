@@ -29,7 +29,10 @@ struct WebPages: Sendable {
         web.post("sign-out/everywhere", use: signOutEverywhere)
         web.get("", use: home)
         web.get("runs/{run_id}", use: runPage)
+        // The API's event stream, for the browser's session (an EventSource sends no key).
+        web.get("runs/{run_id}/events", use: api.runEvents)
         web.get("runs/{run_id}/samples", use: samplesPage)
+        web.get("runs/{run_id}/samples/download", use: downloadSamples)
         web.get("runs/{run_id}/samples/{sample_id}/{epoch}", use: transcriptPage)
         router.get("static/{file}", use: staticFile)
     }
