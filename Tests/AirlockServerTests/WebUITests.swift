@@ -233,6 +233,30 @@ struct WebUITests {
         }
     }
 
+    /// Review windows and the calendar: what the reader may see, as the API's lists; the bank,
+    /// with no grant, sees no version and its page is a 404.
+    @Test func reviewWindowsAndTheCalendarShowWhatTheReaderMaySee() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let models = try await Self.send(client, .get, "/models", cookies: cookies)
+            #expect(models.status == .ok && models.body.contains("/versions/\(world.version.id)") && models.body.contains("Frontier"))
+            let version = try await Self.send(client, .get, "/versions/\(world.version.id)", cookies: cookies)
+            #expect(version.status == .ok && version.body.contains("/runs/\(world.workerRun.id)"))
+            let calendar = try await Self.send(client, .get, "/calendar.ics", cookies: cookies)
+            #expect(calendar.status == .ok && calendar.headers[.contentType] == "text/calendar; charset=utf-8")
+            #expect(calendar.body.contains("UID:\(world.version.id)-release@airlock") && calendar.body.contains("SUMMARY:Planned release: Frontier 1.0"))
+
+            let bankUser = User(id: Identifier.make("usr"), organisationId: world.id(.bank), email: "ops@bank.example", name: "Ops", role: .member, createdAt: world.now)
+            let hash = try await Passwords.hash(Self.password)
+            try await store.transaction { records in try await records.insert(bankUser, passwordHash: hash) }
+            let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
+            #expect(!(try await Self.send(client, .get, "/models", cookies: bank)).body.contains(world.version.id))
+            #expect(try await Self.send(client, .get, "/versions/\(world.version.id)", cookies: bank).status == .notFound)
+            #expect(!(try await Self.send(client, .get, "/calendar.ics", cookies: bank)).body.contains("BEGIN:VEVENT"))
+        }
+    }
+
     /// A CSV cell a spreadsheet would run as a formula is written as text; quotes and commas are quoted.
     @Test func csvFieldsAreQuotedAndNeverFormulas() {
         #expect(WebPages.csvField("s1") == "s1")

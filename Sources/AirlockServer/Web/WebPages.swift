@@ -28,6 +28,9 @@ struct WebPages: Sendable {
         web.post("sign-out", use: signOut)
         web.post("sign-out/everywhere", use: signOutEverywhere)
         web.get("", use: home)
+        web.get("models", use: modelsPage)
+        web.get("versions/{version_id}", use: versionPage)
+        web.get("calendar.ics", use: calendar)
         web.get("runs/{run_id}", use: runPage)
         // The API's event stream, for the browser's session (an EventSource sends no key).
         web.get("runs/{run_id}/events", use: api.runEvents)
