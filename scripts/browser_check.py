@@ -65,6 +65,8 @@ def main() -> None:
         check("models")
         page.click("table a[href^='/versions/']")
         check("version")
+        page.click("nav >> text=Grants")
+        check("grants")
         page.goto(f"{url}/runs/{run}/samples")
         check("samples")
         page.click(f"a[href='/runs/{run}/samples/{sample}/{epoch}']")

@@ -63,11 +63,11 @@ struct WebUITests {
         }
     }
 
-    /// A user of the evaluator with a password.
-    static func evaluatorWithPassword(_ store: ProgramStore, _ world: ProgramWorld, email: String = "analyst@evaluator.example", role: MemberRole = .member)
-        async throws -> User
-    {
-        let user = User(id: Identifier.make("usr"), organisationId: world.id(.evaluator), email: email, name: "Ana <Analyst>", role: role, createdAt: world.now)
+    /// A user of the evaluator (or of `org`) with a password.
+    static func evaluatorWithPassword(
+        _ store: ProgramStore, _ world: ProgramWorld, email: String = "analyst@evaluator.example", role: MemberRole = .member, org: Org = .evaluator
+    ) async throws -> User {
+        let user = User(id: Identifier.make("usr"), organisationId: world.id(org), email: email, name: "Ana <Analyst>", role: role, createdAt: world.now)
         let hash = try await Passwords.hash(password)
         try await store.transaction { records in try await records.insert(user, passwordHash: hash) }
         return user
@@ -254,6 +254,52 @@ struct WebUITests {
             #expect(!(try await Self.send(client, .get, "/models", cookies: bank)).body.contains(world.version.id))
             #expect(try await Self.send(client, .get, "/versions/\(world.version.id)", cookies: bank).status == .notFound)
             #expect(!(try await Self.send(client, .get, "/calendar.ics", cookies: bank)).body.contains("BEGIN:VEVENT"))
+        }
+    }
+
+    /// A pending grant decided in the browser: the office approves, the developer consents and
+    /// then revokes (only with the box ticked); the grantee is offered no decision, and its
+    /// forged one is refused as the API refuses it.
+    @Test func grantsAreDecidedWithTheAPIsRules() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world, email: "chief@office.example", role: .admin, org: .office)
+            _ = try await Self.evaluatorWithPassword(store, world, email: "chief@developer.example", role: .admin, org: .developer)
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let grant = world.pendingGrant.id
+            func session(_ email: String) async throws -> ([String: String], String) {
+                let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: email)]
+                let page = try await Self.send(client, .get, "/grants", cookies: cookies)
+                #expect(page.status == .ok)
+                return (cookies, page.body)
+            }
+            func status() async throws -> GrantStatus? { try await store.transaction { try await $0.grant(id: grant) }?.status(at: world.now.addingTimeInterval(86_400)) }
+
+            let (evaluator, evaluatorPage) = try await session("analyst@evaluator.example")
+            #expect(evaluatorPage.contains(grant) && !evaluatorPage.contains("/grants/\(grant)/approval") && !evaluatorPage.contains("/grants/\(grant)/consent"))
+            let token = try #require(Page(status: .ok, body: evaluatorPage, headers: [:]).hidden("form_token"))
+            let forged = try await Self.send(client, .post, "/grants/\(grant)/approval", cookies: evaluator, form: ["form_token": token])
+            #expect(forged.status == .forbidden || forged.status == .notFound)
+
+            let (office, officePage) = try await session("chief@office.example")
+            #expect(officePage.contains("/grants/\(grant)/approval") && !officePage.contains("/grants/\(grant)/consent"))
+            let officeToken = try #require(Page(status: .ok, body: officePage, headers: [:]).hidden("form_token"))
+            #expect(try await Self.send(client, .post, "/grants/\(grant)/approval", cookies: office, form: ["form_token": officeToken]).status == .seeOther)
+
+            let (developer, developerPage) = try await session("chief@developer.example")
+            #expect(developerPage.contains("/grants/\(grant)/consent") && !developerPage.contains("/grants/\(grant)/approval"))
+            let developerToken = try #require(Page(status: .ok, body: developerPage, headers: [:]).hidden("form_token"))
+            #expect(try await Self.send(client, .post, "/grants/\(grant)/consent", cookies: developer, form: ["form_token": developerToken]).status == .seeOther)
+            #expect(try await status() == .active)
+
+            let unconfirmed = try await Self.send(client, .post, "/grants/\(grant)/revocation", cookies: developer, form: ["form_token": developerToken, "reason": "done"])
+            #expect(unconfirmed.status == .unprocessableContent && unconfirmed.body.contains("tick the box"))
+            #expect(try await status() == .active)
+            let revoked = try await Self.send(
+                client, .post, "/grants/\(grant)/revocation", cookies: developer, form: ["form_token": developerToken, "reason": "done", "confirm": "yes"])
+            #expect(revoked.status == .seeOther)
+            #expect(try await status() == .revoked)
+            let actions = try await store.transaction { try await $0.auditEntries(after: 0, limit: 1000) }.map(\.action)
+            #expect(actions.contains("grant.approve") && actions.contains("grant.consent") && actions.contains("grant.revoke"))
         }
     }
 

@@ -76,6 +76,13 @@ extension ProgramAPI {
         let actor = try context.requireActor()
         let id = try context.parameters.require("grant_id")
         let (body, _) = try await decode(GrantDecision.self, from: request, emptyAllowed: true)
+        let grant = try await decide(action, grantId: id, reason: body.reason, actor: actor)
+        return try json(GrantView(grant, now: now()))
+    }
+
+    /// Approves, consents to or revokes a grant as `actor`, with the audit entry (the API's and
+    /// the web UI's decisions alike); a revocation revokes the grant's keys at once.
+    func decide(_ action: ProgramAction, grantId id: String, reason: String?, actor: Actor) async throws -> AccessGrant {
         let grant = try await store.transaction { records in
             var grant = try await loadGrant(id, action, actor, records)
             let now = now()
@@ -94,11 +101,11 @@ extension ProgramAPI {
                 for key in try await records.keys(grantId: id) { try await records.revokeKey(id: key.id, at: now) }
             }
             try await records.updateDecisions(grantId: id, grant.decisions)
-            try await audit(records, actor, name, "grant", id, ["reason": try Validate.reason(body.reason), "status": grant.status(at: now).rawValue])
+            try await audit(records, actor, name, "grant", id, ["reason": try Validate.reason(reason), "status": grant.status(at: now).rawValue])
             return grant
         }
         await accessChanged()
-        return try json(GrantView(grant, now: now()))
+        return grant
     }
 
     func listGrantKeys(_ request: Request, _ context: Context) async throws -> Response {

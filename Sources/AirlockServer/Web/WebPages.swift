@@ -31,6 +31,10 @@ struct WebPages: Sendable {
         web.get("models", use: modelsPage)
         web.get("versions/{version_id}", use: versionPage)
         web.get("calendar.ics", use: calendar)
+        web.get("grants", use: grantsPage)
+        web.post("grants/{grant_id}/approval") { try await decideGrant(.grantApprove, $0, $1) }
+        web.post("grants/{grant_id}/consent") { try await decideGrant(.grantConsent, $0, $1) }
+        web.post("grants/{grant_id}/revocation") { try await decideGrant(.grantRevoke, $0, $1) }
         web.get("runs/{run_id}", use: runPage)
         // The API's event stream, for the browser's session (an EventSource sends no key).
         web.get("runs/{run_id}/events", use: api.runEvents)
