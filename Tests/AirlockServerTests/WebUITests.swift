@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 @testable import AirlockServer
 import AirlockStore
@@ -300,6 +301,32 @@ struct WebUITests {
             #expect(try await status() == .revoked)
             let actions = try await store.transaction { try await $0.auditEntries(after: 0, limit: 1000) }.map(\.action)
             #expect(actions.contains("grant.approve") && actions.contains("grant.consent") && actions.contains("grant.revoke"))
+        }
+    }
+
+    /// The audit log is the office's, as through the API: its pages, the chain's verdict and an
+    /// export a line per entry; anyone else gets the API's refusal.
+    @Test func theAuditLogIsTheOfficesWithItsChainVerified() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world, email: "chief@office.example", role: .admin, org: .office)
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let office = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "chief@office.example")]
+            let page = try await Self.send(client, .get, "/audit?verify=1&action=session", cookies: office)
+            #expect(page.status == .ok && page.body.contains("The chain is intact") && page.body.contains("session.create"))
+            #expect(!page.body.contains("<td>grant.") && page.body.contains(#"href="/audit""#))
+            let export = try await Self.send(client, .get, "/audit/export", cookies: office)
+            let lines = export.body.split(separator: "\n")
+            let count = try await store.transaction { try await $0.auditEntries(after: 0, limit: 10_000) }.count
+            #expect(export.status == .ok && lines.count >= count - 1 && lines.count <= count)
+            let first = try APIJSON.decoder.decode(AuditEntry.self, from: Data(lines[0].utf8))
+            #expect(first.sequence == 1)
+
+            let evaluator = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let refused = try await Self.send(client, .get, "/audit", cookies: evaluator)
+            let api = try await client.call(.get, "/api/v1/audit", as: world.member(.evaluator, .admin))
+            #expect(refused.status == api.status && [.forbidden, .notFound].contains(refused.status))
+            #expect(try await Self.send(client, .get, "/audit/export", cookies: evaluator).status == api.status)
+            #expect(!(try await Self.send(client, .get, "/", cookies: evaluator)).body.contains(#"href="/audit""#))
         }
     }
 

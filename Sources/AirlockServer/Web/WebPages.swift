@@ -31,6 +31,8 @@ struct WebPages: Sendable {
         web.get("models", use: modelsPage)
         web.get("versions/{version_id}", use: versionPage)
         web.get("calendar.ics", use: calendar)
+        web.get("audit", use: auditPage)
+        web.get("audit/export", use: exportAudit)
         web.get("grants", use: grantsPage)
         web.post("grants/{grant_id}/approval") { try await decideGrant(.grantApprove, $0, $1) }
         web.post("grants/{grant_id}/consent") { try await decideGrant(.grantConsent, $0, $1) }
@@ -52,12 +54,14 @@ struct WebPages: Sendable {
         var user: String?
         var organisation: String?
         var formToken: String?
+        /// Whether the reader is of the program office (which reads the audit log).
+        var office: Bool
     }
 
     func frame(_ title: String, _ context: ProgramRequestContext) -> Frame {
         Frame(
             title: title, user: context.actor?.user.name, organisation: context.actor?.organisation.name,
-            formToken: context.browserSession?.formToken)
+            formToken: context.browserSession?.formToken, office: context.actor?.organisation.kind == .programOffice)
     }
 
     func page(_ template: String, _ object: Any, status: HTTPResponse.Status = .ok) -> Response {
