@@ -330,6 +330,39 @@ struct WebUITests {
         }
     }
 
+    /// The developer's kill switch: offered to the developer only, taken only when confirmed,
+    /// the API's own change and audit entry.
+    @Test func theKillSwitchIsTheDevelopersAndAsksToBeConfirmed() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world, email: "chief@developer.example", role: .admin, org: .developer)
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let evaluator = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let seen = try await Self.send(client, .get, "/versions/\(world.version.id)", cookies: evaluator)
+            #expect(seen.status == .ok && !seen.body.contains("/gateway\""))
+            let forged = try await Self.send(
+                client, .post, "/versions/\(world.version.id)/gateway", cookies: evaluator,
+                form: ["form_token": try #require(seen.hidden("form_token")), "gateway": "close", "confirm": "yes"])
+            #expect(forged.status == .forbidden || forged.status == .notFound)
+
+            let developer = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "chief@developer.example")]
+            let page = try await Self.send(client, .get, "/versions/\(world.version.id)", cookies: developer)
+            #expect(page.body.contains("/versions/\(world.version.id)/gateway") && page.body.contains("Close the gateway"))
+            let token = try #require(page.hidden("form_token"))
+            func open() async throws -> Bool? { try await store.transaction { try await $0.version(id: world.version.id) }?.gatewayOpen }
+            let before = try await open()
+            let unconfirmed = try await Self.send(client, .post, "/versions/\(world.version.id)/gateway", cookies: developer, form: ["form_token": token, "gateway": "close"])
+            #expect(unconfirmed.status == .unprocessableContent)
+            #expect(try await open() == before)
+            let closed = try await Self.send(
+                client, .post, "/versions/\(world.version.id)/gateway", cookies: developer, form: ["form_token": token, "gateway": "close", "confirm": "yes", "reason": "a leak"])
+            #expect(closed.status == .seeOther && closed.headers[.location] == "/versions/\(world.version.id)")
+            #expect(try await open() == false)
+            #expect((try await Self.send(client, .get, "/versions/\(world.version.id)", cookies: developer)).body.contains("Open the gateway"))
+            let actions = try await store.transaction { try await $0.auditEntries(after: 0, limit: 1000) }.map(\.action)
+            #expect(actions.contains("version.gateway.close"))
+        }
+    }
+
     /// A CSV cell a spreadsheet would run as a formula is written as text; quotes and commas are quoted.
     @Test func csvFieldsAreQuotedAndNeverFormulas() {
         #expect(WebPages.csvField("s1") == "s1")

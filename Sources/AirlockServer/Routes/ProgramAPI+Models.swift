@@ -209,6 +209,12 @@ extension ProgramAPI {
         let actor = try context.requireActor()
         let id = try context.parameters.require("version_id")
         let (body, _) = try await decode(GatewaySetting.self, from: request)
+        return try json(disclosed(try await setGateway(versionId: id, body, actor: actor), to: actor))
+    }
+
+    /// Opens or closes a version's gateway (the developer's kill switch), with the audit entry:
+    /// the API's and the web UI's alike. The gateway learns it at once.
+    func setGateway(versionId id: String, _ body: GatewaySetting, actor: Actor) async throws -> ModelVersion {
         let version = try await store.transaction { records in
             var version = try await loadVersion(id, .versionGateway, actor, records)
             version.gatewayOpen = body.open
@@ -221,7 +227,7 @@ extension ProgramAPI {
             return version
         }
         await accessChanged()
-        return try json(disclosed(version, to: actor))
+        return version
     }
 
     func seal(_ credentials: String?, versionId: String) throws -> String? {

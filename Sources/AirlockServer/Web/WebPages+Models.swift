@@ -1,3 +1,4 @@
+import AirlockAPI
 import AirlockCore
 import AirlockStore
 import Foundation
@@ -61,19 +62,23 @@ extension WebPages {
         var gateway: String
         var runs: [RunRow]
         var hasRuns: Bool
+        /// Whether the reader may open or close the gateway (the developer's kill switch).
+        var canSwitch: Bool
+        var gatewayOpen: Bool
     }
 
     func versionPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("version_id")
         let now = api.now()
-        let (model, version, runs) = try await api.store.transaction { records in
+        let (model, version, runs, canSwitch) = try await api.store.transaction { records in
             let version = api.disclosed(try await api.loadVersion(id, .versionRead, actor, records), to: actor)
             // A grantee sees its own runs, not other grantees', as the API's list.
-            let own = try await api.relation(of: actor, toVersion: version, records) == .grantee ? actor.organisation.id : nil
-            let runs = try await records.runs(versionId: id, organisationId: own, after: nil, limit: 200).items
+            let relation = try await api.relation(of: actor, toVersion: version, records)
+            let runs = try await records.runs(versionId: id, organisationId: relation == .grantee ? actor.organisation.id : nil, after: nil, limit: 200).items
             try await api.audit(records, actor, "version.read", "model_version", id, ["via": "browser"])
-            return (try await records.model(id: version.modelId), version, runs)
+            let canSwitch = (try? api.authorize(.versionGateway, actor, relation, hiding: "model version")) != nil
+            return (try await records.model(id: version.modelId), version, runs, canSwitch)
         }
         let rows = runs.map { RunRow(id: $0.id, name: $0.name, kind: $0.kind, state: $0.state?.rawValue ?? "imported") }
         return page(
@@ -83,7 +88,23 @@ extension WebPages {
                 capabilities: version.capabilities.joined(separator: ", "),
                 endpoint: version.endpointUrl.map { "\($0) (\(version.endpointModel ?? ""))" },
                 gateway: version.gatewayOpen ? "open to " + version.gatewayPurposes.map(\.rawValue).joined(separator: ", ") : "closed",
-                runs: rows, hasRuns: !rows.isEmpty))
+                runs: rows, hasRuns: !rows.isEmpty, canSwitch: canSwitch, gatewayOpen: version.gatewayOpen))
+    }
+
+    /// `POST /versions/{id}/gateway`: the kill switch, only with its box ticked; opening again
+    /// keeps the purposes the gateway had.
+    func switchGateway(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        let (actor, _) = try Self.checkFormToken(form, context)
+        let id = try context.parameters.require("version_id")
+        guard let open = ["open": true, "close": false][form["gateway"] ?? ""] else {
+            throw ProgramRuleError(.invalidField, "open or close", field: "gateway")
+        }
+        guard form["confirm"] == "yes" else {
+            throw ProgramRuleError(.invalidField, "tick the box to confirm: every grant's calls to this version stop or start at once", field: "confirm")
+        }
+        _ = try await api.setGateway(versionId: id, GatewaySetting(open: open, purposes: nil, reason: form["reason"]), actor: actor)
+        return Self.redirect("/versions/\(Self.pathSegment(id))")
     }
 
     /// The review calendar of the versions the reader may see: each version's review window and

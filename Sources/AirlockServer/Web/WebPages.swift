@@ -30,6 +30,7 @@ struct WebPages: Sendable {
         web.get("", use: home)
         web.get("models", use: modelsPage)
         web.get("versions/{version_id}", use: versionPage)
+        web.post("versions/{version_id}/gateway", use: switchGateway)
         web.get("calendar.ics", use: calendar)
         web.get("audit", use: auditPage)
         web.get("audit/export", use: exportAudit)
