@@ -201,15 +201,16 @@ import Testing
     /// A cancelled run stops within seconds: its attempts in hand end, no more calls reach the
     /// model, and resuming it runs only what has no result.
     @Test func aCancelledRunStopsWithinSecondsAndResumesWhereItStopped() async throws {
-        // The first four answers come at once, the rest slowly, so the run is still going when
-        // it is cancelled however busy the machine.
+        // The first four answers come at once and the rest not until the run is resumed, so the
+        // run is still going when it is cancelled however busy the machine.
         let answered = Mutex(0)
+        let resuming = Mutex(false)
         let slowAfterFour: ScriptedModelServer.Script = { request in
             let count = answered.withLock { count in
                 count += 1
                 return count
             }
-            return .delayed(count <= 4 ? 0 : 1.5, .ok(ModelReplies.chat(word(request))))
+            return .delayed(count <= 4 || resuming.withLock({ $0 }) ? 0 : 60, .ok(ModelReplies.chat(word(request))))
         }
         try await ScriptedModelServer.withServer(slowAfterFour) { upstream in
             try await ProgramServerProcess.with(arguments: ["--slots", "2"]) { server in
@@ -229,6 +230,7 @@ import Testing
                 let done = try #require(try await server.json(["runs", "attempts", runID, "--limit", "200"], key: world.evaluatorKey)["items"]?.count)
                 #expect(done < 20)
 
+                resuming.withLock { $0 = true }
                 let resumed = try await server.json(["runs", "resume", runID], key: world.evaluatorKey)
                 #expect(resumed["state"]?.string == "queued")
                 let watched = try await server.run(["runs", "watch", runID], key: world.evaluatorKey)
