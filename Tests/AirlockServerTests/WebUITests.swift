@@ -363,6 +363,38 @@ struct WebUITests {
         }
     }
 
+    /// An assessment's page shows its report: each domain's verdict, each suite's measure and
+    /// its evidence linked to the transcripts of the suite's run.
+    @Test func anAssessmentsPageShowsItsReportWithEvidenceLinks() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let report: JSONValue = .object([
+                "domains": .array([.object([
+                    "domain": .string("d"), "title": .string("Words"), "level": .string("some"), "settled": .bool(false),
+                    "statement": .string("Reached <some> at 95%."),
+                ])]),
+                "suites": .array([
+                    .object([
+                        "id": .string("words"), "title": .string("Words"), "status": .string("complete"), "run": .string(world.workerRun.id),
+                        "measurement": .object(["value": .number(0.7), "lower": .number(0.354), "upper": .number(0.879), "count": .number(9)]),
+                        "evidence": .array([.object(["sample": .string("s1"), "epoch": .number(1), "score": .number(1), "transcript": .string("x")])]),
+                    ]),
+                    .object(["id": .string("graded"), "title": .string("Graded"), "status": .string("not_run"), "reason": .string("model-graded: bind a grader")]),
+                ]),
+            ])
+            let assessment = StoredRun(
+                id: Identifier.make("run"), versionId: world.version.id, organisationId: world.id(.evaluator), kind: "assessment", name: "battery",
+                levels: ["d": "some"], summary: report, createdAt: world.now)
+            try await store.transaction { records in try await records.insert(assessment) }
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let page = try await Self.send(client, .get, "/runs/\(assessment.id)", cookies: cookies)
+            #expect(page.status == .ok)
+            #expect(page.body.contains("Words: some (open)") && page.body.contains("Reached &lt;some&gt; at 95%."))
+            #expect(page.body.contains("70.0% [35.4, 87.9] n=9") && page.body.contains("model-graded: bind a grader"))
+            #expect(page.body.contains(#"<a href="/runs/\#(world.workerRun.id)/samples/s1/1">s1, epoch 1</a>"#), "\(page.body)")
+        }
+    }
+
     /// A CSV cell a spreadsheet would run as a formula is written as text; quotes and commas are quoted.
     @Test func csvFieldsAreQuotedAndNeverFormulas() {
         #expect(WebPages.csvField("s1") == "s1")

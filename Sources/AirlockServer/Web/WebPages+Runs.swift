@@ -94,6 +94,66 @@ extension WebPages {
         var hasLevels: Bool
         var hasSuites: Bool
         var hasSamples: Bool
+        /// An assessment's report: its domains' verdicts and each suite's measure and evidence.
+        var domains: [DomainRow]
+        var report: [SuiteReportRow]
+        var hasReport: Bool
+    }
+
+    struct DomainRow {
+        var title: String
+        var level: String
+        var settled: Bool
+        var statement: String
+    }
+
+    struct SuiteReportRow {
+        var id: String
+        var title: String
+        var status: String
+        var measure: String
+        var evidence: [EvidenceRow]
+        var hasEvidence: Bool
+    }
+
+    struct EvidenceRow {
+        var sample: String
+        var epoch: Int
+        var score: String
+        var link: String?
+    }
+
+    /// An assessment's report as the engine writes it (`Assessment`: `domains`, `suites` with
+    /// their measurements and evidence); evidence links to the suite's transcript where its run
+    /// is one of the program's.
+    static func report(_ summary: JSONValue) -> (domains: [DomainRow], suites: [SuiteReportRow]) {
+        let domains = (field(summary, "domains")?.arrayValue ?? []).map { domain in
+            DomainRow(
+                title: field(domain, "title")?.stringValue ?? "", level: field(domain, "level")?.stringValue ?? "",
+                settled: field(domain, "settled") == .bool(true), statement: field(domain, "statement")?.stringValue ?? "")
+        }
+        let suites = (field(summary, "suites")?.arrayValue ?? []).map { suite -> SuiteReportRow in
+            let run = field(suite, "run")?.stringValue ?? ""
+            var measure = field(suite, "reason")?.stringValue ?? "no score"
+            if let measurement = field(suite, "measurement"), case .number(let value)? = field(measurement, "value"),
+                case .number(let lower)? = field(measurement, "lower"), case .number(let upper)? = field(measurement, "upper"),
+                case .number(let count)? = field(measurement, "count")
+            {
+                measure = String(format: "%.1f%% [%.1f, %.1f] n=%d", value * 100, lower * 100, upper * 100, Int(count))
+            }
+            let evidence = (field(suite, "evidence")?.arrayValue ?? []).map { item -> EvidenceRow in
+                let sample = field(item, "sample")?.stringValue ?? ""
+                var epoch = 0
+                if case .number(let number)? = field(item, "epoch") { epoch = Int(number) }
+                return EvidenceRow(
+                    sample: sample, epoch: epoch, score: field(item, "score")?.text ?? "",
+                    link: run.hasPrefix("run_") ? "/runs/\(pathSegment(run))/samples/\(pathSegment(sample))/\(epoch)" : nil)
+            }
+            return SuiteReportRow(
+                id: field(suite, "id")?.stringValue ?? "", title: field(suite, "title")?.stringValue ?? "", status: field(suite, "status")?.stringValue ?? "",
+                measure: measure, evidence: evidence, hasEvidence: !evidence.isEmpty)
+        }
+        return (domains, suites)
     }
 
     struct ScorerRow {
@@ -140,6 +200,7 @@ extension WebPages {
             "\(counts.done) of \(run.execution?.plannedAttempts ?? 0) attempts" + (counts.failed > 0 ? ", \(counts.failed) failed" : "")
         }
         let levels = run.levels.sorted { $0.key < $1.key }.map { LevelRow(domain: $0.key, level: $0.value) }
+        let report = run.kind == "assessment" ? Self.report(run.summary) : (domains: [], suites: [])
         let suites = (run.execution?.suites ?? [:]).sorted { $0.key < $1.key }.map { SuiteRow(suite: $0.key, runId: $0.value) }
         return page(
             "run",
@@ -147,7 +208,8 @@ extension WebPages {
                 frame: frame(run.name, context), run: RunRow(id: run.id, name: run.name, kind: run.kind, state: run.state?.rawValue ?? "imported"),
                 origin: run.origin.rawValue, created: RFC3339.format(run.createdAt), progress: progress, live: counts != nil && run.state?.isActive == true,
                 scorers: scorers, levels: levels, suites: suites,
-                hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil))
+                hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty && report.domains.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil,
+                domains: report.domains, report: report.suites, hasReport: !report.suites.isEmpty))
     }
 
     static func field(_ value: JSONValue?, _ key: String) -> JSONValue? {
