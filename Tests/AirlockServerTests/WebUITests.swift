@@ -395,6 +395,34 @@ struct WebUITests {
         }
     }
 
+    /// A grant's key is issued from its page and its secret shown once, on that response only.
+    @Test func aGrantKeysSecretIsShownOnceAndOnlyThere() async throws {
+        try await Self.withClock { store, world, client, _ in
+            // Only the grantee's admins issue keys (the API's rule).
+            _ = try await Self.evaluatorWithPassword(store, world, role: .admin)
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let grants = try await Self.send(client, .get, "/grants", cookies: cookies)
+            #expect(grants.body.contains("/grants/\(world.grant.id)/keys"))
+            let page = try await Self.send(client, .get, "/grants/\(world.grant.id)/keys", cookies: cookies)
+            #expect(page.status == .ok && page.body.contains("Issue a key"))
+            let token = try #require(page.hidden("form_token"))
+            #expect(try await Self.send(client, .post, "/grants/\(world.grant.id)/keys", cookies: cookies, form: ["name": "laptop"]).status == .forbidden)
+            let issued = try await Self.send(client, .post, "/grants/\(world.grant.id)/keys", cookies: cookies, form: ["form_token": token, "name": "laptop <1>"])
+            #expect(issued.status == .created && issued.headers[.cacheControl] == "no-store")
+            let secret = try #require(issued.body.range(of: #"alg_[A-Za-z0-9_-]+"#, options: .regularExpression).map { String(issued.body[$0]) })
+            let key = try #require(try await store.transaction { try await $0.key(secret: secret) })
+            #expect(key.grantId == world.grant.id && key.name == "laptop <1>" && issued.body.contains("laptop &lt;1&gt;"))
+            let again = try await Self.send(client, .get, "/grants/\(world.grant.id)/keys", cookies: cookies)
+            #expect(!again.body.contains(secret) && again.body.contains(key.id))
+
+            let bankUser = User(id: Identifier.make("usr"), organisationId: world.id(.bank), email: "ops@bank.example", name: "Ops", role: .member, createdAt: world.now)
+            let hash = try await Passwords.hash(Self.password)
+            try await store.transaction { records in try await records.insert(bankUser, passwordHash: hash) }
+            let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
+            #expect(try await Self.send(client, .get, "/grants/\(world.grant.id)/keys", cookies: bank).status == .notFound)
+        }
+    }
+
     /// A CSV cell a spreadsheet would run as a formula is written as text; quotes and commas are quoted.
     @Test func csvFieldsAreQuotedAndNeverFormulas() {
         #expect(WebPages.csvField("s1") == "s1")

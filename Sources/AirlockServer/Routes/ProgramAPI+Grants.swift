@@ -122,27 +122,33 @@ extension ProgramAPI {
     func createGrantKey(_ request: Request, _ context: Context) async throws -> Response {
         let id = try context.parameters.require("grant_id")
         let issued = try await create(request, context, NewKey.self, revealsSecret: true) { records, actor, body in
-            let grant = try await loadGrant(id, .grantKeyCreate, actor, records)
-            let now = now()
-            guard grant.status(at: now) == .active else {
-                throw ProgramRuleError(
-                    .invalidGrantState,
-                    "the grant is \(grant.status(at: now).rawValue); keys are issued once it is approved and consented")
-            }
-            if let expiresAt = body.expiresAt, expiresAt <= now {
-                throw ProgramRuleError(.invalidField, "must be in the future", field: "expires_at")
-            }
-            let expiresAt = min(body.expiresAt ?? grant.endsAt, grant.endsAt)
-            let secret = Identifier.secret("alg")
-            let key = APIKey(
-                id: Identifier.make("key"), kind: .grant, userId: actor.user.id, grantId: id, organisationId: actor.organisation.id,
-                name: try Validate.name(body.name, field: "name"), createdAt: now, expiresAt: expiresAt, revokedAt: nil)
-            try await records.insert(key, secret: secret)
-            try await audit(records, actor, "grant.key.create", "grant", id, ["key": key.id])
+            let (key, secret) = try await issueGrantKey(grantId: id, name: body.name, expiresAt: body.expiresAt, actor: actor, records)
             return (IssuedKey(key: APIKeyView(key), secret: secret), "/api/v1/grants/\(id)/keys")
         }
         // The gateway reloads before the key is handed over: it works the moment it is issued.
         await accessChanged()
         return issued
+    }
+
+    /// Issues a key of an active grant, inside the caller's transaction (the API's and the web
+    /// UI's alike): it ends with the grant at the latest; its secret is returned once.
+    func issueGrantKey(grantId id: String, name: String, expiresAt: Date?, actor: Actor, _ records: ProgramRecords) async throws -> (APIKey, String) {
+        let grant = try await loadGrant(id, .grantKeyCreate, actor, records)
+        let now = now()
+        guard grant.status(at: now) == .active else {
+            throw ProgramRuleError(
+                .invalidGrantState,
+                "the grant is \(grant.status(at: now).rawValue); keys are issued once it is approved and consented")
+        }
+        if let expiresAt, expiresAt <= now {
+            throw ProgramRuleError(.invalidField, "must be in the future", field: "expires_at")
+        }
+        let secret = Identifier.secret("alg")
+        let key = APIKey(
+            id: Identifier.make("key"), kind: .grant, userId: actor.user.id, grantId: id, organisationId: actor.organisation.id,
+            name: try Validate.name(name, field: "name"), createdAt: now, expiresAt: min(expiresAt ?? grant.endsAt, grant.endsAt), revokedAt: nil)
+        try await records.insert(key, secret: secret)
+        try await audit(records, actor, "grant.key.create", "grant", id, ["key": key.id])
+        return (key, secret)
     }
 }

@@ -35,6 +35,8 @@ struct WebPages: Sendable {
         web.get("audit", use: auditPage)
         web.get("audit/export", use: exportAudit)
         web.get("grants", use: grantsPage)
+        web.get("grants/{grant_id}/keys", use: keysPage)
+        web.post("grants/{grant_id}/keys", use: issueKey)
         web.post("grants/{grant_id}/approval") { try await decideGrant(.grantApprove, $0, $1) }
         web.post("grants/{grant_id}/consent") { try await decideGrant(.grantConsent, $0, $1) }
         web.post("grants/{grant_id}/revocation") { try await decideGrant(.grantRevoke, $0, $1) }
