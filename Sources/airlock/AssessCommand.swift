@@ -114,14 +114,20 @@ struct AssessCommand: AsyncParsableCommand {
             try runner.folder.write(assessment)
         }
         let files = try AssessmentReport.write(assessment, to: runner.folder)
-        for suite in assessment.suites {
-            let result = suite.measurement.map { String(format: "%.1f%% [%.1f, %.1f] n=%d", $0.value * 100, $0.lower * 100, $0.upper * 100, $0.count) } ?? (suite.reason ?? "no score")
-            print("  \(suite.id): \(result)")
-        }
-        for domain in assessment.domains { print("\(domain.title): \(domain.level)\(domain.settled ? "" : " (open)")") }
+        printVerdicts(assessment)
         print("report: \(files.html)")
         print("        \(files.json)")
         print("        \(files.markdown)")
         return assessment.suites.contains { $0.status == .incomplete } ? ExitCode(1) : .success
     }
+}
+
+/// An assessment's measures, a line per suite, then each domain's level: as `airlock assess`
+/// and `airlock runs watch` print them.
+func printVerdicts(_ assessment: Assessment) {
+    for suite in assessment.suites {
+        let result = suite.measurement.map { String(format: "%.1f%% [%.1f, %.1f] n=%d", $0.value * 100, $0.lower * 100, $0.upper * 100, $0.count) }
+        print("  \(suite.id): \(result ?? suite.reason ?? "no score")")
+    }
+    for domain in assessment.domains { print("\(domain.title): \(domain.level)\(domain.settled ? "" : " (open)")") }
 }

@@ -286,13 +286,7 @@ extension RunsCommand {
                     try await Task.sleep(for: .milliseconds(250))
                     continue
                 }
-                if let report = try? JSONDecoder().decode(Assessment.self, from: JSONEncoder().encode(stored.summary)) {
-                    for suite in report.suites {
-                        let result = suite.measurement.map { String(format: "%.1f%% [%.1f, %.1f] n=%d", $0.value * 100, $0.lower * 100, $0.upper * 100, $0.count) }
-                        print("  \(suite.id): \(result ?? suite.reason ?? "no score")")
-                    }
-                    for domain in report.domains { print("\(domain.title): \(domain.level)\(domain.settled ? "" : " (open)")") }
-                }
+                if let report = try? JSONDecoder().decode(Assessment.self, from: JSONEncoder().encode(stored.summary)) { printVerdicts(report) }
                 print("assessment \(state.rawValue)")
                 return state
             }

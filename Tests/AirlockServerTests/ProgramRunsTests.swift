@@ -52,10 +52,7 @@ struct ProgramRunsTests {
         return grant
     }
 
-    static func field(_ value: JSONValue?, _ key: String) -> JSONValue? {
-        guard case .object(let members)? = value else { return nil }
-        return members[key]
-    }
+    static func field(_ value: JSONValue?, _ key: String) -> JSONValue? { value?.objectValue?[key] }
 
     static func keys(_ count: Int) -> [SampleKey] { (1...count).map { SampleKey(sampleID: "s\($0)", epoch: 1) } }
 

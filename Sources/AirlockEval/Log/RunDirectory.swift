@@ -66,8 +66,7 @@ public struct RunDirectory: Sendable {
     public func readRecords(repair: Bool = false) throws -> [SampleRecord] {
         var records: [SampleRecord] = []
         let goodEnd = try scanRecords { record, _, _ in records.append(record) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: samplesPath)[.size] as? Int) ?? goodEnd
-        if repair && goodEnd < size {
+        if repair, goodEnd < (try? FileManager.default.attributesOfItem(atPath: samplesPath)[.size] as? Int) ?? goodEnd {
             guard truncate(samplesPath, off_t(goodEnd)) == 0 else {
                 throw EvalError(.io, "cannot cut the torn last record: \(String(cString: strerror(errno)))", file: samplesPath)
             }

@@ -38,27 +38,35 @@ struct ProblemMiddleware: RouterMiddleware {
     ) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let problem as ProblemDetails {
-            throw problem
-        } catch let error as ProgramRuleError {
-            throw ProblemDetails(
+        } catch {
+            throw Self.problem(for: error, logger: context.logger)
+        }
+    }
+
+    /// The problem an error answers as, for the API and the web UI's pages alike: rule
+    /// refusals 422, conflicts 409, and anything unexpected a bare 500 that is logged.
+    static func problem(for error: any Error, logger: Logger) -> ProblemDetails {
+        switch error {
+        case let problem as ProblemDetails:
+            return problem
+        case let error as ProgramRuleError:
+            return ProblemDetails(
                 .unprocessableContent, code: ProgramAPI.snakeCase(error.code.description).replacingOccurrences(of: "_", with: "-"),
                 detail: error.reason, field: error.field)
-        } catch let error as StoreError {
-            switch error.code {
-            case .conflict: throw ProblemDetails(.conflict, code: "conflict", detail: error.message)
-            case .notFound: throw ProblemDetails(.notFound, code: "not-found", detail: error.message)
-            default:
-                context.logger.error("store error", metadata: ["error": "\(error)"])
-                throw ProblemDetails(.internalServerError, code: "internal", detail: "the server could not complete the request")
-            }
-        } catch let error as HTTPError {
-            throw ProblemDetails(error.status, code: error.status == .notFound ? "not-found" : "http", detail: error.body ?? error.status.reasonPhrase)
-        } catch let error as any HTTPResponseError {
-            throw ProblemDetails(error.status, code: "http", detail: error.status.reasonPhrase)
-        } catch {
-            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            throw ProblemDetails(.internalServerError, code: "internal", detail: "the server could not complete the request")
+        case let error as StoreError where error.code == .conflict:
+            return ProblemDetails(.conflict, code: "conflict", detail: error.message)
+        case let error as StoreError where error.code == .notFound:
+            return ProblemDetails(.notFound, code: "not-found", detail: error.message)
+        case let error as StoreError:
+            logger.error("store error", metadata: ["error": "\(error)"])
+            return ProblemDetails(.internalServerError, code: "internal", detail: "the server could not complete the request")
+        case let error as HTTPError:
+            return ProblemDetails(error.status, code: error.status == .notFound ? "not-found" : "http", detail: error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError:
+            return ProblemDetails(error.status, code: "http", detail: error.status.reasonPhrase)
+        default:
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            return ProblemDetails(.internalServerError, code: "internal", detail: "the server could not complete the request")
         }
     }
 }
@@ -128,17 +136,6 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 /// included): `default-src 'self'` and nothing inline, so no script or style a response carries
 /// can run; no framing, no sniffing, no referrer.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var headers: HTTPFields {
-        [
-            HTTPField.Name("Content-Security-Policy")!:
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            HTTPField.Name("Referrer-Policy")!: "no-referrer",
-            HTTPField.Name("X-Frame-Options")!: "DENY",
-            HTTPField.Name("Cross-Origin-Opener-Policy")!: "same-origin",
-        ]
-    }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
         do {
@@ -146,7 +143,19 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }
-        for field in Self.headers where response.headers[field.name] == nil { response.headers.append(field) }
+        for field in SecurityHeaders.fields where response.headers[field.name] == nil { response.headers.append(field) }
         return response
     }
+}
+
+/// The headers ``SecurityHeadersMiddleware`` adds, made once (a generic type holds no stored statics).
+enum SecurityHeaders {
+    static let fields: HTTPFields = [
+        HTTPField.Name("Content-Security-Policy")!:
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+        HTTPField.Name("Cross-Origin-Opener-Policy")!: "same-origin",
+    ]
 }

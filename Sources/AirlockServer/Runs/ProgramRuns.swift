@@ -230,9 +230,13 @@ public struct ProgramRuns: Sendable {
             guard let run = try await store.transaction({ records in try await records.run(id: runId) }), run.kind == "assessment",
                 let state = run.state, state.isActive, let execution = run.execution
             else { return }
+            let suiteRuns = try await store.transaction { records in
+                var runs: [String: StoredRun] = [:]
+                for (suite, id) in execution.suites ?? [:] { runs[suite] = try await records.run(id: id) }
+                return runs
+            }
             var suites: [String: StoredRun] = [:]
-            for (suite, id) in execution.suites ?? [:] {
-                guard let suiteRun = try await store.transaction({ records in try await records.run(id: id) }) else { continue }
+            for (suite, suiteRun) in suiteRuns {
                 guard let suiteState = suiteRun.state, !suiteState.isActive else { return }
                 // A suite's results are built just after its end; the last to end settles it.
                 if suiteState != .cancelled, case .object(let summary) = suiteRun.summary, summary.isEmpty { return }

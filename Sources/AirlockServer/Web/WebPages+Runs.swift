@@ -212,10 +212,7 @@ extension WebPages {
                 domains: report.domains, report: report.suites, hasReport: !report.suites.isEmpty))
     }
 
-    static func field(_ value: JSONValue?, _ key: String) -> JSONValue? {
-        guard case .object(let members)? = value else { return nil }
-        return members[key]
-    }
+    static func field(_ value: JSONValue?, _ key: String) -> JSONValue? { value?.objectValue?[key] }
 
     /// A metric summary as the engine writes it (`value`, `stderr`, `lower`, `upper`, `count`);
     /// a summary of nothing (its value null) shows as a dash.

@@ -5,7 +5,6 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 import Mustache
 
 /// The web UI (docs/web-ui.md): server-rendered pages from Mustache templates, which escape
@@ -88,15 +87,7 @@ struct WebPages: Sendable {
     /// An error as a page: the API's status and words; a reader who is not signed in is sent to
     /// sign in first, and comes back after.
     func errorPage(_ error: any Error, request: Request, context: ProgramRequestContext) -> Response {
-        let problem: ProblemDetails
-        switch error {
-        case let error as ProblemDetails: problem = error
-        case let error as ProgramRuleError: problem = ProblemDetails(.unprocessableContent, code: "invalid", detail: error.reason, field: error.field)
-        case let error as HTTPError: problem = ProblemDetails(error.status, code: "http", detail: error.body ?? error.status.reasonPhrase)
-        default:
-            context.logger.error("page failed", metadata: ["error": "\(String(reflecting: error))"])
-            problem = ProblemDetails(.internalServerError, code: "internal", detail: "the server could not show this page")
-        }
+        let problem = ProblemMiddleware.problem(for: error, logger: context.logger)
         if problem.status == .unauthorized, request.method == .get {
             return Self.redirect("/sign-in?next=" + Self.pathSegment(request.uri.path))
         }
