@@ -50,8 +50,9 @@ struct AttemptQueueTests {
     @Test(arguments: kinds)
     func anAttemptWhoseWorkerDiedComesBackAfterItsLease(kind: Kind) async throws {
         // A lease long beside the in-progress settlements, so that a busy machine (two cores
-        // running the whole suite, its tasks late by seconds) does not let the kept one lapse.
-        try await withQueue(kind, leaseTime: .seconds(15)) { queue in
+        // running the whole suite, its tasks late by seconds, once a settlement ~10 s late
+        // under a fresh-clone CI) does not let the kept one lapse.
+        try await withQueue(kind, leaseTime: .seconds(30)) { queue in
             try await queue.publish(Self.tickets(2))
             let first = try await queue.take(pool: "default", limit: 2, wait: .seconds(2))
             #expect(first.count == 2)
@@ -73,7 +74,7 @@ struct AttemptQueueTests {
                 }
                 return (settled, failed, longestGap)
             }
-            let again = try await queue.take(pool: "default", limit: 2, wait: .seconds(30))
+            let again = try await queue.take(pool: "default", limit: 2, wait: .seconds(60))
             keeping.cancel()
             let keepingReport = await keeping.value
             // At least once: on a machine too busy to take it in time, s0 may even come back twice.
