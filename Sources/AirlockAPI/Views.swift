@@ -125,8 +125,16 @@ public struct AttemptView: Codable, Sendable {
     public var createdAt: Date
     /// The sample's record as the engine wrote it, as JSON text.
     public var record: String?
+    /// The value of the scorer the list was asked for (the run's first by default).
+    public var score: Double?
+    public var failureCause: String?
 
-    public init(sampleId: String, epoch: Int, status: String, worker: String, gatewayCallIds: [String], createdAt: Date, record: String? = nil) {
+    public init(
+        sampleId: String, epoch: Int, status: String, worker: String, gatewayCallIds: [String], createdAt: Date, record: String? = nil,
+        score: Double? = nil, failureCause: String? = nil
+    ) {
+        self.score = score
+        self.failureCause = failureCause
         self.sampleId = sampleId
         self.epoch = epoch
         self.status = status

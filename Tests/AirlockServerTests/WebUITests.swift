@@ -493,7 +493,7 @@ struct WebUITests {
             let csv = try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples/download?format=csv", cookies: cookies)
             #expect(csv.status == .ok && csv.headers[.contentType] == "text/csv; charset=utf-8")
             let rows = csv.body.split(separator: "\r\n").map(String.init)
-            #expect(rows.count == 2 && rows[0] == "sample_id,epoch,status,worker,gateway_calls,kept_at" && rows[1].hasPrefix("s1,1,scored,w,1,"))
+            #expect(rows.count == 2 && rows[0] == "sample_id,epoch,status,score,failure_cause,worker,gateway_calls,kept_at" && rows[1].hasPrefix("s1,1,scored,1,,w,1,"))
             let jsonl = try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples/download?format=jsonl", cookies: cookies)
             let lines = jsonl.body.split(separator: "\n")
             #expect(lines.count == 1)
@@ -518,6 +518,71 @@ struct WebUITests {
             }
             let api = try await client.call(.get, "/api/v1/runs/\(world.workerRun.id)", as: world.member(.bank, .member))
             #expect(api.status == .notFound)
+        }
+    }
+    /// The samples page and the API's list select alike, by the same URL parameters: words of
+    /// the transcript, status, failure cause, epoch, score range, a metadata field, an order;
+    /// a download keeps the filters; a bad parameter is a 400 naming it.
+    @Test func samplesAreFilteredSearchedAndSortedAsTheURLSays() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            try await store.transaction { records in
+                for index in 0..<12 {
+                    let failed = index % 4 == 3
+                    var fields: [String: JSONValue] = [
+                        "sample_id": .string("s\(index)"), "epoch": .number(1), "status": .string(failed ? "failed" : "scored"),
+                        "metadata": .object(["level": .string(index.isMultiple(of: 2) ? "easy" : "hard")]),
+                        "messages": .array([.object(["role": .string("assistant"), "content": .string(index == 5 ? "found the flag in /srv/secret" : "nothing here")])]),
+                    ]
+                    if failed {
+                        fields["failure"] = .object(["cause": .string("sandbox"), "message": .string("the sandbox broke")])
+                    } else {
+                        fields["scores"] = .object(["match": .object(["value": .number(Double(index) / 10)])])
+                    }
+                    _ = try await records.commit(
+                        StoredAttempt(
+                            runId: world.workerRun.id, sampleId: "s\(index)", epoch: 1, status: failed ? "failed" : "scored",
+                            record: String(decoding: try JSONEncoder().encode(JSONValue.object(fields)), as: UTF8.self), gatewayCallIds: [], worker: "w",
+                            createdAt: world.now))
+                }
+            }
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let base = "/runs/\(world.workerRun.id)/samples"
+            func samples(_ query: String) async throws -> [String] {
+                let page = try await Self.send(client, .get, base + "?" + query, cookies: cookies)
+                #expect(page.status == .ok, "\(query)")
+                return page.body.matches(of: /samples\/(s[0-9]+)\/1"/).map { String($0.1) }
+            }
+            #expect(try await samples("q=flag") == ["s5"])
+            #expect(try await samples("q=FLAG+secret") == ["s5"])
+            #expect(try await samples("q=flag+nowhere").isEmpty)
+            #expect(try await samples("status=failed") == ["s11", "s3", "s7"])
+            #expect(try await samples("cause=sandbox&sort=-kept") == ["s11", "s7", "s3"])
+            #expect(try await samples("score_min=0.4&score_max=0.8&sort=-score") == ["s8", "s6", "s5", "s4"])
+            #expect(try await samples("field=level&value=hard&status=scored") == ["s1", "s5", "s9"])
+            let page = try await Self.send(client, .get, base + "?status=failed", cookies: cookies)
+            #expect(page.body.contains(#"<option value="failed" selected>"#) && page.body.contains("Clear the filters"))
+            #expect(page.body.contains("download?format=csv&amp;status=failed"))
+            let csv = try await Self.send(client, .get, base + "/download?format=csv&status=failed", cookies: cookies)
+            #expect(csv.body.split(separator: "\r\n").count == 4 && csv.body.contains("s3,1,failed,,sandbox,w,0,"))
+            for (query, field) in [("status=lost", "status"), ("epoch=0", "epoch"), ("score_min=1e999", "score_min"), ("sort=worst", "sort"), ("value=x", "field"),
+                ("cursor=bm9wZQ", "cursor"), ("q=" + String(repeating: "a", count: 501), "q"), ("status=failed&status=scored", "status")] {
+                let refused = try await Self.send(client, .get, base + "?" + query, cookies: cookies)
+                #expect(refused.status == .badRequest && refused.body.contains(field), "\(query)")
+                let api = try await client.call(.get, "/api/v1/runs/\(world.workerRun.id)/attempts?" + query, as: world.member(.evaluator, .member))
+                #expect(api.status == .badRequest && api.body.contains("\"field\":\"\(field)\""), "\(query): \(api.body)")
+            }
+            // The API pages the same selection by its cursor, with each row's score and cause.
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let list = try await client.call(
+                    .get, "/api/v1/runs/\(world.workerRun.id)/attempts?sort=score&limit=3" + (cursor.map { "&cursor=" + $0 } ?? ""), as: world.member(.evaluator, .member))
+                let page = try APIJSON.decoder.decode(ListPage<AttemptView>.self, from: Data(list.body.utf8))
+                seen += page.items.map { "\($0.sampleId)=\($0.score.map { "\($0)" } ?? "-")" }
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(seen == ["s0=0.0", "s1=0.1", "s2=0.2", "s4=0.4", "s5=0.5", "s6=0.6", "s8=0.8", "s9=0.9", "s10=1.0"])
         }
     }
 }

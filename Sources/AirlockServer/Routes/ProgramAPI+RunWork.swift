@@ -301,44 +301,36 @@ extension ProgramAPI {
         return try json(CommittedAttempt(kept: outcome.kept, runState: outcome.state), status: outcome.kept ? .created : .ok)
     }
 
-    /// `GET /runs/{id}/attempts`: the run's kept results by sample and epoch, without their
-    /// records; with `sample_id` and `epoch`, that one attempt with its record.
+    /// `GET /runs/{id}/attempts`: the run's kept results as ``AttemptListQuery`` selects them,
+    /// without their records; with `sample_id` and `epoch`, that one attempt with its record.
     func listAttempts(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor(workerAllowed: true)
         let id = try context.parameters.require("run_id")
-        let parameters = request.uri.queryParameters
-        var epoch: Int?
-        if let text = parameters["epoch"] {
-            guard let value = Int(String(text)) else { throw ProblemDetails.badRequest("epoch must be an integer", field: "epoch") }
-            epoch = value
-        }
+        let list = try AttemptListQuery(request)
         var one: SampleKey?
-        switch (parameters["sample_id"], epoch) {
-        case (let sample?, let epoch?): one = SampleKey(sampleID: String(sample), epoch: epoch)
-        case (nil, nil): break
-        default: throw ProblemDetails.badRequest("sample_id and epoch go together", field: parameters["sample_id"] == nil ? "sample_id" : "epoch")
+        if let sample = request.uri.queryParameters["sample_id"] {
+            guard let epoch = list.selection.epoch else { throw ProblemDetails.badRequest("sample_id and epoch go together", field: "epoch") }
+            one = SampleKey(sampleID: String(sample), epoch: epoch)
         }
         let limit = try ListQuery.limit(request)
-        var after: SampleKey?
-        if let text = parameters["cursor"] {
-            guard let data = Data(base64Encoded: ListQuery.padded(String(text))), let decoded = try? JSONDecoder().decode(SampleKey.self, from: data) else {
-                throw ProblemDetails.badRequest("cursor is not one this server gave out", field: "cursor")
-            }
-            after = decoded
-        }
-        let attempts = try await store.transaction { records in
+        let (rows, selection) = try await store.transaction { records in
             _ = try await loadRun(id, actor.user.role == .worker ? .runWork : .runRead, actor, records)
-            if let one { return try await records.attempt(runId: id, key: one).map { [$0] } ?? [] }
-            return try await records.attempts(runId: id, after: after, limit: limit)
+            if let one {
+                let attempt = try await records.attempt(runId: id, key: one)
+                return (attempt.map { [AttemptRow(attempt: $0, keptOrder: 0, score: nil, failureCause: nil)] } ?? [], list.selection)
+            }
+            let selection = list.resolved(try await records.attemptFields(runId: id))
+            return (try await records.attempts(runId: id, selection: selection, after: list.cursor, limit: limit), selection)
         }
-        let views = attempts.map { attempt in
+        let views = rows.map { row in
             AttemptView(
-                sampleId: attempt.sampleId, epoch: attempt.epoch, status: attempt.status, worker: attempt.worker,
-                gatewayCallIds: attempt.gatewayCallIds, createdAt: attempt.createdAt, record: one == nil ? nil : attempt.record)
+                sampleId: row.attempt.sampleId, epoch: row.attempt.epoch, status: row.attempt.status, worker: row.attempt.worker,
+                gatewayCallIds: row.attempt.gatewayCallIds, createdAt: row.attempt.createdAt, record: one == nil ? nil : row.attempt.record,
+                score: row.score, failureCause: row.failureCause)
         }
         var next: String?
-        if one == nil, attempts.count == limit, let last = attempts.last {
-            next = ListQuery.cursor(after: String(decoding: try JSONEncoder().encode(SampleKey(sampleID: last.sampleId, epoch: last.epoch)), as: UTF8.self))
+        if one == nil, rows.count == limit, let last = rows.last {
+            next = try AttemptListQuery.cursorText(last.cursor(selection.order))
         }
         return try json(ListPage(items: views, nextCursor: next))
     }

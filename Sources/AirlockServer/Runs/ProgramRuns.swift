@@ -287,6 +287,22 @@ public struct ProgramRuns: Sendable {
         }
     }
 
+    /// Indexes the results kept before results were indexed, a batch a transaction, for the
+    /// sample lists' filters and search. A failure is logged: the next start goes on.
+    func indexUnindexedAttempts() async {
+        do {
+            var indexed = 0
+            while true {
+                let batch = try await store.transaction { records in try await records.indexUnindexedAttempts(limit: 200) }
+                guard batch > 0 else { break }
+                indexed += batch
+            }
+            if indexed > 0 { logger.info("indexed the results kept before this version", metadata: ["results": "\(indexed)"]) }
+        } catch {
+            logger.error("cannot index the results kept before this version", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Builds the results of ended runs that have none (their server stopped first).
     func buildMissingResults() async {
         guard resultsBuilder != nil else { return }
@@ -389,6 +405,7 @@ public struct RunRequeueService: Service {
     }
 
     public func run() async throws {
+        await runs.indexUnindexedAttempts()
         await runs.buildMissingResults()
         runs.requeueNeeded.set()
         await cancelWhenGracefulShutdown {

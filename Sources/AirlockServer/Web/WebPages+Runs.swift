@@ -233,16 +233,46 @@ extension WebPages {
         var frame: Frame
         var runId: String
         var runName: String
-        var status: String
+        var statuses: [Option]
+        var causes: [Option]
+        var scorers: [Option]
+        var fields: [Option]
+        var orders: [Option]
+        var epoch: String
+        var scoreMinimum: String
+        var scoreMaximum: String
+        var value: String
+        var text: String
+        var scorer: String
+        var hasCauses: Bool
+        var hasScorers: Bool
+        var hasFields: Bool
+        var filtered: Bool
         var rows: [SampleRow]
         var next: String?
+        var first: String?
+        var download: String
         var empty: Bool
+    }
+
+    /// One choice of a `<select>`, chosen or not.
+    struct Option {
+        var value: String
+        var label: String
+        var selected: Bool
+
+        static func list(_ values: [String], chosen: String?, any: String? = "any") -> [Option] {
+            (any.map { [Option(value: "", label: $0, selected: chosen == nil)] } ?? [])
+                + values.map { Option(value: $0, label: $0, selected: $0 == chosen) }
+        }
     }
 
     struct SampleRow {
         var sampleId: String
         var epoch: Int
         var status: String
+        var score: String
+        var cause: String
         var worker: String
         var calls: Int
         var link: String
@@ -250,48 +280,65 @@ extension WebPages {
 
     static let samplesPerPage = 100
 
-    /// A run's kept attempts by sample and epoch, a page at a time (keyset: after the last one
-    /// shown), filtered by status in the URL.
+    /// A run's kept attempts, a page at a time (keyset: after the last one shown), filtered,
+    /// searched and sorted as the URL says (``AttemptListQuery``, the API's parameters).
     func samplesPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("run_id")
-        let parameters = request.uri.queryParameters
-        let status = parameters["status"].map(String.init) ?? ""
-        guard ["", "scored", "failed"].contains(status) else { throw ProblemDetails.badRequest("status is scored or failed", field: "status") }
-        var after: SampleKey?
-        if let sample = parameters["after"], let epochText = parameters["after_epoch"] {
-            guard let epoch = Int(String(epochText)) else { throw ProblemDetails.badRequest("after_epoch must be an integer", field: "after_epoch") }
-            after = SampleKey(sampleID: String(sample), epoch: epoch)
-        }
-        let (run, attempts) = try await api.store.transaction { records in
+        let list = try AttemptListQuery(request)
+        let (run, fields, selection, rows) = try await api.store.transaction { records in
             let run = try await api.loadRun(id, .runRead, actor, records)
-            return (run, try await records.attempts(runId: id, after: after, limit: Self.samplesPerPage))
+            let fields = try await records.attemptFields(runId: id)
+            let selection = list.resolved(fields)
+            return (run, fields, selection, try await records.attempts(runId: id, selection: selection, after: list.cursor, limit: Self.samplesPerPage))
         }
-        let shown = attempts.filter { status.isEmpty || $0.status == status }
-        let rows = shown.map { attempt in
+        let sampleRows = rows.map { row in
             SampleRow(
-                sampleId: attempt.sampleId, epoch: attempt.epoch, status: attempt.status, worker: attempt.worker, calls: attempt.gatewayCallIds.count,
-                link: "/runs/\(id)/samples/\(Self.pathSegment(attempt.sampleId))/\(attempt.epoch)")
+                sampleId: row.attempt.sampleId, epoch: row.attempt.epoch, status: row.attempt.status, score: row.score.map { JSONValue.number($0).text } ?? "",
+                cause: row.failureCause ?? "", worker: row.attempt.worker, calls: row.attempt.gatewayCallIds.count,
+                link: "/runs/\(id)/samples/\(Self.pathSegment(row.attempt.sampleId))/\(row.attempt.epoch)")
         }
+        var parameters = list.parameters
+        if list.selection.scorer == nil { parameters["scorer"] = nil }
         var next: String?
-        if attempts.count == Self.samplesPerPage, let last = attempts.last {
-            next = "/runs/\(id)/samples?" + Self.query(["status": status, "after": last.sampleId, "after_epoch": "\(last.epoch)"])
+        if rows.count == Self.samplesPerPage, let last = rows.last {
+            var following = parameters
+            following["cursor"] = try AttemptListQuery.cursorText(last.cursor(selection.order))
+            next = "/runs/\(id)/samples?" + Self.query(following)
         }
+        let orders: [(AttemptSelection.Order, String)] = [
+            (.sample, "sample"), (.score, "score, lowest first"), (.scoreDescending, "score, highest first"), (.kept, "first kept first"),
+            (.keptDescending, "last kept first"),
+        ]
+        let filtered = parameters.contains { $0.key != "sort" && !$0.value.isEmpty }
         return page(
-            "samples", SamplesPage(frame: frame("Samples of \(run.name)", context), runId: id, runName: run.name, status: status, rows: rows, next: next, empty: rows.isEmpty))
+            "samples",
+            SamplesPage(
+                frame: frame("Samples of \(run.name)", context), runId: id, runName: run.name,
+                statuses: Option.list(["scored", "failed"], chosen: selection.status), causes: Option.list(fields.failureCauses, chosen: selection.failureCause),
+                scorers: Option.list(fields.scorers, chosen: selection.scorer, any: nil),
+                fields: Option.list(fields.metadataKeys, chosen: selection.metadataKey, any: "none"),
+                orders: orders.map { Option(value: $0.0 == .sample ? "" : $0.0.rawValue, label: $0.1, selected: $0.0 == selection.order) },
+                epoch: selection.epoch.map(String.init) ?? "", scoreMinimum: parameters["score_min"] ?? "", scoreMaximum: parameters["score_max"] ?? "",
+                value: parameters["value"] ?? "", text: selection.text ?? "", scorer: selection.scorer ?? "",
+                hasCauses: !fields.failureCauses.isEmpty, hasScorers: !fields.scorers.isEmpty, hasFields: !fields.metadataKeys.isEmpty,
+                filtered: filtered, rows: sampleRows, next: next, first: list.cursor == nil ? nil : "/runs/\(id)/samples?" + Self.query(parameters),
+                download: Self.query(parameters), empty: sampleRows.isEmpty))
     }
 
-    /// A run's kept attempts as CSV (one row each, without transcripts) or JSONL (each record
-    /// whole), streamed a page at a time: a run of any size, in the memory of one page.
+    /// A run's kept attempts as the samples page selects them, as CSV (one row each, without
+    /// transcripts) or JSONL (each record whole), streamed a page at a time: a run of any size,
+    /// in the memory of one page.
     func downloadSamples(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("run_id")
         let format = request.uri.queryParameters["format"].map(String.init) ?? "csv"
         guard ["csv", "jsonl"].contains(format) else { throw ProblemDetails.badRequest("format is csv or jsonl", field: "format") }
-        _ = try await api.store.transaction { records in
-            let run = try await api.loadRun(id, .runRead, actor, records)
+        let list = try AttemptListQuery(request)
+        let selection = try await api.store.transaction { records in
+            _ = try await api.loadRun(id, .runRead, actor, records)
             try await api.audit(records, actor, "run.download", "run", id, ["format": format, "via": "browser"])
-            return run
+            return list.resolved(try await records.attemptFields(runId: id))
         }
         let store = api.store
         let csv = format == "csv"
@@ -300,22 +347,28 @@ extension WebPages {
             .contentDisposition: "attachment; filename=\"\(id)-samples.\(format)\"",
         ]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            if csv { try await writer.write(ByteBuffer(string: "sample_id,epoch,status,worker,gateway_calls,kept_at\r\n")) }
-            var after: SampleKey?
+            if csv { try await writer.write(ByteBuffer(string: "sample_id,epoch,status,score,failure_cause,worker,gateway_calls,kept_at\r\n")) }
+            var after = list.cursor
             while true {
-                let page = try await store.transaction { records in try await records.attempts(runId: id, after: after, limit: 500, records: !csv) }
+                let page = try await store.transaction { records in
+                    try await records.attempts(runId: id, selection: selection, after: after, limit: 500, records: !csv)
+                }
                 guard let last = page.last else { break }
                 var buffer = ByteBuffer()
-                for attempt in page {
+                for row in page {
+                    let attempt = row.attempt
                     if csv {
-                        let row = [attempt.sampleId, "\(attempt.epoch)", attempt.status, attempt.worker, "\(attempt.gatewayCallIds.count)", RFC3339.format(attempt.createdAt)]
-                        buffer.writeString(row.map(Self.csvField).joined(separator: ",") + "\r\n")
+                        let fields = [
+                            attempt.sampleId, "\(attempt.epoch)", attempt.status, row.score.map { JSONValue.number($0).text } ?? "", row.failureCause ?? "",
+                            attempt.worker, "\(attempt.gatewayCallIds.count)", RFC3339.format(attempt.createdAt),
+                        ]
+                        buffer.writeString(fields.map(Self.csvField).joined(separator: ",") + "\r\n")
                     } else {
                         buffer.writeString(Self.jsonLine(attempt.record) + "\n")
                     }
                 }
                 try await writer.write(buffer)
-                after = SampleKey(sampleID: last.sampleId, epoch: last.epoch)
+                after = last.cursor(selection.order)
             }
             try await writer.finish(nil)
         })

@@ -98,24 +98,10 @@ struct WebPages: Sendable {
 
     // MARK: Forms
 
-    /// An `application/x-www-form-urlencoded` body, at most 64 KiB; a name given twice is refused.
+    /// An `application/x-www-form-urlencoded` body, at most 64 KiB.
     static func form(_ request: Request) async throws -> [String: String] {
         var request = request
-        let body = try await request.collectBody(upTo: 64 << 10)
-        var fields: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decoded(_ text: Substring) throws -> String {
-                guard let value = text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
-                    throw ProblemDetails.badRequest("a form field is not percent-encoded")
-                }
-                return value
-            }
-            let name = try decoded(parts[0])
-            guard fields[name] == nil else { throw ProblemDetails.badRequest("the form field \(name.prefix(40)) is given twice", field: String(name.prefix(40))) }
-            fields[name] = parts.count > 1 ? try decoded(parts[1]) : ""
-        }
-        return fields
+        return try URLEncodedForm.fields(String(buffer: try await request.collectBody(upTo: 64 << 10)))
     }
 
     /// The form's token must be this session's: a page of another site cannot know it.

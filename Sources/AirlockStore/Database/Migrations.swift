@@ -234,7 +234,47 @@ public enum Migrations {
                 "CREATE INDEX browser_sessions_by_user ON browser_sessions (user_id)",
             ]
         },
+        Migration(version: 9, name: "what a run's sample list filters and searches on") { flavour in
+            [
+                // Each result's scores, failure cause and metadata (AttemptFacts), by field.
+                """
+                CREATE TABLE run_attempt_values (
+                    run_id TEXT NOT NULL, sample_id TEXT NOT NULL, epoch INTEGER NOT NULL, field TEXT NOT NULL,
+                    text_value TEXT, number_value DOUBLE PRECISION, PRIMARY KEY (run_id, sample_id, epoch, field))
+                """,
+                "CREATE INDEX run_attempt_values_by_number ON run_attempt_values (run_id, field, number_value, sample_id, epoch)",
+                "CREATE INDEX run_attempt_values_by_text ON run_attempt_values (run_id, field, text_value, sample_id, epoch)",
+                // The fields a run's results have, for the filters a page offers.
+                "CREATE TABLE run_attempt_fields (run_id TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (run_id, field))",
+                "CREATE INDEX run_attempts_by_status ON run_attempts (run_id, status, sample_id, epoch)",
+                // Results kept before this version are indexed by the server when it starts.
+                "ALTER TABLE run_attempts ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
+            ] + Self.attemptSearch(flavour)
+        },
     ]
+
+    /// Full-text search of results: SQLite's FTS5, or a PostgreSQL `tsvector` under a GIN index,
+    /// each with the `simple` rules (no stemming: an evaluator searches for the words written).
+    private static func attemptSearch(_ flavour: ProgramDatabase.Flavour) -> [String] {
+        switch flavour {
+        case .sqlite:
+            [
+                """
+                CREATE VIRTUAL TABLE run_attempt_search USING fts5(
+                    body, run_id UNINDEXED, sample_id UNINDEXED, epoch UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')
+                """
+            ]
+        case .postgres:
+            [
+                """
+                CREATE TABLE run_attempt_search (
+                    run_id TEXT NOT NULL, sample_id TEXT NOT NULL, epoch INTEGER NOT NULL, body TSVECTOR NOT NULL,
+                    PRIMARY KEY (run_id, sample_id, epoch))
+                """,
+                "CREATE INDEX run_attempt_search_by_body ON run_attempt_search USING GIN (body)",
+            ]
+        }
+    }
 
     /// A user's e-mail is unique within its organisation, not across the program: a clash with
     /// another organisation's user would tell that the address is registered there. SQLite

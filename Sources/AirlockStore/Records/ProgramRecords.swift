@@ -342,6 +342,9 @@ public struct ProgramRecords: Sendable {
 
     /// Removes a run's failed results, so that a resumed run makes those attempts again.
     public func removeFailedAttempts(runId: String) async throws {
+        let failed: SQLQueryString = "SELECT sample_id, epoch FROM run_attempts WHERE run_id = \(bind: runId) AND status <> 'scored'"
+        try await sql.raw("DELETE FROM run_attempt_values WHERE run_id = \(bind: runId) AND (sample_id, epoch) IN (" + failed + ")").run()
+        try await sql.raw("DELETE FROM run_attempt_search WHERE run_id = \(bind: runId) AND (sample_id, epoch) IN (" + failed + ")").run()
         try await sql.raw("DELETE FROM run_attempts WHERE run_id = \(bind: runId) AND status <> 'scored'").run()
         try await sql.raw("""
             UPDATE runs SET attempts_done = attempts_done - attempts_failed, attempts_failed = 0 WHERE id = \(bind: runId)
@@ -418,12 +421,13 @@ public struct ProgramRecords: Sendable {
         // back only when this result was kept.
         let record = try StoredRecord.encode(attempt.record)
         let kept = try await sql.raw("""
-            INSERT INTO run_attempts (run_id, sample_id, epoch, status, record, record_encoding, gateway_calls, worker, created_at) \
+            INSERT INTO run_attempts (run_id, sample_id, epoch, status, record, record_encoding, gateway_calls, worker, created_at, indexed) \
             VALUES (\(bind: attempt.runId), \(bind: attempt.sampleId), \(bind: attempt.epoch), \(bind: attempt.status), \
             \(bind: record.text), \(bind: record.encoding.rawValue), \(bind: try encodeJSON(attempt.gatewayCallIds)), \(bind: attempt.worker), \
-            \(bind: attempt.createdAt.storedMilliseconds)) ON CONFLICT (run_id, sample_id, epoch) DO NOTHING RETURNING run_id
+            \(bind: attempt.createdAt.storedMilliseconds), 1) ON CONFLICT (run_id, sample_id, epoch) DO NOTHING RETURNING run_id
             """).first() != nil
         guard kept else { return nil }
+        try await index(runId: attempt.runId, key: SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch), AttemptFacts(record: attempt.record))
         let row = try await sql.raw("""
             UPDATE runs SET attempts_done = attempts_done + 1, attempts_kept = attempts_kept + 1, \
             attempts_failed = attempts_failed + \(bind: attempt.status == "scored" ? 0 : 1) WHERE id = \(bind: attempt.runId) \
