@@ -585,4 +585,46 @@ struct WebUITests {
             #expect(seen == ["s0=0.0", "s1=0.1", "s2=0.2", "s4=0.4", "s5=0.5", "s6=0.6", "s8=0.8", "s9=0.9", "s10=1.0"])
         }
     }
+    /// The runs list shows what each run's page would, filtered by the URL; a run is
+    /// cancelled and resumed from its page by a form with the session's token, as the API would.
+    @Test func runsAreListedFilteredAndMovedFromTheirPages() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            func listed(_ query: String, _ cookies: [String: String]) async throws -> Set<String> {
+                let page = try await Self.send(client, .get, "/runs" + query, cookies: cookies)
+                #expect(page.status == .ok, "\(query)")
+                return Set(page.body.matches(of: /href="\/runs\/(run_[0-9A-Z]+)"/).map { String($0.1) })
+            }
+            let all: Set = [world.run.id, world.workerRun.id, world.cancelledRun.id]
+            #expect(try await listed("", cookies) == all)
+            #expect(try await listed("?state=cancelled", cookies) == [world.cancelledRun.id])
+            #expect(try await listed("?name=on+the&state=queued", cookies) == [world.workerRun.id])
+            #expect(try await listed("?name=cyb", cookies) == [world.run.id])
+            #expect(try await listed("?model=\(world.otherModel.id)", cookies).isEmpty)
+            for (query, field) in [("?state=lost", "state"), ("?kind=poem", "kind"), ("?before=run_x", "before")] {
+                let refused = try await Self.send(client, .get, "/runs" + query, cookies: cookies)
+                #expect(refused.status == .badRequest && refused.body.contains(field), "\(query)")
+            }
+            // Another organisation sees none of them.
+            _ = try await Self.evaluatorWithPassword(store, world, email: "ops@bank.example", org: .bank)
+            #expect(try await listed("", [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]).isEmpty)
+
+            let page = try await Self.send(client, .get, "/runs/\(world.workerRun.id)", cookies: cookies)
+            #expect(page.body.contains("Cancel the run") && !page.body.contains("Resume the run"))
+            let token = try #require(page.hidden("form_token"))
+            let forged = try await Self.send(client, .post, "/runs/\(world.workerRun.id)/cancellation", cookies: cookies, form: ["form_token": "aft_forged"])
+            #expect(forged.status == .forbidden)
+            let cancelled = try await Self.send(client, .post, "/runs/\(world.workerRun.id)/cancellation", cookies: cookies, form: ["form_token": token])
+            #expect(cancelled.status == .seeOther && cancelled.headers[.location] == "/runs/\(world.workerRun.id)")
+            #expect(try await store.transaction { try await $0.run(id: world.workerRun.id) }?.state == .cancelled)
+            let again = try await Self.send(client, .post, "/runs/\(world.workerRun.id)/cancellation", cookies: cookies, form: ["form_token": token])
+            #expect(again.status == .conflict && again.body.contains("cannot be cancelled"))
+            let resumed = try await Self.send(client, .post, "/runs/\(world.cancelledRun.id)/resumption", cookies: cookies, form: ["form_token": token])
+            #expect(resumed.status == .seeOther)
+            #expect(try await store.transaction { try await $0.run(id: world.cancelledRun.id) }?.state == .queued)
+            let audit = try await store.transaction { try await $0.auditEntries(after: 0, limit: 500) }.map(\.action)
+            #expect(audit.contains("run.cancel") && audit.contains("run.resume"))
+        }
+    }
 }

@@ -222,7 +222,12 @@ extension ProgramAPI {
     /// `POST /runs/{id}/cancellation` and `POST /runs/{id}/resumption`.
     func moveWorkerRun(_ action: ProgramAction, _ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        let id = try context.parameters.require("run_id")
+        return try json(try await moveWorkerRun(action, id: try context.parameters.require("run_id"), actor: actor))
+    }
+
+    /// Cancels or resumes a run of the program's workers, as `actor`; the run after it. The
+    /// API and the run's page both move a run by this.
+    func moveWorkerRun(_ action: ProgramAction, id: String, actor: Actor, via: String? = nil) async throws -> StoredRun? {
         let run = try await store.transaction { records in try await loadRun(id, action, actor, records) }
         guard run.origin == .server else {
             throw ProgramRuleError(.invalidGrantState, "an imported run is not run by the program's workers", field: "run_id")
@@ -234,11 +239,10 @@ extension ProgramAPI {
                 .conflict, code: "run-state",
                 detail: action == .runCancel ? "a \(state) run cannot be cancelled" : "a \(state) run cannot be resumed")
         }
-        let updated = try await store.transaction { records in
-            try await audit(records, actor, action == .runCancel ? "run.cancel" : "run.resume", "run", id)
+        return try await store.transaction { records in
+            try await audit(records, actor, action == .runCancel ? "run.cancel" : "run.resume", "run", id, via.map { ["via": $0] } ?? [:])
             return try await records.run(id: id)
         }
-        return try json(updated)
     }
 
     // MARK: Workers

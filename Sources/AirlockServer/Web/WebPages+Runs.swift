@@ -94,6 +94,8 @@ extension WebPages {
         var hasLevels: Bool
         var hasSuites: Bool
         var hasSamples: Bool
+        var canCancel: Bool
+        var canResume: Bool
         /// An assessment's report: its domains' verdicts and each suite's measure and evidence.
         var domains: [DomainRow]
         var report: [SuiteReportRow]
@@ -184,10 +186,15 @@ extension WebPages {
     func runPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("run_id")
-        let (run, counts) = try await api.store.transaction { records in
+        let (run, counts, canCancel, canResume) = try await api.store.transaction { records in
             let run = try await api.loadRun(id, .runRead, actor, records)
             try await api.audit(records, actor, "run.read", "run", id, ["via": "browser"])
-            return (run, run.kind == "eval" && run.origin == .server ? try await records.attemptCounts(runId: id) : nil)
+            // The buttons are the moves the API would allow this reader, by its own rule.
+            func may(_ action: ProgramAction) async -> Bool { (try? await api.loadRun(id, action, actor, records)) != nil }
+            let movable = run.origin == .server
+            let canCancel = movable && run.state?.isActive == true ? await may(.runCancel) : false
+            let canResume = movable && [.failed, .cancelled].contains(run.state) ? await may(.runResume) : false
+            return (run, run.kind == "eval" && run.origin == .server ? try await records.attemptCounts(runId: id) : nil, canCancel, canResume)
         }
         var scorers: [ScorerRow] = []
         for scorer in Self.field(run.summary, "scorers")?.arrayValue ?? [] {
@@ -208,7 +215,7 @@ extension WebPages {
                 frame: frame(run.name, context), run: RunRow(id: run.id, name: run.name, kind: run.kind, state: run.state?.rawValue ?? "imported"),
                 origin: run.origin.rawValue, created: RFC3339.format(run.createdAt), progress: progress, live: counts != nil && run.state?.isActive == true,
                 scorers: scorers, levels: levels, suites: suites,
-                hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty && report.domains.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil,
+                hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty && report.domains.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil, canCancel: canCancel, canResume: canResume,
                 domains: report.domains, report: report.suites, hasReport: !report.suites.isEmpty))
     }
 

@@ -39,7 +39,10 @@ struct WebPages: Sendable {
         web.post("grants/{grant_id}/approval") { try await decideGrant(.grantApprove, $0, $1) }
         web.post("grants/{grant_id}/consent") { try await decideGrant(.grantConsent, $0, $1) }
         web.post("grants/{grant_id}/revocation") { try await decideGrant(.grantRevoke, $0, $1) }
+        web.get("runs", use: runsPage)
         web.get("runs/{run_id}", use: runPage)
+        web.post("runs/{run_id}/cancellation") { try await moveRun(.runCancel, $0, $1) }
+        web.post("runs/{run_id}/resumption") { try await moveRun(.runResume, $0, $1) }
         // The API's event stream, for the browser's session (an EventSource sends no key).
         web.get("runs/{run_id}/events", use: api.runEvents)
         web.get("runs/{run_id}/samples", use: samplesPage)
