@@ -3,8 +3,9 @@
 
 Usage: python browser_check.py URL EMAIL PASSWORD RUN SAMPLE EPOCH OUT_DIR
 
-Signs in with the keyboard, opens the home page, the run, its samples and one transcript,
-runs axe-core on each page, saves a screenshot of each into OUT_DIR, then signs out. It
+Signs in with the keyboard, opens the home page, the models, a version, the grants, the runs,
+the run, its samples (and a search of them) and one transcript, the account page and its
+second factor's set-up, runs axe-core on each page, saves a screenshot of each into OUT_DIR, then signs out. It
 watches for anything the pages' content makes the browser do: a dialog (alert, confirm), a
 request to another host, a script error, a refusal by the Content Security Policy.
 Prints one JSON object. Needs playwright and axe-playwright-python (pinned in the Makefile).
@@ -67,14 +68,27 @@ def main() -> None:
         check("version")
         page.click("nav >> text=Grants")
         check("grants")
+        page.click("nav >> text=Runs")
+        check("runs")
         page.goto(f"{url}/runs/{run}/samples")
         check("samples")
+        # Full-text search from the keyboard: the model's words find its attempts.
+        page.focus("#q")
+        page.keyboard.type("alert script")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/samples?**")
+        check("samples-search")
+        report["search_rows"] = page.locator("tbody tr").count()
         page.click(f"a[href='/runs/{run}/samples/{sample}/{epoch}']")
         check("transcript")
         report["transcript_text"] = page.inner_text("ol.messages")
         report["scripts_on_transcript"] = page.evaluate("Array.from(document.scripts).map(s => new URL(s.src, location).pathname)")
         if page.locator("summary").count():
             page.locator("summary").first.click()
+        page.click("header >> a[href='/account']")
+        check("account")
+        page.get_by_role("button", name="Set up a second factor").click()
+        check("account-setup")
         page.get_by_role("button", name="Sign out", exact=True).click()
         page.wait_for_url("**/sign-in")
         page.goto(f"{url}/")

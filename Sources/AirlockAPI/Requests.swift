@@ -7,10 +7,13 @@ import Foundation
 public struct SignIn: Codable, Sendable {
     public var email: String
     public var password: String
+    /// The one-time code of an account with a second factor.
+    public var code: String?
 
-    public init(email: String, password: String) {
+    public init(email: String, password: String, code: String? = nil) {
         self.email = email
         self.password = password
+        self.code = code
     }
 }
 

@@ -54,7 +54,11 @@ import Testing
                 #expect(text.contains("<script>alert('script')</script>") && text.contains("{{frame.formToken}}"))
                 // Every page passes axe-core without a serious or critical violation.
                 let pages = try #require(report["pages"] as? [String: [String: Any]])
-                #expect(Set(pages.keys) == ["sign-in", "home", "models", "version", "grants", "run", "samples", "transcript"])
+                #expect(
+                    Set(pages.keys) == [
+                        "sign-in", "home", "models", "version", "grants", "runs", "run", "samples", "samples-search", "transcript", "account", "account-setup",
+                    ])
+                #expect(report["search_rows"] as? Int == 3, "\(report)")
                 for (name, page) in pages {
                     #expect((page["serious_violations"] as? [String]) == [], "\(name): \(page)")
                     #expect(FileManager.default.fileExists(atPath: screens + "/\(name).png"), "\(name)")

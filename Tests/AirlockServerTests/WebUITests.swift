@@ -627,4 +627,138 @@ struct WebUITests {
             #expect(audit.contains("run.cancel") && audit.contains("run.resume"))
         }
     }
+    /// RFC 6238's SHA-1 test vectors (their last six digits), the skew either side, and each
+    /// code good once.
+    @Test func oneTimeCodesAreRFC6238s() {
+        let codes = OneTimeCodes(secret: "12345678901234567890")
+        for (seconds, code) in [(59.0, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (20_000_000_000, "353130")] {
+            #expect(codes.code(atStep: OneTimeCodes.step(at: Date(timeIntervalSince1970: seconds))) == code, "\(seconds)")
+        }
+        let now = Date(timeIntervalSince1970: 1_234_567_890)
+        let step = OneTimeCodes.step(at: now)
+        #expect(codes.step(matching: "005924", at: now, after: 0) == step)
+        #expect(codes.step(matching: "005 924", at: now, after: 0) == step)
+        #expect(codes.step(matching: "005924", at: now.addingTimeInterval(30), after: 0) == step)
+        #expect(codes.step(matching: "005924", at: now.addingTimeInterval(61), after: 0) == nil)
+        #expect(codes.step(matching: "005924", at: now, after: step) == nil)
+        for bad in ["", "00592", "0059244", "٠٠٥٩٢٤", "00592a", "+05924"] { #expect(codes.step(matching: bad, at: now, after: 0) == nil, "\(bad)") }
+        #expect(OneTimeCodes.newSecret() != OneTimeCodes.newSecret())
+        #expect(codes.authenticatorURL(account: "a@b.example").hasPrefix("otpauth://totp/Airlock:a@b.example?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"))
+        #expect(codes.typedKey == "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ")
+    }
+
+    /// The secret an account page shows, read back from its base32 key.
+    static func secret(fromKey key: String) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var bits = 0
+        var value = 0
+        var bytes: [UInt8] = []
+        for character in key where character != " " {
+            value = (value << 5) | alphabet.firstIndex(of: character)!
+            bits += 5
+            if bits >= 8 {
+                bytes.append(UInt8((value >> (bits - 8)) & 0xFF))
+                bits -= 8
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A second factor set up from the account page (a wrong code does not confirm it), then
+    /// asked for at every sign-in, in the browser and in the API: a wrong code, a used code, a
+    /// slow code and five wrong codes are refused, and each step is on the audit log.
+    @Test func aSecondFactorGuardsEverySignIn() async throws {
+        try await Self.withClock { store, world, client, clock in
+            let user = try await Self.evaluatorWithPassword(store, world)
+            var cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            var account = try await Self.send(client, .get, "/account", cookies: cookies)
+            #expect(account.status == .ok && account.body.contains("Set up a second factor"))
+            let token = try #require(account.hidden("form_token"))
+            func setUp() async throws -> OneTimeCodes {
+                let started = try await Self.send(client, .post, "/account/second-factor", cookies: cookies, form: ["form_token": token])
+                #expect(started.status == .ok && started.headers[.cacheControl] == "no-store")
+                let key = try #require(started.body.firstMatch(of: /<code>([A-Z2-7 ]+)<\/code>/)).1
+                return OneTimeCodes(secret: Self.secret(fromKey: String(key)))
+            }
+            var codes = try await setUp()
+            let now = { OneTimeCodes.step(at: clock.now) }
+            let wrong = codes.code(atStep: now() + 5)
+            let refused = try await Self.send(client, .post, "/account/second-factor/confirmation", cookies: cookies, form: ["form_token": token, "code": wrong])
+            #expect(refused.status == .unprocessableContent)
+            codes = try await setUp()
+            let confirmed = try await Self.send(
+                client, .post, "/account/second-factor/confirmation", cookies: cookies, form: ["form_token": token, "code": codes.code(atStep: now())])
+            #expect(confirmed.status == .seeOther)
+            account = try await Self.send(client, .get, "/account", cookies: cookies)
+            #expect(account.body.contains("Turn off the second factor"))
+            // A second set-up is refused while one is on.
+            #expect(try await Self.send(client, .post, "/account/second-factor", cookies: cookies, form: ["form_token": token]).status == .conflict)
+
+            // The password alone now leads to the code's form, without a session.
+            func password() async throws -> (Page, [String: String]) {
+                let form = try await Self.send(client, .get, "/sign-in")
+                let page = try await Self.send(
+                    client, .post, "/sign-in", cookies: [WebPages.signInCookie: try #require(form.cookie(WebPages.signInCookie))],
+                    form: ["email": user.email, "password": Self.password, "form_token": try #require(form.hidden("form_token")), "next": "/runs"])
+                #expect(page.status == .ok && page.cookie(WebMiddleware.sessionCookie) == nil && page.body.contains("Enter your code"))
+                return (page, [WebPages.signInCookie: try #require(page.cookie(WebPages.signInCookie)), WebPages.challengeCookie: try #require(page.cookie(WebPages.challengeCookie))])
+            }
+            func code(_ page: Page, _ jar: [String: String], _ code: String) async throws -> Page {
+                try await Self.send(client, .post, "/sign-in/code", cookies: jar, form: ["form_token": try #require(page.hidden("form_token")), "code": code])
+            }
+            clock.advance(60)
+            var (page, jar) = try await password()
+            let wrongCode = try await code(page, jar, codes.code(atStep: now() + 3))
+            #expect(wrongCode.status == .unauthorized && wrongCode.body.contains("the code is wrong"))
+            jar[WebPages.signInCookie] = try #require(wrongCode.cookie(WebPages.signInCookie))
+            let signedIn = try await code(wrongCode, jar, codes.code(atStep: now()))
+            #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/runs")
+            cookies = [WebMiddleware.sessionCookie: try #require(signedIn.cookie(WebMiddleware.sessionCookie))]
+            #expect(try await Self.send(client, .get, "/runs", cookies: cookies).status == .ok)
+
+            // The API asks for the code too; the code just used does not sign in again.
+            func api(_ code: String?) async throws -> (status: HTTPResponse.Status, body: String, headers: HTTPFields) {
+                let body = try String(decoding: APIJSON.encoder.encode(SignIn(email: user.email, password: Self.password, code: code)), as: UTF8.self)
+                return try await client.call(.post, "/api/v1/sessions", as: nil, json: body)
+            }
+            let none = try await api(nil)
+            #expect(none.status == .unauthorized && none.body.contains("second-factor-required"))
+            #expect(try await api(codes.code(atStep: now())).status == .unauthorized)
+            clock.advance(30)
+            #expect(try await api(codes.code(atStep: now())).status == .created)
+
+            // A code that comes too late, and five wrong codes, end the sign-in.
+            clock.advance(60)
+            (page, jar) = try await password()
+            clock.advance(WebPages.challengeLifetime + 1)
+            let late = try await code(page, jar, codes.code(atStep: now()))
+            #expect(late.status == .unauthorized && late.body.contains("took too long"))
+            clock.advance(3600)
+            (page, jar) = try await password()
+            for attempt in 1...WebPages.challengeAttempts {
+                let wrongAgain = try await code(page, jar, codes.code(atStep: now() + 7))
+                #expect(wrongAgain.status == .unauthorized)
+                if attempt == WebPages.challengeAttempts { #expect(wrongAgain.body.contains("Too many wrong codes")) }
+                page = wrongAgain
+                if let fresh = wrongAgain.cookie(WebPages.signInCookie) { jar[WebPages.signInCookie] = fresh }
+            }
+            clock.advance(3600)
+            (page, jar) = try await password()
+            let last = try await code(page, jar, codes.code(atStep: now()))
+            #expect(last.status == .seeOther)
+            cookies = [WebMiddleware.sessionCookie: try #require(last.cookie(WebMiddleware.sessionCookie))]
+
+            // Turned off with a code; the password alone signs in again.
+            clock.advance(30)
+            let fresh = try #require(try await Self.send(client, .get, "/account", cookies: cookies).hidden("form_token"))
+            let removal = try await Self.send(
+                client, .post, "/account/second-factor/removal", cookies: cookies, form: ["form_token": fresh, "code": codes.code(atStep: now())])
+            #expect(removal.status == .seeOther)
+            _ = try await Self.signIn(client)
+            let audit = try await store.transaction { try await $0.auditEntries(after: 0, limit: 1000) }
+            #expect(audit.contains { $0.action == "user.second_factor.enable" } && audit.contains { $0.action == "user.second_factor.disable" })
+            #expect(audit.filter { $0.action == "session.refused" && $0.detail.contains("\"reason\":\"code\"") }.count >= 7)
+            #expect(audit.contains { $0.action == "session.create" && $0.detail.contains("\"factor\":\"code\"") })
+        }
+    }
 }

@@ -18,10 +18,10 @@ import Testing
         let logger = TestBackend.quietLogger
         try await backend.withFreshLocation { location in
             try await ProgramDatabase.withDatabase(location, logger: logger) { database in
-                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
                 #expect(try await Migrations.apply(to: database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
-                #expect(Migrations.latestVersion == 9)
+                #expect(try await Self.schemaVersions(database) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+                #expect(Migrations.latestVersion == 10)
                 // The schema is usable: the audit head starts at the genesis hash.
                 let head = try await database.transaction { sql in
                     try await ProgramRecords(sql: sql, flavour: database.flavour).auditHead()
@@ -50,7 +50,7 @@ import Testing
                     try await records.insert(Sample.commitment(organisation, signedBy: user))
                     try await records.insert(key, secret: "alk_before_four")
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [4, 5, 6, 7, 8, 9])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [4, 5, 6, 7, 8, 9, 10])
                 let (read, hash, keyUser, dangling) = try await database.transaction { sql in
                     let records = ProgramRecords(sql: sql, flavour: database.flavour)
                     // SQLite says which rows point to nothing; PostgreSQL never lets one exist.
@@ -82,7 +82,7 @@ import Testing
                         VALUES ('run_BEFOREFIVE', \(bind: version.id), \(bind: developer.id), 'eval', 'old', NULL, '{}', '{}', 0)
                         """).run()
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [5, 6, 7, 8, 9])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [5, 6, 7, 8, 9, 10])
                 let run = try await database.transaction { sql in try await ProgramRecords(sql: sql, flavour: database.flavour).run(id: "run_BEFOREFIVE") }
                 #expect(run?.origin == .imported && run?.state == nil && run?.execution == nil)
             }
@@ -111,7 +111,7 @@ import Testing
                             """).run()
                     }
                 }
-                #expect(try await Migrations.apply(to: database, logger: logger) == [6, 7, 8, 9])
+                #expect(try await Migrations.apply(to: database, logger: logger) == [6, 7, 8, 9, 10])
                 try await database.transaction { sql throws in
                     let records = ProgramRecords(sql: sql, flavour: database.flavour)
                     #expect(try await records.attemptCounts(runId: "run_COUNTED") == RunAttemptCounts(done: 3, failed: 1))
@@ -162,7 +162,7 @@ import Testing
             }
             try await ProgramStore.withStore(.init(location: location), logger: logger, migrate: false) { store throws in
                 #expect(try await Migrations.apply(to: store.database, logger: logger) == [])
-                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+                #expect(try await Self.schemaVersions(store.database) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
                 #expect(try await store.transaction { records in try await records.organisation(id: organisation.id) } == organisation)
             }
         }

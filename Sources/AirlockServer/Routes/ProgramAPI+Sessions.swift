@@ -8,7 +8,18 @@ import HummingbirdBcrypt
 extension ProgramAPI {
     func signIn(_ request: Request, _ context: Context) async throws -> Response {
         let (body, _) = try await decode(SignIn.self, from: request)
-        let user = try await authenticate(email: body.email, password: body.password, address: context.remoteAddress?.ipAddress ?? "unknown")
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        let user = try await authenticate(email: body.email, password: body.password, address: address)
+        if try await secondFactor(of: user) != nil {
+            guard let code = body.code else {
+                throw ProblemDetails(
+                    .unauthorized, code: "second-factor-required", detail: "this account signs in with a one-time code too: send it as code",
+                    field: "code", headers: [.wwwAuthenticate: "Bearer"])
+            }
+            try await takeCode(code, user: user, address: address)
+        } else {
+            signInThrottle.withLock { $0.succeeded(account: user.email) }
+        }
         let now = now()
         let token = Identifier.secret("als")
         let expiresAt = now.addingTimeInterval(configuration.sessionLifetime)
@@ -64,8 +75,43 @@ extension ProgramAPI {
             throw ProblemDetails(
                 .unauthorized, code: "sign-in-failed", detail: "the email or password is wrong", headers: [.wwwAuthenticate: "Bearer"])
         }
-        signInThrottle.withLock { $0.succeeded(account: email) }
         return user
+    }
+
+    /// The user's one-time codes once confirmed; nil when the password alone signs in.
+    func secondFactor(of user: User) async throws -> OneTimeCodes? {
+        guard let factor = try await store.transaction({ try await $0.secondFactor(userId: user.id) }), factor.confirmedAt != nil else { return nil }
+        return OneTimeCodes(secret: try openSecondFactor(factor.sealedSecret, userId: user.id))
+    }
+
+    func openSecondFactor(_ sealed: String, userId: String) throws -> String {
+        guard let sealer = store.sealer else { throw StoreError(.sealing, "second factors are sealed, and this server has no credentials key") }
+        return try sealer.open(sealed, context: "second-factor:" + userId)
+    }
+
+    /// Takes the user's one-time code, the last step of a sign-in: a wrong (or used) code is a
+    /// failed sign-in, throttled and audited as a wrong password is, so that codes cannot be
+    /// guessed faster than passwords. Only a whole sign-in clears the account's failures.
+    func takeCode(_ code: String, user: User, address: String) async throws {
+        let now = now()
+        guard code.utf8.count <= 64 else { throw ProblemDetails.badRequest("must be at most 64 bytes", field: "code") }
+        if case .wait(let seconds) = signInThrottle.withLock({ $0.decide(account: user.email, address: address, at: now) }) {
+            throw ProblemDetails(
+                .tooManyRequests, code: "sign-in-throttled", detail: "too many failed sign-ins: try again in \(seconds) seconds",
+                headers: [.retryAfter: String(seconds)])
+        }
+        let taken = try await store.transaction { records in
+            guard let factor = try await records.secondFactor(userId: user.id), factor.confirmedAt != nil else { return true }
+            let codes = OneTimeCodes(secret: try openSecondFactor(factor.sealedSecret, userId: user.id))
+            guard let step = codes.step(matching: code, at: now, after: factor.lastStep) else { return false }
+            return try await records.takeSecondFactorStep(userId: user.id, step: step)
+        }
+        guard taken else {
+            signInThrottle.withLock { $0.failed(account: user.email, address: address, at: now) }
+            try await store.transaction { records in try await audit(records, nil, "session.refused", "user", user.id, ["reason": "code"]) }
+            throw ProblemDetails(.unauthorized, code: "sign-in-failed", detail: "the code is wrong or was used already", field: "code", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        signInThrottle.withLock { $0.succeeded(account: user.email) }
     }
 
     /// Bcrypt of a random string nobody knows, made once.

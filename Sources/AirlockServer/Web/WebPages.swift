@@ -24,6 +24,12 @@ struct WebPages: Sendable {
         let web = router.group("").add(middleware: WebMiddleware(api: api, pages: self))
         web.get("sign-in", use: signInPage)
         web.post("sign-in", use: signIn)
+        web.get("sign-in/code", use: codePage)
+        web.post("sign-in/code", use: signInWithCode)
+        web.get("account", use: accountPage)
+        web.post("account/second-factor", use: startSecondFactor)
+        web.post("account/second-factor/confirmation", use: confirmSecondFactor)
+        web.post("account/second-factor/removal", use: removeSecondFactor)
         web.post("sign-out", use: signOut)
         web.post("sign-out/everywhere", use: signOutEverywhere)
         web.get("", use: home)
@@ -174,6 +180,23 @@ struct WebPages: Sendable {
         guard user.role != .worker else {
             return signInForm(next: next, email: email, message: "A worker's account has no pages.", status: .forbidden, context)
         }
+        if try await api.secondFactor(of: user) != nil {
+            let secret = Identifier.secret("asc")
+            let challenge = SignInChallenge(id: Identifier.make("sic"), userId: user.id, next: next, createdAt: api.now())
+            try await api.store.transaction { records in try await records.insert(challenge, secret: secret) }
+            var response = codeForm(message: nil, status: .ok, context)
+            response.setCookie(
+                Cookie(
+                    name: Self.challengeCookie, value: secret, maxAge: Int(Self.challengeLifetime), path: "/sign-in", secure: api.configuration.secureCookies,
+                    httpOnly: true, sameSite: .strict))
+            return response
+        }
+        api.signInThrottle.withLock { $0.succeeded(account: user.email) }
+        return try await startSession(user, next: next)
+    }
+
+    /// Signs the browser in as `user`: a new session, its cookie, and the sign-in's form cookies cleared.
+    private func startSession(_ user: User, next: String, factor: String? = nil) async throws -> Response {
         let now = api.now()
         let secret = Identifier.secret("abs")
         let session = BrowserSession(id: Identifier.make("bss"), userId: user.id, formToken: Identifier.secret("aft"), createdAt: now, lastSeenAt: now)
@@ -181,12 +204,76 @@ struct WebPages: Sendable {
             try await records.insert(session, secret: secret)
             try await records.appendAudit(
                 at: now, actorUserId: user.id, actorOrganisationId: user.organisationId, action: "session.create", objectType: "browser_session",
-                objectId: session.id, detail: ["via": "browser"])
+                objectId: session.id, detail: ["via": "browser"].merging(factor.map { ["factor": $0] } ?? [:]) { $1 })
         }
         var response = Self.redirect(next)
         response.setCookie(sessionCookie(secret))
-        response.setCookie(Cookie(name: Self.signInCookie, value: "", maxAge: 0, path: "/sign-in", secure: api.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+        for name in [Self.signInCookie, Self.challengeCookie] {
+            response.setCookie(Cookie(name: name, value: "", maxAge: 0, path: "/sign-in", secure: api.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+        }
         return response
+    }
+
+    // MARK: The second factor's step
+
+    static let challengeCookie = "airlock_sign_in_code"
+    /// How long a right password waits for its code, and how many wrong codes it takes.
+    static let challengeLifetime: TimeInterval = 300
+    static let challengeAttempts = 5
+
+    struct CodePage {
+        var frame: Frame
+        var formToken: String
+        var message: String?
+    }
+
+    /// The code's form, with a token the browser also holds in a cookie (as the sign-in form).
+    private func codeForm(message: String?, status: HTTPResponse.Status, _ context: ProgramRequestContext) -> Response {
+        let token = Identifier.secret("alf")
+        var response = page("sign-in-code", CodePage(frame: frame("Enter your code", context), formToken: token, message: message), status: status)
+        response.setCookie(
+            Cookie(name: Self.signInCookie, value: token, path: "/sign-in", secure: api.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    /// The sign-in this browser started, while it may still take a code.
+    private func pendingChallenge(_ request: Request) async throws -> (SignInChallenge, User)? {
+        guard let secret = request.cookies[Self.challengeCookie]?.value, !secret.isEmpty else { return nil }
+        let now = api.now()
+        return try await api.store.transaction { records in
+            guard let challenge = try await records.signInChallenge(secret: secret), challenge.endedAt == nil,
+                now.timeIntervalSince(challenge.createdAt) < Self.challengeLifetime, challenge.failures < Self.challengeAttempts,
+                let user = try await records.user(id: challenge.userId)
+            else { return nil }
+            return (challenge, user)
+        }
+    }
+
+    func codePage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        guard try await pendingChallenge(request) != nil else { return Self.redirect("/sign-in") }
+        return codeForm(message: nil, status: .ok, context)
+    }
+
+    func signInWithCode(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        guard let token = form["form_token"], let cookie = request.cookies[Self.signInCookie]?.value, Self.sameSecret(token, cookie) else {
+            return codeForm(message: "The form was out of date: enter the code again.", status: .forbidden, context)
+        }
+        guard let (challenge, user) = try await pendingChallenge(request) else {
+            return signInForm(next: "/", email: "", message: "The sign-in took too long or had too many wrong codes: sign in again.", status: .unauthorized, context)
+        }
+        do {
+            try await api.takeCode(form["code"] ?? "", user: user, address: context.remoteAddress?.ipAddress ?? "unknown")
+        } catch let problem as ProblemDetails where [.unauthorized, .tooManyRequests, .badRequest].contains(problem.status) {
+            let failures = try await api.store.transaction { records in try await records.failSignInChallenge(id: challenge.id) }
+            guard failures < Self.challengeAttempts else {
+                try await api.store.transaction { records in try await records.endSignInChallenge(id: challenge.id, at: api.now()) }
+                return signInForm(next: challenge.next, email: "", message: "Too many wrong codes: sign in again.", status: .unauthorized, context)
+            }
+            return codeForm(message: problem.detail, status: problem.status, context)
+        }
+        try await api.store.transaction { records in try await records.endSignInChallenge(id: challenge.id, at: api.now()) }
+        return try await startSession(user, next: challenge.next, factor: "code")
     }
 
     /// The session's cookie: never readable by scripts, never sent by another site's request,

@@ -251,6 +251,23 @@ public enum Migrations {
                 "ALTER TABLE run_attempts ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
             ] + Self.attemptSearch(flavour)
         },
+        Migration(version: 10, name: "second factors and the sign-ins that wait for one") { _ in
+            [
+                // A user's one-time code secret, sealed with the credentials key; the last time
+                // step a code was taken at, so that each code signs in once.
+                """
+                CREATE TABLE user_second_factors (
+                    user_id TEXT PRIMARY KEY REFERENCES users(id), sealed_secret TEXT NOT NULL, confirmed_at BIGINT,
+                    last_step BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL)
+                """,
+                // A password that was right, waiting for the code: found by its cookie's digest.
+                """
+                CREATE TABLE sign_in_challenges (
+                    id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL REFERENCES users(id),
+                    next_path TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, ended_at BIGINT)
+                """,
+            ]
+        },
     ]
 
     /// Full-text search of results: SQLite's FTS5, or a PostgreSQL `tsvector` under a GIN index,
