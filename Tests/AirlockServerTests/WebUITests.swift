@@ -761,4 +761,54 @@ struct WebUITests {
             #expect(audit.contains { $0.action == "session.create" && $0.detail.contains("\"factor\":\"code\"") })
         }
     }
+    /// A transcript of 5,000 events opens with its first chunk and its limits; the next chunks
+    /// come a part at a time (as the page's script fetches them), numbered on, the last without
+    /// a link further.
+    @Test func aLongTranscriptComesInChunks() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let count = 5_000
+            let messages = (1...count).map { index -> JSONValue in
+                index.isMultiple(of: 2)
+                    ? .object(["role": .string("tool"), "tool_name": .string("bash"), "content": .string("output \(index) <b>")])
+                    : .object([
+                        "role": .string("assistant"), "content": .string("step \(index)"),
+                        "tool_calls": .array([.object(["id": .string("c\(index)"), "name": .string("bash"), "arguments": .object(["cmd": .string("ls \(index)")])])]),
+                    ])
+            }
+            let record: JSONValue = .object([
+                "sample_id": .string("agent"), "epoch": .number(1), "status": .string("scored"), "messages": .array(messages),
+                "stop_reason": .string("turns"), "limit_reached": .string("turns"), "usage": .object(["input_tokens": .number(123_456), "output_tokens": .number(789)]),
+                "total_seconds": .number(61.25),
+            ])
+            try await store.transaction { records in
+                _ = try await records.commit(
+                    StoredAttempt(
+                        runId: world.workerRun.id, sampleId: "agent", epoch: 1, status: "scored",
+                        record: String(decoding: try JSONEncoder().encode(record), as: UTF8.self), gatewayCallIds: [], worker: "w", createdAt: world.now))
+            }
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let path = "/runs/\(world.workerRun.id)/samples/agent/1"
+            let first = try await Self.send(client, .get, path, cookies: cookies)
+            #expect(first.status == .ok)
+            #expect(first.body.matches(of: /<li class="message/).count == WebPages.messagesPerChunk)
+            #expect(first.body.contains(#"id="m200""#) && !first.body.contains(#"id="m201""#))
+            #expect(first.body.contains(#"href="\#(path)?from=200" data-more>Show the next 200 messages"#))
+            for fact in ["<dd>turns</dd>", "<dd>123456</dd>", "<dd>61.2 s</dd>", "<dd>5000</dd>", #"{&quot;cmd&quot;:&quot;ls 1&quot;}"#, "output 2 &lt;b&gt;"] {
+                #expect(first.body.contains(fact), "\(fact)")
+            }
+            let part = try await Self.send(client, .get, path + "?from=4900&part=messages", cookies: cookies)
+            #expect(part.status == .ok && part.body.hasPrefix(#"<ol class="messages" start="4901">"#))
+            #expect(part.body.matches(of: /<li class="message/).count == 100 && part.body.contains(#"id="m5000""#) && !part.body.contains("data-more"))
+            #expect(!part.body.contains("<html"))
+            let middle = try await Self.send(client, .get, path + "?from=400", cookies: cookies)
+            #expect(middle.body.contains(#"href="\#(path)?from=200">Earlier messages"#) && middle.body.contains("?from=600"))
+            for query in ["?from=-1", "?from=x", "?part=all"] {
+                #expect(try await Self.send(client, .get, path + query, cookies: cookies).status == .badRequest, "\(query)")
+            }
+            // Past the end: no message, no link.
+            let beyond = try await Self.send(client, .get, path + "?from=9999&part=messages", cookies: cookies)
+            #expect(beyond.status == .ok && !beyond.body.contains("<li"))
+        }
+    }
 }

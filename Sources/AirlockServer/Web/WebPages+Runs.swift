@@ -414,14 +414,31 @@ extension WebPages {
         var epoch: Int
         var status: String
         var failure: String?
-        var messages: [MessageRow]
+        var facts: [Fact]
+        var chunk: MessageChunk
+        var messageCount: Int
         var scores: [ScoreRow]
         var calls: [String]
         var hasScores: Bool
         var hasCalls: Bool
     }
 
+    struct Fact {
+        var name: String
+        var value: String
+    }
+
+    /// Messages `start` on, at most ``messagesPerChunk``, and the link to the rest.
+    struct MessageChunk {
+        var start: Int
+        var messages: [MessageRow]
+        var earlier: String?
+        var later: String?
+        var laterCount: Int
+    }
+
     struct MessageRow {
+        var number: Int
         var role: String
         var tool: String?
         /// The first part of a long text; the rest is folded behind "show all".
@@ -449,41 +466,77 @@ extension WebPages {
         text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 
-    /// One attempt: every message and tool call as text (model output can neither run nor act
-    /// here), long texts folded, its scores, failure and the gateway calls that produced it.
+    static let messagesPerChunk = 200
+
+    /// One attempt: its messages and tool calls as text (model output can neither run nor act
+    /// here), long texts folded, a chunk at a time (`from`, so that a transcript of thousands of
+    /// events opens at once: the page's script appends the next chunk in place, and without it
+    /// the link opens it); its scores, failure, limits and the gateway calls that produced it.
     func transcriptPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("run_id")
         let sample = try context.parameters.require("sample_id")
         guard let epoch = Int(try context.parameters.require("epoch")) else { throw ProblemDetails.notFound("attempt") }
+        let parameters = try URLEncodedForm.fields(request.uri.query ?? "")
+        var from = 0
+        if let text = parameters["from"] {
+            guard let value = Int(text), value >= 0 else { throw ProblemDetails.badRequest("from is a whole number from 0", field: "from") }
+            from = value
+        }
+        let part = parameters["part"]
+        guard part == nil || part == "messages" else { throw ProblemDetails.badRequest("part is messages", field: "part") }
         let (run, attempt) = try await api.store.transaction { records in
             let run = try await api.loadRun(id, .runRead, actor, records)
             guard let attempt = try await records.attempt(runId: id, key: SampleKey(sampleID: sample, epoch: epoch)) else { throw ProblemDetails.notFound("attempt") }
-            try await api.audit(records, actor, "run.attempt.read", "run", id, ["sample": sample, "epoch": "\(epoch)", "via": "browser"])
+            if from == 0 { try await api.audit(records, actor, "run.attempt.read", "run", id, ["sample": sample, "epoch": "\(epoch)", "via": "browser"]) }
             return (run, attempt)
         }
         let record = (try? JSONDecoder().decode(JSONValue.self, from: Data(attempt.record.utf8))) ?? .object([:])
-        let messages = (Self.field(record, "messages")?.arrayValue ?? []).map { message -> MessageRow in
-            let text = Self.field(message, "content")?.stringValue ?? ""
-            let folded = text.count > Self.foldAfter
-            return MessageRow(
-                role: Self.field(message, "role")?.stringValue ?? "", tool: Self.field(message, "tool_name")?.stringValue,
-                text: folded ? String(text.prefix(Self.foldAfter)) : text, rest: folded ? String(text.dropFirst(Self.foldAfter)) : nil,
-                toolCalls: (Self.field(message, "tool_calls")?.arrayValue ?? []).map {
-                    ToolCallRow(name: Self.field($0, "name")?.stringValue ?? "", arguments: Self.field($0, "arguments")?.stringValue ?? "")
-                })
-        }
+        let all = Self.field(record, "messages")?.arrayValue ?? []
+        let start = min(from, all.count)
+        let end = min(all.count, start + Self.messagesPerChunk)
+        let path = "/runs/\(Self.pathSegment(id))/samples/\(Self.pathSegment(sample))/\(epoch)"
+        let chunk = MessageChunk(
+            start: start + 1, messages: all[start..<end].enumerated().map { Self.messageRow($0.element, number: start + $0.offset + 1) },
+            earlier: start > 0 ? path + "?from=\(max(0, start - Self.messagesPerChunk))" : nil, later: end < all.count ? path + "?from=\(end)" : nil,
+            laterCount: min(Self.messagesPerChunk, all.count - end))
+        if part == "messages" { return page("messages", chunk) }
         let scores = (Self.field(record, "scores")?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { name, score in
             ScoreRow(
                 name: name, value: Self.field(score, "value").map { $0.text } ?? "", answer: Self.field(score, "answer")?.stringValue.map(Self.clipped),
                 explanation: Self.field(score, "explanation")?.stringValue.map(Self.clipped))
         }
         let failure = Self.field(record, "failure").map { "\(Self.field($0, "cause")?.stringValue ?? ""): \(Self.field($0, "message")?.stringValue ?? "")" }
+        var facts: [Fact] = []
+        func fact(_ name: String, _ value: JSONValue?) {
+            if let value, value != .null, !value.text.isEmpty { facts.append(Fact(name: name, value: value.text)) }
+        }
+        fact("Stopped because", Self.field(record, "stop_reason"))
+        fact("Limit reached", Self.field(record, "limit_reached"))
+        fact("Input tokens", Self.field(Self.field(record, "usage"), "input_tokens"))
+        fact("Output tokens", Self.field(Self.field(record, "usage"), "output_tokens"))
+        if case .number(let seconds)? = Self.field(record, "total_seconds") { facts.append(Fact(name: "Time", value: String(format: "%.1f s", seconds))) }
+        facts.append(Fact(name: "Messages", value: "\(all.count)"))
         return page(
             "transcript",
             TranscriptPage(
                 frame: frame("\(sample), epoch \(epoch)", context), runId: id, runName: run.name, sampleId: sample, epoch: epoch, status: attempt.status,
-                failure: failure, messages: messages, scores: scores, calls: attempt.gatewayCallIds, hasScores: !scores.isEmpty,
-                hasCalls: !attempt.gatewayCallIds.isEmpty))
+                failure: failure, facts: facts, chunk: chunk, messageCount: all.count, scores: scores, calls: attempt.gatewayCallIds,
+                hasScores: !scores.isEmpty, hasCalls: !attempt.gatewayCallIds.isEmpty))
+    }
+
+    static func messageRow(_ message: JSONValue, number: Int) -> MessageRow {
+        let text = field(message, "content")?.stringValue ?? ""
+        let folded = text.count > foldAfter
+        return MessageRow(
+            number: number, role: field(message, "role")?.stringValue ?? "", tool: field(message, "tool_name")?.stringValue,
+            text: folded ? String(text.prefix(foldAfter)) : text, rest: folded ? String(text.dropFirst(foldAfter)) : nil,
+            toolCalls: (field(message, "tool_calls")?.arrayValue ?? []).map {
+                ToolCallRow(name: field($0, "name")?.stringValue ?? "", arguments: field($0, "arguments").map { $0.stringValue ?? Self.compactJSON($0) } ?? "")
+            })
+    }
+
+    static func compactJSON(_ value: JSONValue) -> String {
+        (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 }
