@@ -811,4 +811,44 @@ struct WebUITests {
             #expect(beyond.status == .ok && !beyond.body.contains("<li"))
         }
     }
+    /// Two runs of the same task are offered for comparison from a run's page; the comparison
+    /// pairs their shared samples and lists those that differ most; a run the reader may not
+    /// see is the API's 404 there too.
+    @Test func twoRunsOfATaskAreComparedPairedOnTheirSamples() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            try await store.transaction { records in
+                for (run, shift) in [(world.workerRun, 0.0), (world.cancelledRun, 0.25)] {
+                    for index in 0..<10 {
+                        let value = min(1, Double(index % 4) / 4 + (index == 3 ? 0 : shift))
+                        let record: JSONValue = .object([
+                            "sample_id": .string("s\(index)"), "epoch": .number(1), "status": .string("scored"),
+                            "scores": .object(["match": .object(["value": .number(value)])]),
+                        ])
+                        _ = try await records.commit(
+                            StoredAttempt(
+                                runId: run.id, sampleId: "s\(index)", epoch: 1, status: "scored",
+                                record: String(decoding: try JSONEncoder().encode(record), as: UTF8.self), gatewayCallIds: [], worker: "w", createdAt: world.now))
+                    }
+                }
+            }
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let runPage = try await Self.send(client, .get, "/runs/\(world.workerRun.id)", cookies: cookies)
+            #expect(runPage.body.contains(#"<option value="\#(world.cancelledRun.id)">"#) && !runPage.body.contains(#"<option value="\#(world.run.id)">"#))
+            let compare = try await Self.send(client, .get, "/compare?a=\(world.workerRun.id)&b=\(world.cancelledRun.id)", cookies: cookies)
+            #expect(compare.status == .ok)
+            #expect(compare.body.contains("paired on 10 samples") && compare.body.contains("b higher"), "\(compare.body)")
+            // s3 is the one sample not lifted: it differs least, and is listed last.
+            let listed = compare.body.matches(of: /<th scope="row">(s[0-9])<\/th>/).map { String($0.1) }
+            #expect(listed.count == 10 && listed.last == "s3")
+            #expect(compare.body.contains("/runs/\(world.workerRun.id)/samples/s0/1"))
+            for (query, status) in [("?a=\(world.workerRun.id)", HTTPResponse.Status.badRequest), ("?a=\(world.workerRun.id)&b=run_NOPE", .notFound)] {
+                #expect(try await Self.send(client, .get, "/compare" + query, cookies: cookies).status == status, "\(query)")
+            }
+            _ = try await Self.evaluatorWithPassword(store, world, email: "ops@bank.example", org: .bank)
+            let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
+            let hidden = try await Self.send(client, .get, "/compare?a=\(world.workerRun.id)&b=\(world.cancelledRun.id)", cookies: bank)
+            #expect(hidden.status == .notFound && !hidden.body.contains("s0"))
+        }
+    }
 }

@@ -96,6 +96,9 @@ extension WebPages {
         var hasSamples: Bool
         var canCancel: Bool
         var canResume: Bool
+        /// Other runs of the same task, to compare with.
+        var peers: [Option]
+        var hasPeers: Bool
         /// An assessment's report: its domains' verdicts and each suite's measure and evidence.
         var domains: [DomainRow]
         var report: [SuiteReportRow]
@@ -186,7 +189,7 @@ extension WebPages {
     func runPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("run_id")
-        let (run, counts, canCancel, canResume) = try await api.store.transaction { records in
+        let (run, counts, canCancel, canResume, peers) = try await api.store.transaction { records in
             let run = try await api.loadRun(id, .runRead, actor, records)
             try await api.audit(records, actor, "run.read", "run", id, ["via": "browser"])
             // The buttons are the moves the API would allow this reader, by its own rule.
@@ -194,7 +197,14 @@ extension WebPages {
             let movable = run.origin == .server
             let canCancel = movable && run.state?.isActive == true ? await may(.runCancel) : false
             let canResume = movable && [.failed, .cancelled].contains(run.state) ? await may(.runResume) : false
-            return (run, run.kind == "eval" && run.origin == .server ? try await records.attemptCounts(runId: id) : nil, canCancel, canResume)
+            // Runs of the same task (its name), to compare this one with.
+            var peers: [Option] = []
+            for item in try await records.runs(visibleTo: api.visibility(of: actor), filter: RunFilter(kind: run.kind, namePrefix: run.name), before: nil, limit: 50).items
+            where item.run.name == run.name && item.run.id != run.id && item.run.execution?.assessment == nil {
+                guard (try? await api.loadRun(item.run.id, .runRead, actor, records)) != nil else { continue }
+                peers.append(Option(value: item.run.id, label: "\(item.modelName) \(item.version), \(String(RFC3339.format(item.run.createdAt).prefix(10))) (\(item.run.id))", selected: false))
+            }
+            return (run, run.kind == "eval" && run.origin == .server ? try await records.attemptCounts(runId: id) : nil, canCancel, canResume, peers)
         }
         var scorers: [ScorerRow] = []
         for scorer in Self.field(run.summary, "scorers")?.arrayValue ?? [] {
@@ -215,7 +225,7 @@ extension WebPages {
                 frame: frame(run.name, context), run: RunRow(id: run.id, name: run.name, kind: run.kind, state: run.state?.rawValue ?? "imported"),
                 origin: run.origin.rawValue, created: RFC3339.format(run.createdAt), progress: progress, live: counts != nil && run.state?.isActive == true,
                 scorers: scorers, levels: levels, suites: suites,
-                hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty && report.domains.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil, canCancel: canCancel, canResume: canResume,
+                hasScorers: !scorers.isEmpty, hasLevels: !levels.isEmpty && report.domains.isEmpty, hasSuites: !suites.isEmpty, hasSamples: counts != nil, canCancel: canCancel, canResume: canResume, peers: peers, hasPeers: !peers.isEmpty,
                 domains: report.domains, report: report.suites, hasReport: !report.suites.isEmpty))
     }
 

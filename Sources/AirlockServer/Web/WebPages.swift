@@ -46,6 +46,7 @@ struct WebPages: Sendable {
         web.post("grants/{grant_id}/consent") { try await decideGrant(.grantConsent, $0, $1) }
         web.post("grants/{grant_id}/revocation") { try await decideGrant(.grantRevoke, $0, $1) }
         web.get("runs", use: runsPage)
+        web.get("compare", use: comparePage)
         web.get("runs/{run_id}", use: runPage)
         web.post("runs/{run_id}/cancellation") { try await moveRun(.runCancel, $0, $1) }
         web.post("runs/{run_id}/resumption") { try await moveRun(.runResume, $0, $1) }

@@ -161,6 +161,18 @@ extension ProgramRecords {
         return fields
     }
 
+    /// Each sample's values of a scorer in a run (one per epoch scored): what two runs are compared by.
+    public func scoreValues(runId: String, scorer: String) async throws -> [String: [Double]] {
+        var values: [String: [Double]] = [:]
+        for row in try await sql.raw("""
+            SELECT sample_id, number_value FROM run_attempt_values WHERE run_id = \(bind: runId) AND field = \(bind: AttemptFacts.scoreField(scorer)) \
+            AND number_value IS NOT NULL
+            """).all() {
+            values[try row.decode(column: "sample_id", as: String.self), default: []].append(try row.decode(column: "number_value", as: Double.self))
+        }
+        return values
+    }
+
     /// A page of a run's results as selected, after `cursor` in the selection's order. Each
     /// filter is a condition on an indexed column, and the order is the index's, so a page
     /// costs about its own rows however deep it is (with `text`, the search's matches). The

@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockEval
 import Foundation
 

@@ -1,4 +1,4 @@
-import AirlockCore
+@testable import AirlockCore
 @testable import AirlockEval
 import Foundation
 import Testing

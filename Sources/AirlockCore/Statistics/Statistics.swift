@@ -1,4 +1,3 @@
-import AirlockCore
 import Foundation
 
 /// A metric over the samples of a run, with its uncertainty.
