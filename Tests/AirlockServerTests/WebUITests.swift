@@ -392,6 +392,17 @@ struct WebUITests {
             #expect(page.body.contains("Words: some (open)") && page.body.contains("Reached &lt;some&gt; at 95%."))
             #expect(page.body.contains("70.0% [35.4, 87.9] n=9") && page.body.contains("model-graded: bind a grader"))
             #expect(page.body.contains(#"<a href="/runs/\#(world.workerRun.id)/samples/s1/1">s1, epoch 1</a>"#), "\(page.body)")
+            // The same report as a document to print: the model, the advisory, the levels, the evidence.
+            #expect(page.body.contains("/runs/\(assessment.id)/report"))
+            let document = try await Self.send(client, .get, "/runs/\(assessment.id)/report", cookies: cookies)
+            #expect(document.status == .ok && document.body.contains("Pre-release assessment: \(world.model.name) 1.0"))
+            #expect(document.body.contains("not an approval") && document.body.contains("Words: some (open)") && document.body.contains("70.0% [35.4, 87.9] n=9"))
+            #expect(document.body.contains(#"<a href="/runs/\#(world.workerRun.id)/samples/s1/1">s1, epoch 1</a>: score 1"#))
+            // Only an assessment has one; another organisation gets the API's 404.
+            #expect(try await Self.send(client, .get, "/runs/\(world.workerRun.id)/report", cookies: cookies).status == .notFound)
+            _ = try await Self.evaluatorWithPassword(store, world, email: "ops@bank.example", org: .bank)
+            let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
+            #expect(try await Self.send(client, .get, "/runs/\(assessment.id)/report", cookies: bank).status == .notFound)
         }
     }
 

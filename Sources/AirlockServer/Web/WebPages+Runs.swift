@@ -229,6 +229,42 @@ extension WebPages {
                 domains: report.domains, report: report.suites, hasReport: !report.suites.isEmpty))
     }
 
+    struct ReportPage {
+        var frame: Frame
+        var run: RunRow
+        var model: String
+        var organisation: String
+        var state: String
+        var created: String
+        var printed: String
+        var domains: [DomainRow]
+        var report: [SuiteReportRow]
+        var final: Bool
+    }
+
+    /// An assessment's report as a document: what the run page shows, without the site's
+    /// controls, laid out for paper (the stylesheet's print rules) with each link's address.
+    func reportPage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let actor = try context.requireActor()
+        let id = try context.parameters.require("run_id")
+        let (run, model, organisation) = try await api.store.transaction { records in
+            let run = try await api.loadRun(id, .runRead, actor, records)
+            guard run.kind == "assessment" else { throw ProblemDetails.notFound("assessment report") }
+            try await api.audit(records, actor, "run.report.read", "run", id, ["via": "browser"])
+            let version = try await records.version(id: run.versionId)
+            let model = version == nil ? nil : try await records.model(id: version!.modelId)
+            let organisation = try await records.organisation(id: run.organisationId)
+            return (run, "\(model?.name ?? run.versionId) \(version?.version ?? "")", organisation?.name ?? run.organisationId)
+        }
+        let report = Self.report(run.summary)
+        return page(
+            "report",
+            ReportPage(
+                frame: frame("Assessment report: \(run.name)", context), run: Self.row(run), model: model, organisation: organisation,
+                state: run.state?.rawValue ?? "imported", created: RFC3339.format(run.createdAt), printed: RFC3339.format(api.now()),
+                domains: report.domains, report: report.suites, final: run.state.map { !$0.isActive } ?? true))
+    }
+
     static func field(_ value: JSONValue?, _ key: String) -> JSONValue? { value?.objectValue?[key] }
 
     /// A metric summary as the engine writes it (`value`, `stderr`, `lower`, `upper`, `count`);

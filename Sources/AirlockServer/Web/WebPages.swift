@@ -52,6 +52,7 @@ struct WebPages: Sendable {
         web.post("runs/{run_id}/resumption") { try await moveRun(.runResume, $0, $1) }
         // The API's event stream, for the browser's session (an EventSource sends no key).
         web.get("runs/{run_id}/events", use: api.runEvents)
+        web.get("runs/{run_id}/report", use: reportPage)
         web.get("runs/{run_id}/samples", use: samplesPage)
         web.get("runs/{run_id}/samples/download", use: downloadSamples)
         web.get("runs/{run_id}/samples/{sample_id}/{epoch}", use: transcriptPage)
