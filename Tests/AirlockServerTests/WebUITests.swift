@@ -499,6 +499,7 @@ struct WebUITests {
             let token = try #require(transcript.hidden("form_token"))
             #expect(body.components(separatedBy: token).count == 3)  // the two sign-out forms only
             #expect(body.contains("<details><summary>Show all</summary>"))
+            #expect(body.contains("/findings/new?evidence_epoch=1&amp;evidence_run=\(world.workerRun.id)&amp;evidence_sample=s1&amp;version=\(world.version.id)"))
 
             // Downloads: a row per attempt, or each record whole on a line.
             let csv = try await Self.send(client, .get, "/runs/\(world.workerRun.id)/samples/download?format=csv", cookies: cookies)
@@ -860,6 +861,104 @@ struct WebUITests {
             let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
             let hidden = try await Self.send(client, .get, "/compare?a=\(world.workerRun.id)&b=\(world.cancelledRun.id)", cookies: bank)
             #expect(hidden.status == .notFound && !hidden.body.contains("s0"))
+        }
+    }
+    /// A finding filed from its form: the CVSS calculator scores the metrics chosen (all or
+    /// none), each TLP label says who would receive it, and the finding's page shows it.
+    @Test func aFindingIsFiledWithTheCVSSCalculator() async throws {
+        try await Self.withClock { store, world, client, _ in
+            _ = try await Self.evaluatorWithPassword(store, world)
+            let cookies = [WebMiddleware.sessionCookie: try await Self.signIn(client)]
+            let form = try await Self.send(client, .get, "/findings/new", cookies: cookies)
+            #expect(form.status == .ok && form.body.contains(#"<option value="\#(world.version.id)""#))
+            #expect(form.body.contains("anyone, without signing in: it is public") && form.body.contains("every organisation in the program ("))
+            let token = try #require(form.hidden("form_token"))
+            var fields = [
+                "form_token": token, "version": world.version.id, "kind": "third_party_vulnerability", "title": "Ledger <accepts> unsigned transfers",
+                "description": "The check is skipped.", "evidence": "The model wrote an exploit.", "evidence_run": world.run.id, "evidence_sample": "s-7", "vendor": "Acme", "product": "Ledger", "affected": "4.2, 4.3", "tlp": "amber",
+            ]
+            for (metric, value) in [("AV", "N"), ("AC", "L"), ("PR", "N"), ("UI", "N"), ("S", "U"), ("C", "H"), ("I", "H")] { fields["cvss_" + metric] = value }
+            let partial = try await Self.send(client, .post, "/findings/new", cookies: cookies, form: fields.merging(["action": "calculate"]) { $1 })
+            #expect(partial.status == .unprocessableContent && partial.body.contains("cvss_A: choose every base metric"))
+            fields["cvss_A"] = "H"
+            let scored = try await Self.send(client, .post, "/findings/new", cookies: cookies, form: fields.merging(["action": "calculate"]) { $1 })
+            #expect(scored.status == .ok && scored.body.contains("9.8 critical: CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"))
+            #expect(scored.body.contains(#"value="Ledger &lt;accepts&gt; unsigned transfers""#))
+            let forged = try await Self.send(client, .post, "/findings/new", cookies: cookies, form: fields.merging(["cvss_AV": "Z", "action": "calculate"]) { $1 })
+            #expect(forged.status == .unprocessableContent)
+            let filed = try await Self.send(client, .post, "/findings/new", cookies: cookies, form: fields.merging(["action": "file"]) { $1 })
+            #expect(filed.status == .seeOther, "\(filed.body.firstMatch(of: /role="alert">([^<]*)/)?.1 ?? "")")
+            let location = try #require(filed.headers[.location])
+            let page = try await Self.send(client, .get, location, cookies: cookies)
+            #expect(page.status == .ok && page.body.contains("Ledger &lt;accepts&gt; unsigned transfers") && page.body.contains("9.8 critical (CVSS 3.1)"))
+            #expect(page.body.contains("Acme Ledger 4.2, 4.3") && page.body.contains("TLP:AMBER"))
+            #expect(page.body.contains(#"<a href="/runs/\#(world.run.id)/samples/s-7/1">s-7, epoch 1</a>"#))
+            let list = try await Self.send(client, .get, "/findings", cookies: cookies)
+            #expect(list.body.contains(location))
+            let untitled = try await Self.send(client, .post, "/findings/new", cookies: cookies, form: fields.merging(["action": "file", "title": ""]) { $1 })
+            #expect(untitled.status == .unprocessableContent && untitled.body.contains("title"))
+        }
+    }
+
+    /// A case as its vendor, an affected operator and the office see it: the marking plan with
+    /// who receives it at each step, the embargo's time left, the vendor's status form (and its
+    /// statement), triage and publication each previewed before they are taken.
+    @Test func aCaseIsWorkedThroughByItsVendorAndTheOffice() async throws {
+        try await Self.withClock { store, world, client, _ in
+            let sharing = try await SharingWorld.make(world, client)
+            _ = try await Self.evaluatorWithPassword(store, world, email: "psirt@vendor.example", org: .vendor)
+            _ = try await Self.evaluatorWithPassword(store, world, email: "ops@bank.example", org: .bank)
+            _ = try await Self.evaluatorWithPassword(store, world, email: "lead@office.example", role: .admin, org: .office)
+            _ = try await Self.evaluatorWithPassword(store, world, email: "dev@other.example", org: .otherDeveloper)
+            let vendor = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "psirt@vendor.example")]
+            let bank = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "ops@bank.example")]
+            let office = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "lead@office.example")]
+            let outsider = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "dev@other.example")]
+            let path = "/cases/\(sharing.embargoedCase)"
+
+            let list = try await Self.send(client, .get, "/cases", cookies: vendor)
+            #expect(list.body.contains(path) && list.body.contains("in 45 days"), "\(list.body)")
+            var page = try await Self.send(client, .get, path, cookies: vendor)
+            #expect(page.status == .ok && page.body.contains("State your status") && page.body.contains("TLP:AMBER"))
+            #expect(page.body.contains("anyone, without signing in: it is public") && !page.body.contains("Mark as triaged") && !page.body.contains("Publish the case"))
+            let token = try #require(page.hidden("form_token"))
+            let unjustified = try await Self.send(client, .post, path + "/vendor-status", cookies: vendor, form: ["form_token": token, "status": "not_affected"])
+            #expect(unjustified.status == .unprocessableContent && unjustified.body.contains("justification"))
+            let stated = try await Self.send(
+                client, .post, path + "/vendor-status", cookies: vendor,
+                form: ["form_token": token, "status": "not_affected", "justification": "vulnerable_code_not_present", "notes": "<b>Our</b> build strips it."])
+            #expect(stated.status == .seeOther)
+            page = try await Self.send(client, .get, path, cookies: vendor)
+            #expect(page.body.contains("not affected: vulnerable code not present") && page.body.contains("&lt;b&gt;Our&lt;/b&gt; build strips it."))
+            // The affected operator reads the case, and may state nothing; an outsider gets the API's 404.
+            let operatorPage = try await Self.send(client, .get, path, cookies: bank)
+            #expect(operatorPage.status == .ok && !operatorPage.body.contains("State your status") && operatorPage.body.contains("build strips it"))
+            let bankToken = try #require(operatorPage.hidden("form_token"))
+            let refused = try await Self.send(
+                client, .post, path + "/vendor-status", cookies: bank, form: ["form_token": bankToken, "vendor": world.id(.vendor), "status": "fixed"])
+            #expect(refused.status == .forbidden || refused.status == .notFound)
+            #expect(try await Self.send(client, .get, path, cookies: outsider).status == .notFound)
+
+            // The office: triage previewed on the draft case, then publication previewed and confirmed.
+            let draft = "/cases/\(sharing.draftCase)"
+            page = try await Self.send(client, .get, draft, cookies: office)
+            #expect(page.body.contains("After triage the marking becomes <span class=\"tlp\">TLP:AMBER</span>"), "\(page.body)")
+            let officeToken = try #require(page.hidden("form_token"))
+            #expect(try await Self.send(client, .post, draft + "/triage", cookies: office, form: ["form_token": officeToken]).status == .seeOther)
+            page = try await Self.send(client, .get, draft, cookies: office)
+            #expect(!page.body.contains("Mark as triaged") && page.body.contains("On publication the marking becomes <span class=\"tlp\">TLP:CLEAR</span>"))
+            #expect(page.body.contains("publishing now needs a reason"))
+            let unconfirmed = try await Self.send(client, .post, draft + "/publication", cookies: office, form: ["form_token": officeToken, "early_release_reason": "exploited"])
+            #expect(unconfirmed.status == .unprocessableContent)
+            let early = try await Self.send(client, .post, draft + "/publication", cookies: office, form: ["form_token": officeToken, "confirm": "yes"])
+            #expect(early.status == .unprocessableContent, "\(early.body)")
+            let published = try await Self.send(
+                client, .post, draft + "/publication", cookies: office, form: ["form_token": officeToken, "confirm": "yes", "early_release_reason": "exploited in the wild"])
+            #expect(published.status == .seeOther)
+            page = try await Self.send(client, .get, draft, cookies: office)
+            #expect(page.body.contains("Initial public release.") && page.body.contains("Record a revision") && page.body.contains("<dd>published</dd>"))
+            let audit = try await store.transaction { try await $0.auditEntries(after: 0, limit: 2000) }.map(\.action)
+            #expect(audit.contains("case.vendor_status") && audit.contains("case.triage") && audit.contains("case.publish"))
         }
     }
 }

@@ -134,6 +134,7 @@ def generate(n, agentic, failed, work):
     counts = {"samples": n, "agentic": 0, "failed": 0, "scored": 0, "score_1": 0, "score_half": 0, "topic_chemistry": 0,
               "rare": 0, "messages": 0, "record_bytes": 0, "largest_record_bytes": 0}
     ids, values, causes, usage = [], [], {}, {"input_tokens": 0, "output_tokens": 0}
+    longest = (0, None)
     with open(data, "w") as d, open(os.path.join(run_dir, "samples.jsonl"), "w") as s:
         for i in range(n):
             rec, facts = record(i, agentic_every, failed_every, rng)
@@ -148,6 +149,8 @@ def generate(n, agentic, failed, work):
                 causes[rec["failure"]["cause"]] = causes.get(rec["failure"]["cause"], 0) + 1
             for k in usage:
                 usage[k] += rec["usage"][k]
+            if facts["agentic"] and not facts["failed"] and facts["messages"] > longest[0]:
+                longest = (facts["messages"], rec["sample_id"])
             counts["agentic"] += facts["agentic"]
             counts["failed"] += facts["failed"]
             counts["scored"] += not facts["failed"]
@@ -184,7 +187,7 @@ def generate(n, agentic, failed, work):
                "scorers": [{"epochs": [summary], "name": "exact", "overall": summary}], "usage": usage}
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
-    counts.update({"rare_word": RARE, "common_word": COMMON})
+    counts.update({"rare_word": RARE, "common_word": COMMON, "longest_sample": longest[1], "longest_messages": longest[0]})
     print(json.dumps(counts))
 
 
@@ -339,25 +342,32 @@ def server_times(url, cookie, key, run, n, expect, repeat, out):
         (f"deep page by score ({score_seen:,} in)", f"sort=-score&cursor={quote(score_cursor)}" if score_cursor else "sort=-score", None),
         ("last page, filtered (status=failed, deep)", None, None),
     ]
-    # A filtered list's deep page: the failed attempts' last page, found by following `next`.
+    # A filtered list's deep page: the failed attempts' last page with rows, found by following `next`.
     failed_path, hops = f"{base}?status=failed", 0
+    _, html = get(failed_path)
     while hops < 10000:
-        _, html = get(failed_path)
         m = NEXT.search(html)
         if not m:
             break
-        failed_path, hops = m.group(1).replace("&amp;", "&"), hops + 1
+        _, following = get(m.group(1).replace("&amp;", "&"))
+        if rows(following) == 0:
+            break
+        failed_path, html, hops = m.group(1).replace("&amp;", "&"), following, hops + 1
     queries[-1] = (f"status=failed, last page ({hops} pages in)", failed_path.split("?", 1)[1], None)
+    if expect.get("longest_sample"):
+        queries.append((f"transcript, {expect['longest_messages']} messages", f"/{expect['longest_sample']}/1", None))
     results = []
     for name, query, want in queries:
-        path = f"{base}?{query}" if query else base
+        transcript = query is not None and query.startswith("/")
+        path = base + query if transcript else (f"{base}?{query}" if query else base)
         for _ in range(5):
             _, html = get(path)
         got = rows(html)
         if want is not None and got != want:
             sys.exit(f"{name}: {got} rows on the page, expected {want} ({path})")
         times = [get(path)[0] for _ in range(repeat)]
-        api_path = f"{api}?limit=100" + (f"&{query}" if query else "")
+        api_path = (f"{api}?sample_id={expect['longest_sample']}&epoch=1" if transcript
+                    else f"{api}?limit=100" + (f"&{query}" if query else ""))
         for _ in range(3):
             get(api_path, api=True)
         api_times = [get(api_path, api=True)[0] for _ in range(max(10, repeat // 2))]

@@ -13,7 +13,8 @@ Each trial launches a fresh browser (empty cache, one tab, 1280x900) and measure
                 clicked, to the first row of the filtered page on screen; Inspect View, the
                 expression put into its filter box, to its footer counting the matching samples;
   *_after_filter the memory and heap once the filtered list is shown.
-The median of the trials is reported per measure, with every trial's figures.
+The median of the trials is reported per measure, with every trial's figures; and, as the floor
+under both, a fresh browser's PSS with one blank tab (median of as many trials).
 """
 import argparse
 import json
@@ -148,7 +149,7 @@ def trial(playwright, chromium, tool, args, data):
             page.fill("#score_max", "1")
             page.evaluate("window.__bench = null")
             t0 = time.perf_counter()
-            page.click("button[type=submit]")
+            page.click("form.filters button[type=submit]")
             page.wait_for_url("**score_min=1**", wait_until="commit", timeout=args.timeout * 1000)
             bench = wait_painted(page, args.timeout)
             # Navigation start of the filtered page is after the click; add the click's share.
@@ -176,6 +177,21 @@ def trial(playwright, chromium, tool, args, data):
         browser.close()
 
 
+def blank(playwright, chromium):
+    """A fresh browser with one blank tab: the floor under both tools' memory."""
+    marker = f"--ui-bench-marker={uuid.uuid4()}"
+    browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", marker])
+    try:
+        root = browser_pid(marker)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto("about:blank")
+        page.wait_for_timeout(2000)
+        total, count = pss(root)
+        return {"pss_bytes": total, "processes": count, "js_heap_bytes": heap(page)}
+    finally:
+        browser.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tools", default="airlock,inspect")
@@ -195,6 +211,9 @@ def main():
         raise SystemExit("browser.py: no chromium on PATH")
     report = {"trials": args.trials, "tools": {}, "runs": {}}
     with sync_playwright() as playwright:
+        blanks = [blank(playwright, chromium) for _ in range(args.trials)]
+        report["blank"] = {key: statistics.median(r[key] for r in blanks) for key in blanks[0]}
+        print(f"[ui-bench] blank tab: PSS {report['blank']['pss_bytes'] / 2**20:.0f} MiB", file=sys.stderr, flush=True)
         for tool in args.tools.split(","):
             runs = []
             for k in range(args.trials):

@@ -166,6 +166,11 @@ for label, key, scale, fmt in rows:
     a, i = tools.get("airlock", {}).get(key), tools.get("inspect", {}).get(key)
     ratio = f"{i / a:.1f}x" if a and i else "-"
     print(f"{label:<34} {cell('inspect', key, scale, fmt):>14} {cell('airlock', key, scale, fmt):>10} {ratio:>8}")
+floor = browser["blank"]["pss_bytes"]
+above = {t: tools[t]["pss_bytes"] - floor for t in tools}
+a, i = above.get("airlock"), above.get("inspect")
+print(f"{'  above a blank tab (' + format(floor / 2**20, '.0f') + ' MiB)':<34} {format(i / 2**20, '.0f') if i is not None else '-':>14} "
+      f"{format(a / 2**20, '.0f') if a is not None else '-':>10} {format(i / a, '.1f') + 'x' if a and i else '-':>8}")
 json.dump({"n": int(n), "agentic": float(agentic), "failed": float(failed), "data": data, "commit": commit,
            "export_seconds": float(export_seconds), "server": server, "browser": browser, "airlock": airlock, "chromium": chromium},
           open(f"{out}/results.json", "w"), indent=1)

@@ -175,8 +175,12 @@ extension ProgramAPI {
 
     func readCase(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        let id = try context.parameters.require("case_id")
-        let view = try await store.transaction { records in
+        return try json(try await caseView(try context.parameters.require("case_id"), actor: actor))
+    }
+
+    /// A case as `actor` may see it, audited: the API's read and the case's page.
+    func caseView(_ id: String, actor: Actor, via: String? = nil) async throws -> CaseView {
+        try await store.transaction { records in
             let disclosureCase = try await loadCase(id, .caseRead, actor, records)
             let now = now()
             // A dated step-down takes effect in the TAXII collections when the case is next read or changed.
@@ -186,10 +190,9 @@ extension ProgramAPI {
             if datedStepInEffect {
                 try await shareCase(disclosureCase, records, at: now)
             }
-            try await audit(records, actor, "case.view", "case", id)
+            try await audit(records, actor, "case.view", "case", id, via.map { ["via": $0] } ?? [:])
             return self.view(disclosureCase, embargoEnd: try await embargoEnd(of: disclosureCase, records), actor)
         }
-        return try json(view)
     }
 
     func addCaseParticipant(_ request: Request, _ context: Context) async throws -> Response {
@@ -230,10 +233,15 @@ extension ProgramAPI {
     /// A vendor's (or the model developer's) status, set by the vendor itself or by the office.
     func setVendorStatus(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        let id = try context.parameters.require("case_id")
-        let vendorId = try context.parameters.require("organisation_id")
         let (body, _) = try await decode(VendorStatusChange.self, from: request)
-        let view = try await store.transaction { records in
+        return try json(
+            try await setVendorStatus(
+                caseId: try context.parameters.require("case_id"), vendorId: try context.parameters.require("organisation_id"), body, actor: actor))
+    }
+
+    /// Records a vendor's status, by the vendor itself or the office: the API's and the case page's one rule.
+    func setVendorStatus(caseId id: String, vendorId: String, _ body: VendorStatusChange, actor: Actor) async throws -> CaseView {
+        try await store.transaction { records in
             try await lockCase(id, records)
             guard var disclosureCase = try await records.disclosureCase(id: id) else { throw ProblemDetails.notFound("case") }
             var relation = relation(of: actor, toCase: disclosureCase)
@@ -290,32 +298,36 @@ extension ProgramAPI {
                 ["vendor": vendorId, "status": status.name, "finding": body.findingId ?? ""])
             return view
         }
-        return try json(view)
     }
 
     /// The office has triaged the case: the plan's "on triage" step applies, and the case goes to its participants under embargo.
     func triageCase(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        let id = try context.parameters.require("case_id")
         let (body, _) = try await decode(CaseTriage.self, from: request, emptyAllowed: true)
-        let view = try await store.transaction { records in
+        return try json(try await triage(caseId: try context.parameters.require("case_id"), note: body.note, actor: actor))
+    }
+
+    func triage(caseId id: String, note: String?, actor: Actor) async throws -> CaseView {
+        try await store.transaction { records in
             var disclosureCase = try await loadCase(id, .caseManage, actor, records)
             let now = now()
             try disclosureCase.markTriaged(at: now)
             if disclosureCase.state == .draft { try disclosureCase.beginEmbargo(at: now) }
             let view = try await save(disclosureCase, actor, records, at: now)
-            try await audit(records, actor, "case.triage", "case", id, ["note": body.note ?? "", "tlp": view.tlp.rawValue])
+            try await audit(records, actor, "case.triage", "case", id, ["note": note ?? "", "tlp": view.tlp.rawValue])
             return view
         }
-        return try json(view)
     }
 
     /// Publishes the case (revision 1 of the advisory), or records a revision of a published one.
     func publishCase(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        let id = try context.parameters.require("case_id")
         let (body, _) = try await decode(CasePublication.self, from: request, emptyAllowed: true)
-        let view = try await store.transaction { records in
+        return try json(try await publish(caseId: try context.parameters.require("case_id"), body, actor: actor))
+    }
+
+    func publish(caseId id: String, _ body: CasePublication, actor: Actor) async throws -> CaseView {
+        try await store.transaction { records in
             var disclosureCase = try await loadCase(id, .casePublish, actor, records)
             let now = now()
             var detail: [String: String] = [:]
@@ -337,7 +349,6 @@ extension ProgramAPI {
             try await audit(records, actor, "case.publish", "case", id, detail)
             return view
         }
-        return try json(view)
     }
 
     // MARK: Exports

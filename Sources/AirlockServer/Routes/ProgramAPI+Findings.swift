@@ -48,43 +48,52 @@ extension ProgramAPI {
 
     func fileFinding(_ request: Request, _ context: Context) async throws -> Response {
         try await create(request, context, NewFinding.self) { records, actor, body in
-            let version = try await loadVersion(body.modelVersionId, .findingCreate, actor, records)
-            let relation = try await relation(of: actor, toVersion: version, records)
-            let now = now()
-            let evidence = try await checkedEvidence(body.evidence, version: version, relation: relation, actor: actor, records)
-            for (index, product) in body.affectedProducts.enumerated() {
-                if let vendorId = product.vendorOrganisationId, try await records.organisation(id: vendorId) == nil {
-                    throw ProgramRuleError(
-                        .invalidField, "no organisation with that id", field: "affected_products[\(index)].vendor_organisation_id")
-                }
-            }
-            let linksTranscript = evidence.contains { $0.runId != nil && $0.transcript != nil }
-            let finding = Finding(
-                id: Identifier.make("fnd", at: now), kind: body.kind, origin: body.origin ?? (linksTranscript ? .assessmentRun : .filed),
-                title: try Validate.name(body.title, field: "title", max: 300),
-                description: try Validate.text(body.description, field: "description", max: 20_000), affectedProducts: body.affectedProducts,
-                cvss31: try body.cvssV3_1.map { try Self.cvss31($0) }, cvss40: try body.cvssV4_0.map { try Self.cvss40($0) },
-                evidence: evidence, tlp: try body.tlp.map { try TrafficLightProtocol(parsing: $0) } ?? .amber,
-                modelVersionId: version.id, reporterOrganisationId: actor.organisation.id, reportedAt: now, cwe: body.cwe,
-                cveId: body.cveId, remediation: body.remediation)
-            try finding.validate()
-            try await records.insert(finding, caseId: nil, at: now)
-            try await audit(
-                records, actor, "finding.file", "finding", finding.id,
-                ["version": version.id, "kind": finding.kind.rawValue, "tlp": finding.tlp.rawValue])
+            let finding = try await fileFinding(body, actor: actor, records)
             return (FindingView(finding, caseId: nil, showEvidence: true), "/api/v1/findings/\(finding.id)")
         }
     }
 
+    /// Files a finding on a version, as `actor`: the API's and the finding form's one rule.
+    func fileFinding(_ body: NewFinding, actor: Actor, _ records: ProgramRecords) async throws -> Finding {
+        let version = try await loadVersion(body.modelVersionId, .findingCreate, actor, records)
+        let relation = try await relation(of: actor, toVersion: version, records)
+        let now = now()
+        let evidence = try await checkedEvidence(body.evidence, version: version, relation: relation, actor: actor, records)
+        for (index, product) in body.affectedProducts.enumerated() {
+            if let vendorId = product.vendorOrganisationId, try await records.organisation(id: vendorId) == nil {
+                throw ProgramRuleError(
+                    .invalidField, "no organisation with that id", field: "affected_products[\(index)].vendor_organisation_id")
+            }
+        }
+        let linksTranscript = evidence.contains { $0.runId != nil && $0.transcript != nil }
+        let finding = Finding(
+            id: Identifier.make("fnd", at: now), kind: body.kind, origin: body.origin ?? (linksTranscript ? .assessmentRun : .filed),
+            title: try Validate.name(body.title, field: "title", max: 300),
+            description: try Validate.text(body.description, field: "description", max: 20_000), affectedProducts: body.affectedProducts,
+            cvss31: try body.cvssV3_1.map { try Self.cvss31($0) }, cvss40: try body.cvssV4_0.map { try Self.cvss40($0) },
+            evidence: evidence, tlp: try body.tlp.map { try TrafficLightProtocol(parsing: $0) } ?? .amber,
+            modelVersionId: version.id, reporterOrganisationId: actor.organisation.id, reportedAt: now, cwe: body.cwe,
+            cveId: body.cveId, remediation: body.remediation)
+        try finding.validate()
+        try await records.insert(finding, caseId: nil, at: now)
+        try await audit(
+            records, actor, "finding.file", "finding", finding.id,
+            ["version": version.id, "kind": finding.kind.rawValue, "tlp": finding.tlp.rawValue])
+        return finding
+    }
+
     func readFinding(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        let id = try context.parameters.require("finding_id")
-        let view = try await store.transaction { records in
+        return try json(try await findingView(try context.parameters.require("finding_id"), actor: actor))
+    }
+
+    /// A finding as `actor` may see it (a case's other participants without its evidence), audited.
+    func findingView(_ id: String, actor: Actor, via: String? = nil) async throws -> FindingView {
+        try await store.transaction { records in
             let (finding, caseId, relation) = try await loadFinding(id, .findingRead, actor, records)
-            try await audit(records, actor, "finding.view", "finding", id)
+            try await audit(records, actor, "finding.view", "finding", id, via.map { ["via": $0] } ?? [:])
             return FindingView(finding, caseId: caseId, showEvidence: relation != .participant)
         }
-        return try json(view)
     }
 
     /// Merges the finding in the path into `into` as its duplicate; both keep the merge in their history.

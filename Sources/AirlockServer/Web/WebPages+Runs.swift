@@ -467,6 +467,7 @@ extension WebPages {
         var calls: [String]
         var hasScores: Bool
         var hasCalls: Bool
+        var fileFinding: String
     }
 
     struct Fact {
@@ -568,7 +569,8 @@ extension WebPages {
             TranscriptPage(
                 frame: frame("\(sample), epoch \(epoch)", context), runId: id, runName: run.name, sampleId: sample, epoch: epoch, status: attempt.status,
                 failure: failure, facts: facts, chunk: chunk, messageCount: all.count, scores: scores, calls: attempt.gatewayCallIds,
-                hasScores: !scores.isEmpty, hasCalls: !attempt.gatewayCallIds.isEmpty))
+                hasScores: !scores.isEmpty, hasCalls: !attempt.gatewayCallIds.isEmpty,
+                fileFinding: "/findings/new?" + Self.query(["version": run.versionId, "evidence_run": id, "evidence_sample": sample, "evidence_epoch": "\(epoch)"])))
     }
 
     static func messageRow(_ message: JSONValue, number: Int) -> MessageRow {

@@ -46,6 +46,15 @@ struct WebPages: Sendable {
         web.post("grants/{grant_id}/consent") { try await decideGrant(.grantConsent, $0, $1) }
         web.post("grants/{grant_id}/revocation") { try await decideGrant(.grantRevoke, $0, $1) }
         web.get("runs", use: runsPage)
+        web.get("findings", use: findingsPage)
+        web.get("findings/new", use: newFindingPage)
+        web.post("findings/new", use: fileFinding)
+        web.get("findings/{finding_id}", use: findingPage)
+        web.get("cases", use: casesPage)
+        web.get("cases/{case_id}", use: casePage)
+        web.post("cases/{case_id}/vendor-status", use: setCaseVendorStatus)
+        web.post("cases/{case_id}/triage", use: triageCase)
+        web.post("cases/{case_id}/publication", use: publishCase)
         web.get("compare", use: comparePage)
         web.get("runs/{run_id}", use: runPage)
         web.post("runs/{run_id}/cancellation") { try await moveRun(.runCancel, $0, $1) }
