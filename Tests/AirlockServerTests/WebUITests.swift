@@ -916,6 +916,11 @@ struct WebUITests {
             let outsider = [WebMiddleware.sessionCookie: try await Self.signIn(client, email: "dev@other.example")]
             let path = "/cases/\(sharing.embargoedCase)"
 
+            // Each home says what is due: the vendor's statement, the office's triage.
+            let vendorHome = try await Self.send(client, .get, "/", cookies: vendor)
+            #expect(vendorHome.body.contains(#"<a href="\#(path)">"#) && vendorHome.body.contains("state your status"))
+            let officeHome = try await Self.send(client, .get, "/", cookies: office)
+            #expect(officeHome.body.contains(#"<a href="/cases/\#(sharing.draftCase)">"#) && officeHome.body.contains("triage it"))
             let list = try await Self.send(client, .get, "/cases", cookies: vendor)
             #expect(list.body.contains(path) && list.body.contains("in 45 days"), "\(list.body)")
             var page = try await Self.send(client, .get, path, cookies: vendor)

@@ -13,10 +13,18 @@ extension WebPages {
         var runs: [RunRow]
         var grants: [GrantRow]
         var versions: [VersionRow]
+        var cases: [CaseDueRow]
         var hasRuns: Bool
         var hasGrants: Bool
         var hasVersions: Bool
+        var hasCases: Bool
         var nothing: Bool
+    }
+
+    struct CaseDueRow {
+        var id: String
+        var title: String
+        var due: String
     }
 
     struct RunRow {
@@ -40,12 +48,13 @@ extension WebPages {
         var daysLeft: Int
     }
 
-    /// What needs the reader now: runs going on, grants waiting for a decision, and notices in
-    /// review with the days left to their planned release.
+    /// What needs the reader now: runs going on, grants waiting for a decision, notices in
+    /// review with the days left to their planned release, and cases with a step due from the
+    /// reader's organisation or an embargo ending within a week.
     func home(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let now = api.now()
-        let (runs, grants, versions) = try await api.store.transaction { records in
+        let (runs, grants, versions, cases) = try await api.store.transaction { records in
             let visibility = api.visibility(of: actor)
             var runs: [RunRow] = []
             for run in try await records.activeRuns().prefix(200) where runs.count < 50 {
@@ -68,13 +77,27 @@ extension WebPages {
                         plannedRelease: RFC3339.format(version.plannedReleaseAt).prefix(10).description,
                         daysLeft: max(0, Int(version.plannedReleaseAt.timeIntervalSince(now) / 86_400)))
                 }
-            return (runs, grants, versions)
+            // Cases with something due from the reader's organisation, or an embargo ending within a week.
+            var cases: [CaseDueRow] = []
+            let office = actor.organisation.kind == .programOffice
+            for disclosureCase in try await records.disclosureCases(participant: office ? nil : actor.organisation.id, after: nil, limit: 200).items
+            where disclosureCase.state != .published {
+                let end = try await api.embargoEnd(of: disclosureCase, records)
+                var due: [String] = []
+                if office, disclosureCase.triagedAt == nil { due.append("triage it") }
+                if office, let end, end <= now { due.append("publish it: its embargo has ended") }
+                let stating = disclosureCase.participants.contains { $0.organisationId == actor.organisation.id && [.vendor, .modelDeveloper].contains($0.role) }
+                if stating, !disclosureCase.vendorStatements.contains(where: { $0.vendorId == actor.organisation.id }) { due.append("state your status") }
+                if let end, end > now, end.timeIntervalSince(now) <= 7 * 86_400 { due.append(Self.embargo(state: disclosureCase.state, end: end, now: now)) }
+                if !due.isEmpty { cases.append(CaseDueRow(id: disclosureCase.id, title: "\(disclosureCase.reference): \(disclosureCase.title)", due: due.joined(separator: "; "))) }
+            }
+            return (runs, grants, versions, cases)
         }
         return page(
             "home",
             HomePage(
-                frame: frame("Home", context), runs: runs, grants: grants, versions: versions, hasRuns: !runs.isEmpty, hasGrants: !grants.isEmpty,
-                hasVersions: !versions.isEmpty, nothing: runs.isEmpty && grants.isEmpty && versions.isEmpty))
+                frame: frame("Home", context), runs: runs, grants: grants, versions: versions, cases: cases, hasRuns: !runs.isEmpty, hasGrants: !grants.isEmpty,
+                hasVersions: !versions.isEmpty, hasCases: !cases.isEmpty, nothing: runs.isEmpty && grants.isEmpty && versions.isEmpty && cases.isEmpty))
     }
 
     // MARK: A run
