@@ -138,39 +138,46 @@ extension ProgramAPI {
 
     func openCase(_ request: Request, _ context: Context) async throws -> Response {
         try await create(request, context, NewCase.self) { records, actor, body in
-            try authorize(.caseCreate, actor, actor.organisation.kind == .programOffice ? .programOffice : .none, hiding: "case")
-            let now = now()
-            guard !body.findingIds.isEmpty else {
-                throw ProgramRuleError(.invalidField, "a case gathers at least one finding", field: "finding_ids")
-            }
-            let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(secondsFromGMT: 0)!, from: now).year ?? 2026
-            var disclosureCase = DisclosureCase(
-                id: Identifier.make("cas", at: now), reference: try await records.nextCaseReference(year: year),
-                title: try Validate.name(body.title, field: "title", max: 300),
-                summary: try Validate.text(body.summary ?? "", field: "summary", max: 20_000), reportedAt: now,
-                agreedEmbargoEnd: body.agreedEmbargoEnd, tlpPlan: try body.tlpPlan.map(Self.plan) ?? DisclosureCase.defaultTLPPlan)
-            disclosureCase.add(CaseParticipant(organisationId: actor.organisation.id, role: .programOffice))
-            for (index, participant) in (body.participants ?? []).enumerated() {
-                try await requireOrganisation(participant.organisationId, field: "participants[\(index)].organisation_id", records)
-                disclosureCase.add(participant)
-            }
-            for (index, findingId) in body.findingIds.enumerated() {
-                let finding = try await joinableFinding(findingId, field: "finding_ids[\(index)]", records)
-                if disclosureCase.findings.contains(where: { $0.id == finding.id }) {
-                    throw ProgramRuleError(.invalidField, "\(finding.id) is listed twice", field: "finding_ids[\(index)]")
-                }
-                try disclosureCase.add(finding)
-                try await addParticipants(of: finding, to: &disclosureCase, records)
-            }
-            try disclosureCase.validate()
-            let end = try await embargoEnd(of: disclosureCase, records)
-            try await records.insert(disclosureCase, embargoEnd: end, at: now)
-            try await shareCase(disclosureCase, records, at: now)
-            try await audit(
-                records, actor, "case.open", "case", disclosureCase.id,
-                ["reference": disclosureCase.reference, "findings": body.findingIds.joined(separator: ",")])
+            let (disclosureCase, end) = try await openCase(body, actor: actor, records)
             return (view(disclosureCase, embargoEnd: end, actor), "/api/v1/cases/\(disclosureCase.id)")
         }
+    }
+
+    /// Opens a case on findings, as the office: the API's and the finding page's one rule. The
+    /// case, and its embargo end in force.
+    func openCase(_ body: NewCase, actor: Actor, _ records: ProgramRecords) async throws -> (DisclosureCase, Date?) {
+        try authorize(.caseCreate, actor, actor.organisation.kind == .programOffice ? .programOffice : .none, hiding: "case")
+        let now = now()
+        guard !body.findingIds.isEmpty else {
+            throw ProgramRuleError(.invalidField, "a case gathers at least one finding", field: "finding_ids")
+        }
+        let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(secondsFromGMT: 0)!, from: now).year ?? 2026
+        var disclosureCase = DisclosureCase(
+            id: Identifier.make("cas", at: now), reference: try await records.nextCaseReference(year: year),
+            title: try Validate.name(body.title, field: "title", max: 300),
+            summary: try Validate.text(body.summary ?? "", field: "summary", max: 20_000), reportedAt: now,
+            agreedEmbargoEnd: body.agreedEmbargoEnd, tlpPlan: try body.tlpPlan.map(Self.plan) ?? DisclosureCase.defaultTLPPlan)
+        disclosureCase.add(CaseParticipant(organisationId: actor.organisation.id, role: .programOffice))
+        for (index, participant) in (body.participants ?? []).enumerated() {
+            try await requireOrganisation(participant.organisationId, field: "participants[\(index)].organisation_id", records)
+            disclosureCase.add(participant)
+        }
+        for (index, findingId) in body.findingIds.enumerated() {
+            let finding = try await joinableFinding(findingId, field: "finding_ids[\(index)]", records)
+            if disclosureCase.findings.contains(where: { $0.id == finding.id }) {
+                throw ProgramRuleError(.invalidField, "\(finding.id) is listed twice", field: "finding_ids[\(index)]")
+            }
+            try disclosureCase.add(finding)
+            try await addParticipants(of: finding, to: &disclosureCase, records)
+        }
+        try disclosureCase.validate()
+        let end = try await embargoEnd(of: disclosureCase, records)
+        try await records.insert(disclosureCase, embargoEnd: end, at: now)
+        try await shareCase(disclosureCase, records, at: now)
+        try await audit(
+            records, actor, "case.open", "case", disclosureCase.id,
+            ["reference": disclosureCase.reference, "findings": body.findingIds.joined(separator: ",")])
+        return (disclosureCase, end)
     }
 
     func readCase(_ request: Request, _ context: Context) async throws -> Response {

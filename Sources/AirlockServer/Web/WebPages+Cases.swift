@@ -64,6 +64,7 @@ extension WebPages {
         var reference: String
         var title: String
         var summary: String
+        var hasSummary: Bool
         var state: String
         var tlp: String
         var embargo: String
@@ -165,7 +166,7 @@ extension WebPages {
             }
             return CasePage(
                 frame: frame("\(view.reference): \(view.title)", context), id: view.id, reference: view.reference, title: view.title, summary: view.summary,
-                state: view.state.rawValue, tlp: view.tlp.label, embargo: Self.embargo(state: view.state, end: view.embargoEnd, now: now),
+                hasSummary: !view.summary.isEmpty, state: view.state.rawValue, tlp: view.tlp.label, embargo: Self.embargo(state: view.state, end: view.embargoEnd, now: now),
                 reported: String(RFC3339.format(view.reportedAt).prefix(10)),
                 participants: roles.keys.sorted { name($0) < name($1) }.map { ParticipantRow(organisation: name($0), roles: roles[$0]!.sorted().joined(separator: ", ")) },
                 findings: disclosureCase.activeFindings.map { finding in

@@ -72,6 +72,8 @@ extension WebPages {
         var history: [String]
         var hasEvidence: Bool
         var hasProducts: Bool
+        /// The office may open a case on a finding that is in none.
+        var canOpenCase: Bool
     }
 
     struct EvidenceItem {
@@ -105,7 +107,19 @@ extension WebPages {
                 products: view.affectedProducts.map { "\($0.vendor) \($0.name) \($0.versions.joined(separator: ", "))" + ($0.fixedVersion.map { " (fixed in \($0))" } ?? "") },
                 evidence: evidence,
                 history: view.history.map { "\(String(RFC3339.format($0.at).prefix(16)).replacingOccurrences(of: "T", with: " ")) \($0.event.rawValue): \($0.note)" },
-                hasEvidence: !evidence.isEmpty, hasProducts: !view.affectedProducts.isEmpty))
+                hasEvidence: !evidence.isEmpty, hasProducts: !view.affectedProducts.isEmpty,
+                canOpenCase: view.caseId == nil && view.mergedInto == nil && (try? api.authorize(.caseCreate, actor, actor.organisation.kind == .programOffice ? .programOffice : .none, hiding: "case")) != nil))
+    }
+
+    /// Opens a disclosure case on the finding (the office), with its default marking plan and embargo.
+    func openCase(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        let (actor, _) = try Self.checkFormToken(form, context)
+        let id = try context.parameters.require("finding_id")
+        let (disclosureCase, _) = try await api.store.transaction { records in
+            try await api.openCase(NewCase(title: form["title"] ?? "", summary: form["summary"], findingIds: [id]), actor: actor, records)
+        }
+        return Self.redirect("/cases/\(disclosureCase.id)")
     }
 
     // MARK: Filing, with a CVSS calculator
@@ -136,6 +150,7 @@ extension WebPages {
     struct NewFindingPage {
         var frame: Frame
         var versions: [Option]
+        var vendorOrganisations: [Option]
         var kinds: [Option]
         var labels: [Option]
         var metrics: [MetricChoice]
@@ -183,14 +198,16 @@ extension WebPages {
                 guard (try? await api.loadVersion(version.id, .findingCreate, actor, records)) != nil else { continue }
                 versions.append((version.id, "\(try await records.model(id: version.modelId)?.name ?? version.modelId) \(version.version)"))
             }
-            return (versions, try await records.organisations(after: nil, limit: 1000).items.count)
+            return (versions, try await records.organisations(after: nil, limit: 1000).items)
         }
+        let vendorOrganisations = [Option(value: "", label: "none in the program", selected: (form["vendor_organisation"] ?? "").isEmpty)]
+            + members.filter { $0.kind != .programOffice }.map { Option(value: $0.id, label: $0.name, selected: $0.id == form["vendor_organisation"]) }
         let chosenLabel = form["tlp"].flatMap { $0.isEmpty ? nil : $0 } ?? TrafficLightProtocol.amber.rawValue
         return page(
             "finding-new",
             NewFindingPage(
                 frame: frame("File a finding", context),
-                versions: versions.map { Option(value: $0.0, label: $0.1, selected: $0.0 == form["version"]) },
+                versions: versions.map { Option(value: $0.0, label: $0.1, selected: $0.0 == form["version"]) }, vendorOrganisations: vendorOrganisations,
                 kinds: FindingKind.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.replacingOccurrences(of: "_", with: " "), selected: $0.rawValue == form["kind"]) },
                 labels: TrafficLightProtocol.allCases.map { Option(value: $0.rawValue, label: $0.label, selected: $0.rawValue == chosenLabel) },
                 metrics: Self.cvss31Metrics.map { metric in
@@ -202,7 +219,7 @@ extension WebPages {
                 title: form["title"] ?? "", description: form["description"] ?? "", vendor: form["vendor"] ?? "", product: form["product"] ?? "",
                 affected: form["affected"] ?? "", evidence: form["evidence"] ?? "", evidenceRun: form["evidence_run"] ?? "",
                 evidenceSample: form["evidence_sample"] ?? "", evidenceEpoch: form["evidence_epoch"] ?? "", score: score,
-                recipients: TrafficLightProtocol.allCases.map { Recipients(label: $0.label, who: Self.recipients(of: $0, participants: nil, programMembers: members)) },
+                recipients: TrafficLightProtocol.allCases.map { Recipients(label: $0.label, who: Self.recipients(of: $0, participants: nil, programMembers: members.count)) },
                 message: message, field: field),
             status: status)
     }
@@ -230,7 +247,8 @@ extension WebPages {
         var products: [AffectedProduct] = []
         if let product = form["product"], !product.isEmpty {
             let versions = (form["affected"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            products.append(AffectedProduct(vendor: form["vendor"] ?? "", name: product, versions: versions))
+            products.append(
+                AffectedProduct(vendor: form["vendor"] ?? "", name: product, versions: versions, vendorOrganisationId: form["vendor_organisation"].flatMap { $0.isEmpty ? nil : $0 }))
         }
         guard let kind = FindingKind(rawValue: form["kind"] ?? "") else {
             return try await newFindingForm(form, message: "choose what kind of finding this is", field: "kind", score: score, status: .unprocessableContent, context)

@@ -50,6 +50,7 @@ struct WebPages: Sendable {
         web.get("findings/new", use: newFindingPage)
         web.post("findings/new", use: fileFinding)
         web.get("findings/{finding_id}", use: findingPage)
+        web.post("findings/{finding_id}/case", use: openCase)
         web.get("cases", use: casesPage)
         web.get("cases/{case_id}", use: casePage)
         web.post("cases/{case_id}/vendor-status", use: setCaseVendorStatus)
