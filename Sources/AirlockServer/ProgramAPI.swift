@@ -189,11 +189,11 @@ public struct ProgramAPI: Sendable {
     /// A response that carries a secret (`revealsSecret`) is not stored: a replay of its key is
     /// refused with 409, since the secret was shown once.
     func create<Body: Decodable>(
-        _ request: Request, _ context: Context, _ body: Body.Type, revealsSecret: Bool = false, workerAllowed: Bool = false,
+        _ request: Request, _ context: Context, _ body: Body.Type, revealsSecret: Bool = false, workerAllowed: Bool = false, limit: Int = 1 << 20,
         _ make: (ProgramRecords, Actor, Body) async throws -> (response: any Encodable & Sendable, location: String)
     ) async throws -> Response {
         let actor = try context.requireActor(workerAllowed: workerAllowed)
-        let (input, buffer) = try await decode(body, from: request)
+        let (input, buffer) = try await decode(body, from: request, limit: limit)
         let idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.count > 255 {
             throw ProblemDetails.badRequest("an Idempotency-Key is 1 to 255 characters", field: "Idempotency-Key")

@@ -37,6 +37,25 @@ struct RunSubmissionTests {
         }
     }
 
+    /// A run may plan as many attempts as the rule allows, and its submission carries each of
+    /// them: a body of 100,000 attempts is read (it once met the API's 1 MiB limit), one more
+    /// attempt is refused naming the field.
+    @Test func aRunOfTheMostAttemptsIsSubmitted() async throws {
+        try await withProgramAPI { world, client in
+            func attempts(_ count: Int) -> String {
+                #""task_path":"task.yaml","attempts":["# + (0..<count).map { #"{"sample_id":"sample-\#($0)","epoch":1}"# }.joined(separator: ",") + "]"
+            }
+            let most = ProgramAPI.maximumPlannedAttempts
+            let created = try await client.call(
+                .post, "/api/v1/versions/\(world.version.id)/runs", as: world.member(.evaluator, .member), json: Self.body(world, execution: attempts(most)))
+            #expect(created.status == .created, "\(created.body.prefix(300))")
+            #expect(try APIJSON.decoder.decode(StoredRun.self, from: Data(created.body.utf8)).execution?.plannedAttempts == most)
+            let refused = try await client.call(
+                .post, "/api/v1/versions/\(world.version.id)/runs", as: world.member(.evaluator, .member), json: Self.body(world, execution: attempts(most + 1)))
+            #expect(refused.status == .unprocessableContent && refused.body.contains("execution.attempts"), "\(refused.body.prefix(300))")
+        }
+    }
+
     /// Each bad submission is refused with 422 and the field at fault; nothing is stored.
     @Test(arguments: [
         (#""task_path":"t.yaml","attempts":[{"sample_id":"s1","epoch":1}],"roles":{"Grader!":{"model":"openai/j","base_url":"https://j.example"}}"#, "eval", nil, "execution.roles.Grader!"),

@@ -59,7 +59,7 @@ import Testing
         switch order {
         case .sample: return made.sorted(by: byKey).map(\.key)
         case .score: return made.sorted { $0.score! != $1.score! ? $0.score! < $1.score! : byKey($0, $1) }.map(\.key)
-        case .scoreDescending: return made.sorted { $0.score! != $1.score! ? $0.score! > $1.score! : byKey($0, $1) }.map(\.key)
+        case .scoreDescending: return made.sorted { $0.score! != $1.score! ? $0.score! > $1.score! : byKey($1, $0) }.map(\.key)
         case .kept: return made.sorted { $0.kept < $1.kept }.map(\.key)
         case .keptDescending: return made.sorted { $0.kept > $1.kept }.map(\.key)
         }
@@ -194,5 +194,55 @@ import Testing
         #expect(facts.searchText.utf8.count <= AttemptFacts.maximumSearchBytes)
         #expect(AttemptFacts(record: "not json").values.isEmpty)
         #expect(AttemptFacts(record: "[1,2]").searchText.isEmpty)
+    }
+    /// A word in most transcripts (past the point where SQLite's search stops listing matches
+    /// and looks each attempt up instead) and a rarer one page alike, in every order.
+    @Test(arguments: TestBackend.all)
+    func aCommonWordAndARareOnePageInOrder(backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let developer = Sample.organisation("Developer")
+            let model = Sample.model("alpha", of: developer)
+            let version = Sample.version("1.0", of: model)
+            var run = Sample.run("server-run", on: version, by: developer)
+            run.origin = .server
+            run.state = .running
+            let count = ProgramRecords.searchListLimit + 300
+            run.execution = RunExecution(bundleDigest: String(repeating: "ab", count: 32), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: count)
+            var made: [Made] = []
+            for index in 0..<count {
+                let words = (index.isMultiple(of: 10) ? "" : "common ") + (index.isMultiple(of: 7) ? "rare" : "other")
+                made.append(
+                    Made(
+                        key: SampleKey(sampleID: String(format: "s%05d", (index * 7919) % count), epoch: 1), status: "scored", score: Double(index % 5),
+                        cause: nil, level: "easy", words: words, kept: index + 1))
+            }
+            try await store.transaction { records in
+                try await records.insert(developer)
+                try await records.insert(model)
+                try await records.insert(version, sealedCredentials: nil)
+                try await records.insert(run)
+                for item in made {
+                    let attempt = StoredAttempt(
+                        runId: run.id, sampleId: item.key.sampleID, epoch: 1, status: "scored", record: try Self.record(item), gatewayCallIds: [], worker: "w",
+                        createdAt: Sample.date(3))
+                    _ = try await records.commit(attempt)
+                }
+            }
+            for word in ["common", "rare"] {
+                for order in AttemptSelection.Order.allCases {
+                    let selection = AttemptSelection(scorer: "match", text: word, order: order)
+                    let expected = Self.ordered(made.filter { Self.matches($0, selection) }, order)
+                    var seen: [SampleKey] = []
+                    var cursor: AttemptCursor?
+                    while true {
+                        let page = try await store.transaction { records in try await records.attempts(runId: run.id, selection: selection, after: cursor, limit: 500) }
+                        seen += page.map { SampleKey(sampleID: $0.attempt.sampleId, epoch: $0.attempt.epoch) }
+                        guard page.count == 500, let last = page.last else { break }
+                        cursor = last.cursor(order)
+                    }
+                    #expect(seen == expected, "\(word) \(order): \(seen.count) of \(expected.count)")
+                }
+            }
+        }
     }
 }

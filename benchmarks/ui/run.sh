@@ -108,36 +108,7 @@ WORKER_KEY="$(login worker@office.example worker-password-1)"
 t0="$(now)"
 submit() { al "$EVAL" runs submit "$WORK/task/task.yaml" --version "$VERSION" --grant "$GRANT" --name ui-bench --timeout 600 "$@"; }
 RUN="$(submit 2>"$LOGS/submit.err" | jq -r .id || true)"
-PLANNED_IN_STORE=0
-if [[ "$RUN" != run_* ]]; then
-  # The run's creation carries every planned attempt in one JSON body, which the API reads up to
-  # 1 MiB: about 30,000 attempts, fewer than the 100,000 a run may plan. Past that, the run is
-  # submitted with its first 1,000 attempts and the rest are planned in the store, the server
-  # stopped meanwhile; the results still come in through the API.
-  grep -q '413' "$LOGS/submit.err" || die "runs submit failed: $(cat "$LOGS/submit.err")"
-  log "runs submit of $N attempts refused: $(head -c 200 "$LOGS/submit.err"); planning past 1,000 in the store"
-  RUN="$(submit --limit 1000 | jq -r .id)"
-  [[ "$RUN" == run_* ]] || die "runs submit --limit 1000 failed"
-  stop_pid "$AIRLOCK_PID" TERM 30; AIRLOCK_PID=""
-  "$PY" - "$DB" "$RUN" "$WORK/task/data.jsonl" <<'PYEOF'
-import json, sqlite3, sys
-db, run, data = sys.argv[1:]
-ids = [json.loads(line)["id"] for line in open(data)]
-with sqlite3.connect(db) as c:
-    c.executemany("INSERT OR IGNORE INTO run_planned_attempts (run_id, sample_id, epoch) VALUES (?, ?, 1)", [(run, i) for i in ids])
-    execution = json.loads(c.execute("SELECT execution FROM runs WHERE id = ?", (run,)).fetchone()[0])
-    key = "plannedAttempts" if "plannedAttempts" in execution else "planned_attempts"
-    assert key in execution, execution
-    execution[key] = len(ids)
-    execution.pop("limit", None)
-    c.execute("UPDATE runs SET execution = ? WHERE id = ?", (json.dumps(execution), run))
-PYEOF
-  start_airlock_serve airlock-2 "$DB" AIRLOCK_LOG_LEVEL=warning -- --queue embedded --slots 0
-  export AIRLOCK_SERVER="$AIRLOCK_URL"
-  PLANNED_IN_STORE=1
-  log "airlock serve again: pid $AIRLOCK_PID at $AIRLOCK_URL"
-fi
-[[ "$RUN" == run_* ]] || die "runs submit failed"
+[[ "$RUN" == run_* ]] || die "runs submit failed: $(head -c 400 "$LOGS/submit.err")"
 log "submitted $RUN in $(since "$t0") s; committing $N results with $THREADS connections"
 "${BENCH[@]}" commit "$AIRLOCK_URL" "$WORKER_KEY" "$RUN" "$WORK/run/samples.jsonl" "$THREADS" >"$OUT/commit.json"
 log "committed: $(cat "$OUT/commit.json")"
@@ -169,9 +140,9 @@ log "inspect view: pid $INSPECT_PID at $INSPECT_URL"
 
 # ------------------------------------------------------------------ report
 
-"$PY" - "$OUT" "$N" "$AGENTIC" "$FAILED" "$EXPORT_SECONDS" "$AIRLOCK" "$(chromium --version 2>/dev/null | head -n 1)" "$PLANNED_IN_STORE" <<'PYEOF'
+"$PY" - "$OUT" "$N" "$AGENTIC" "$FAILED" "$EXPORT_SECONDS" "$AIRLOCK" "$(chromium --version 2>/dev/null | head -n 1)" <<'PYEOF'
 import json, os, sys
-out, n, agentic, failed, export_seconds, airlock, chromium, planned_in_store = sys.argv[1:]
+out, n, agentic, failed, export_seconds, airlock, chromium = sys.argv[1:]
 data = json.load(open(f"{out}/data.json"))
 commit = json.load(open(f"{out}/commit.json"))
 server = json.load(open(f"{out}/server.json"))
@@ -203,6 +174,6 @@ a, i = above.get("airlock"), above.get("inspect")
 print(f"{'  above a blank tab (' + format(floor / 2**20, '.0f') + ' MiB)':<34} {format(i / 2**20, '.0f') if i is not None else '-':>14} "
       f"{format(a / 2**20, '.0f') if a is not None else '-':>10} {format(i / a, '.1f') + 'x' if a and i else '-':>8}")
 json.dump({"n": int(n), "agentic": float(agentic), "failed": float(failed), "data": data, "commit": commit,
-           "export_seconds": float(export_seconds), "planned_in_store": planned_in_store == "1", "server": server, "browser": browser, "airlock": airlock, "chromium": chromium},
+           "export_seconds": float(export_seconds), "server": server, "browser": browser, "airlock": airlock, "chromium": chromium},
           open(f"{out}/results.json", "w"), indent=1)
 PYEOF

@@ -14,6 +14,8 @@ extension ProgramAPI {
     /// The largest attempt result: an agent's transcript with its tool output.
     static let maximumAttemptBytes = 32 << 20
     static let maximumPlannedAttempts = 100_000
+    /// A run's submission lists every planned attempt: room for the most, at 250 bytes each.
+    static let maximumRunSubmissionBytes = 24 << 20
 
     // MARK: Bundles
 

@@ -26,7 +26,7 @@ extension ProgramAPI {
     func createRun(_ request: Request, _ context: Context) async throws -> Response {
         let versionId = try context.parameters.require("version_id")
         let submitted = RunIdentity()
-        let response = try await create(request, context, NewRun.self) { records, actor, body in
+        let response = try await create(request, context, NewRun.self, limit: Self.maximumRunSubmissionBytes) { records, actor, body in
             let version = try await loadVersion(versionId, .runCreate, actor, records)
             guard version.state != .withdrawn else {
                 throw ProgramRuleError(.invalidGrantState, "the version was withdrawn", field: "version_id")

@@ -279,7 +279,11 @@ public enum Migrations {
                 """
                 CREATE VIRTUAL TABLE run_attempt_search USING fts5(
                     body, run_id UNINDEXED, sample_id UNINDEXED, epoch UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')
-                """
+                """,
+                // An attempt's search row, by the row's id (FTS5 keeps it through a VACUUM): a
+                // page of a common word's matches looks each attempt up by it.
+                "ALTER TABLE run_attempts ADD COLUMN search_id INTEGER",
+                "CREATE INDEX run_attempts_by_search ON run_attempts (search_id)",
             ]
         case .postgres:
             [

@@ -113,6 +113,11 @@ extension ProgramRecords {
                 INSERT INTO run_attempt_search (body, run_id, sample_id, epoch) \
                 VALUES (\(bind: facts.searchText), \(bind: runId), \(bind: key.sampleID), \(bind: key.epoch))
                 """).run()
+            // The store's one SQLite connection made that row just now.
+            try await sql.raw("""
+                UPDATE run_attempts SET search_id = last_insert_rowid() \
+                WHERE run_id = \(bind: runId) AND sample_id = \(bind: key.sampleID) AND epoch = \(bind: key.epoch)
+                """).run()
         case .postgres:
             try await sql.raw("""
                 INSERT INTO run_attempt_search (run_id, sample_id, epoch, body) \
@@ -180,20 +185,33 @@ extension ProgramRecords {
     public func attempts(
         runId: String, selection: AttemptSelection, after cursor: AttemptCursor?, limit: Int, records: Bool = false
     ) async throws -> [AttemptRow] {
-        let scoreJoin: SQLQueryString = selection.needsScore ? " JOIN" : " LEFT JOIN"
+        let scoreField = AttemptFacts.scoreField(selection.scorer ?? "")
+        let byScore = [.score, .scoreDescending].contains(selection.order)
+        // SQLite never reorders a CROSS JOIN: the table that leads is the one whose index gives
+        // the order asked for (PostgreSQL's planner is left to choose).
+        let inOrder: SQLQueryString = flavour == .sqlite ? " CROSS JOIN " : " JOIN "
         var query: SQLQueryString = """
             SELECT a.run_id, a.sample_id, a.epoch, a.status, a.gateway_calls, a.worker, a.created_at, a.kept_order, \
             s.number_value AS score, f.text_value AS failure_cause
             """
-        query = query + (records ? ", a.record, a.record_encoding FROM run_attempts a" : " FROM run_attempts a")
-        query = query + scoreJoin + """
-             run_attempt_values s ON s.run_id = a.run_id AND s.sample_id = a.sample_id AND s.epoch = a.epoch \
-            AND s.field = \(bind: AttemptFacts.scoreField(selection.scorer ?? ""))
-            """
+        if records { query = query + ", a.record, a.record_encoding" }
+        if byScore {
+            // The scores lead, in the order of their index (run, field, value, sample, epoch).
+            query = query + " FROM run_attempt_values s" + inOrder + """
+                run_attempts a ON a.run_id = s.run_id AND a.sample_id = s.sample_id AND a.epoch = s.epoch
+                """
+        } else {
+            // The run's attempts lead, in the order of their key or of their keeping; each one's
+            // score is looked up by its key.
+            query = query + " FROM run_attempts a" + (selection.needsScore ? inOrder : " LEFT JOIN ") + """
+                run_attempt_values s ON s.run_id = a.run_id AND s.sample_id = a.sample_id AND s.epoch = a.epoch AND s.field = \(bind: scoreField)
+                """
+        }
         query = query + """
              LEFT JOIN run_attempt_values f ON f.run_id = a.run_id AND f.sample_id = a.sample_id AND f.epoch = a.epoch \
             AND f.field = \(bind: AttemptFacts.failureField) WHERE a.run_id = \(bind: runId)
             """
+        if byScore { query = query + " AND s.run_id = \(bind: runId) AND s.field = \(bind: scoreField)" }
         if let status = selection.status { query = query + " AND a.status = \(bind: status)" }
         if let epoch = selection.epoch { query = query + " AND a.epoch = \(bind: epoch)" }
         if let cause = selection.failureCause { query = query + " AND f.text_value = \(bind: cause)" }
@@ -205,24 +223,24 @@ extension ProgramRecords {
                 AND m.epoch = a.epoch AND m.field = \(bind: AttemptFacts.metadataField(key)) AND m.text_value = \(bind: selection.metadataValue ?? ""))
                 """
         }
-        if let text = selection.text, let search = searchCondition(runId: runId, text) { query = query + search }
-        // After the cursor, in the order: the key's leading value, then sample and epoch.
+        if let text = selection.text, let search = try await searchCondition(runId: runId, text) { query = query + search }
+        // After the cursor, as one row value: both databases seek an index to it.
         let order: SQLQueryString
         switch selection.order {
         case .sample:
-            if let cursor {
-                query = query + " AND (a.sample_id > \(bind: cursor.sampleId) OR (a.sample_id = \(bind: cursor.sampleId) AND a.epoch > \(bind: cursor.epoch)))"
-            }
+            if let cursor { query = query + " AND (a.sample_id, a.epoch) > (\(bind: cursor.sampleId), \(bind: cursor.epoch))" }
             order = " ORDER BY a.sample_id, a.epoch"
-        case .score, .scoreDescending:
+        case .score:
             if let cursor, let score = cursor.score {
-                let beyond: SQLQueryString = selection.order == .score ? "s.number_value > " : "s.number_value < "
-                query = query + " AND (" + beyond + """
-                    \(bind: score) OR (s.number_value = \(bind: score) AND (a.sample_id > \(bind: cursor.sampleId) \
-                    OR (a.sample_id = \(bind: cursor.sampleId) AND a.epoch > \(bind: cursor.epoch)))))
-                    """
+                query = query + " AND (s.number_value, s.sample_id, s.epoch) > (\(bind: score), \(bind: cursor.sampleId), \(bind: cursor.epoch))"
             }
-            order = selection.order == .score ? " ORDER BY s.number_value, a.sample_id, a.epoch" : " ORDER BY s.number_value DESC, a.sample_id, a.epoch"
+            order = " ORDER BY s.number_value, s.sample_id, s.epoch"
+        case .scoreDescending:
+            // Wholly descending (ties by sample, last first), so that the index is walked backwards.
+            if let cursor, let score = cursor.score {
+                query = query + " AND (s.number_value, s.sample_id, s.epoch) < (\(bind: score), \(bind: cursor.sampleId), \(bind: cursor.epoch))"
+            }
+            order = " ORDER BY s.number_value DESC, s.sample_id DESC, s.epoch DESC"
         case .kept, .keptDescending:
             // The kept order is unique in a run: it alone is the key.
             if let kept = cursor?.keptOrder {
@@ -237,18 +255,28 @@ extension ProgramRecords {
         }
     }
 
+    /// Below this many matches in a run, SQLite's search lists them and then orders them; from
+    /// it on, the run's attempts are walked in order and each is looked up in the search's
+    /// index, so that a word in every transcript costs a page, not the run.
+    static let searchListLimit = 2_000
+
     /// The results whose text has every word of `text`, or nil when it has no word.
-    private func searchCondition(runId: String, _ text: String) -> SQLQueryString? {
+    private func searchCondition(runId: String, _ text: String) async throws -> SQLQueryString? {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
         guard !words.isEmpty else { return nil }
         switch flavour {
         case .sqlite:
-            // Each word a quoted FTS5 string: nothing in it is query syntax.
+            // Each word a quoted FTS5 string: nothing in it is query syntax. An attempt's search
+            // row is the one its search_id names.
             let match = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " ")
-            return """
-                 AND (a.sample_id, a.epoch) IN (SELECT sample_id, epoch FROM run_attempt_search \
-                WHERE run_attempt_search MATCH \(bind: match) AND run_id = \(bind: runId))
-                """
+            let found = try await sql.raw("""
+                SELECT count(*) AS found FROM (SELECT 1 FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) \
+                AND run_id = \(bind: runId) LIMIT \(unsafeRaw: String(Self.searchListLimit)))
+                """).first()?.decode(column: "found", as: Int.self) ?? 0
+            if found < Self.searchListLimit {
+                return " AND a.search_id IN (SELECT rowid FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) AND run_id = \(bind: runId))"
+            }
+            return " AND EXISTS (SELECT 1 FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) AND rowid = a.search_id)"
         case .postgres:
             return """
                  AND (a.sample_id, a.epoch) IN (SELECT sample_id, epoch FROM run_attempt_search \

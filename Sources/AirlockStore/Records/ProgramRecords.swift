@@ -344,7 +344,15 @@ public struct ProgramRecords: Sendable {
     public func removeFailedAttempts(runId: String) async throws {
         let failed: SQLQueryString = "SELECT sample_id, epoch FROM run_attempts WHERE run_id = \(bind: runId) AND status <> 'scored'"
         try await sql.raw("DELETE FROM run_attempt_values WHERE run_id = \(bind: runId) AND (sample_id, epoch) IN (" + failed + ")").run()
-        try await sql.raw("DELETE FROM run_attempt_search WHERE run_id = \(bind: runId) AND (sample_id, epoch) IN (" + failed + ")").run()
+        switch flavour {
+        case .sqlite:
+            // Found by the attempts' search_id, not by a scan of the search table.
+            try await sql.raw("""
+                DELETE FROM run_attempt_search WHERE rowid IN (SELECT search_id FROM run_attempts WHERE run_id = \(bind: runId) AND status <> 'scored')
+                """).run()
+        case .postgres:
+            try await sql.raw("DELETE FROM run_attempt_search WHERE run_id = \(bind: runId) AND (sample_id, epoch) IN (" + failed + ")").run()
+        }
         try await sql.raw("DELETE FROM run_attempts WHERE run_id = \(bind: runId) AND status <> 'scored'").run()
         try await sql.raw("""
             UPDATE runs SET attempts_done = attempts_done - attempts_failed, attempts_failed = 0 WHERE id = \(bind: runId)
