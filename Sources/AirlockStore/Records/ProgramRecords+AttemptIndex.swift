@@ -195,7 +195,16 @@ extension ProgramRecords {
             s.number_value AS score, f.text_value AS failure_cause
             """
         if records { query = query + ", a.record, a.record_encoding" }
-        if byScore {
+        var search: SearchPlan?
+        if let text = selection.text { search = try await searchPlan(runId: runId, text) }
+        let scoreOn: SQLQueryString = """
+            run_attempt_values s ON s.run_id = a.run_id AND s.sample_id = a.sample_id AND s.epoch = a.epoch AND s.field = \(bind: scoreField)
+            """
+        if case .leads(let matches)? = search {
+            // A few matches lead, looked up by their search row; the page sorts them.
+            query = query + " FROM (" + matches + ") m CROSS JOIN run_attempts a ON a.search_id = m.search_id"
+                + (selection.needsScore || byScore ? " JOIN " : " LEFT JOIN ") + scoreOn
+        } else if byScore {
             // The scores lead, in the order of their index (run, field, value, sample, epoch).
             query = query + " FROM run_attempt_values s" + inOrder + """
                 run_attempts a ON a.run_id = s.run_id AND a.sample_id = s.sample_id AND a.epoch = s.epoch
@@ -203,9 +212,7 @@ extension ProgramRecords {
         } else {
             // The run's attempts lead, in the order of their key or of their keeping; each one's
             // score is looked up by its key.
-            query = query + " FROM run_attempts a" + (selection.needsScore ? inOrder : " LEFT JOIN ") + """
-                run_attempt_values s ON s.run_id = a.run_id AND s.sample_id = a.sample_id AND s.epoch = a.epoch AND s.field = \(bind: scoreField)
-                """
+            query = query + " FROM run_attempts a" + (selection.needsScore ? inOrder : " LEFT JOIN ") + scoreOn
         }
         query = query + """
              LEFT JOIN run_attempt_values f ON f.run_id = a.run_id AND f.sample_id = a.sample_id AND f.epoch = a.epoch \
@@ -223,7 +230,7 @@ extension ProgramRecords {
                 AND m.epoch = a.epoch AND m.field = \(bind: AttemptFacts.metadataField(key)) AND m.text_value = \(bind: selection.metadataValue ?? ""))
                 """
         }
-        if let text = selection.text, let search = try await searchCondition(runId: runId, text) { query = query + search }
+        if case .condition(let condition)? = search { query = query + condition }
         // After the cursor, as one row value: both databases seek an index to it.
         let order: SQLQueryString
         switch selection.order {
@@ -255,13 +262,20 @@ extension ProgramRecords {
         }
     }
 
-    /// Below this many matches in a run, SQLite's search lists them and then orders them; from
-    /// it on, the run's attempts are walked in order and each is looked up in the search's
-    /// index, so that a word in every transcript costs a page, not the run.
+    /// Below this many matches in a run, SQLite's search lists them first and the page sorts
+    /// them; from it on, the run's attempts are walked in order and each is looked up in the
+    /// search's index, so that a word in every transcript costs a page, not the run.
     static let searchListLimit = 2_000
 
-    /// The results whose text has every word of `text`, or nil when it has no word.
-    private func searchCondition(runId: String, _ text: String) async throws -> SQLQueryString? {
+    /// How a search joins a page's query: its matches lead (a few of them), or a condition on
+    /// each attempt.
+    private enum SearchPlan {
+        case leads(SQLQueryString)
+        case condition(SQLQueryString)
+    }
+
+    /// The plan that finds the results whose text has every word of `text`; nil when it has no word.
+    private func searchPlan(runId: String, _ text: String) async throws -> SearchPlan? {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
         guard !words.isEmpty else { return nil }
         switch flavour {
@@ -269,19 +283,18 @@ extension ProgramRecords {
             // Each word a quoted FTS5 string: nothing in it is query syntax. An attempt's search
             // row is the one its search_id names.
             let match = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " ")
-            let found = try await sql.raw("""
-                SELECT count(*) AS found FROM (SELECT 1 FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) \
-                AND run_id = \(bind: runId) LIMIT \(unsafeRaw: String(Self.searchListLimit)))
-                """).first()?.decode(column: "found", as: Int.self) ?? 0
-            if found < Self.searchListLimit {
-                return " AND a.search_id IN (SELECT rowid FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) AND run_id = \(bind: runId))"
-            }
-            return " AND EXISTS (SELECT 1 FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) AND rowid = a.search_id)"
+            let matches: SQLQueryString = """
+                SELECT rowid AS search_id FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) AND run_id = \(bind: runId)
+                """
+            let found = try await sql.raw("SELECT count(*) AS found FROM (" + matches + " LIMIT \(unsafeRaw: String(Self.searchListLimit)))").first()?
+                .decode(column: "found", as: Int.self) ?? 0
+            if found < Self.searchListLimit { return .leads(matches) }
+            return .condition(" AND EXISTS (SELECT 1 FROM run_attempt_search WHERE run_attempt_search MATCH \(bind: match) AND rowid = a.search_id)")
         case .postgres:
-            return """
+            return .condition("""
                  AND (a.sample_id, a.epoch) IN (SELECT sample_id, epoch FROM run_attempt_search \
                 WHERE run_id = \(bind: runId) AND body @@ plainto_tsquery('simple', \(bind: words.joined(separator: " "))))
-                """
+                """)
         }
     }
 }
