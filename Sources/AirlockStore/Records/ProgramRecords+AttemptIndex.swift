@@ -8,7 +8,8 @@ public struct AttemptSelection: Sendable, Hashable {
     public enum Order: String, Sendable, Hashable, CaseIterable {
         /// By sample, then epoch (the default).
         case sample
-        /// By the scorer's value, lowest first, then by sample and epoch.
+        /// By the scorer's value, lowest first, then by sample and epoch; or all of it reversed
+        /// (highest first, ties by sample and epoch, last first), so that either is an index's order.
         case score
         case scoreDescending = "-score"
         /// In the order the results were kept, first first or newest first.
@@ -202,7 +203,7 @@ extension ProgramRecords {
             """
         if case .leads(let matches)? = search {
             // A few matches lead, looked up by their search row; the page sorts them.
-            query = query + " FROM (" + matches + ") m CROSS JOIN run_attempts a ON a.search_id = m.search_id"
+            query = query + " FROM (" + matches + ") matched CROSS JOIN run_attempts a ON a.search_id = matched.search_id"
                 + (selection.needsScore || byScore ? " JOIN " : " LEFT JOIN ") + scoreOn
         } else if byScore {
             // The scores lead, in the order of their index (run, field, value, sample, epoch).
