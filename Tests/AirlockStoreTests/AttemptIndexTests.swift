@@ -65,16 +65,40 @@ import Testing
         }
     }
 
+    /// A running server run on a fresh version, planning `attempts`.
+    static func serverRun(planning attempts: Int, in store: ProgramStore) async throws -> StoredRun {
+        let developer = Sample.organisation("Developer")
+        let model = Sample.model("alpha", of: developer)
+        let version = Sample.version("1.0", of: model)
+        var run = Sample.run("server-run", on: version, by: developer)
+        run.origin = .server
+        run.state = .running
+        run.execution = RunExecution(bundleDigest: String(repeating: "ab", count: 32), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: attempts)
+        try await store.transaction { records in
+            try await records.insert(developer)
+            try await records.insert(model)
+            try await records.insert(version, sealedCredentials: nil)
+            try await records.insert(run)
+        }
+        return run
+    }
+
+    /// Every page of a selection, `pages` rows at a time, each after the last one's cursor.
+    static func everyPage(of run: StoredRun, _ selection: AttemptSelection, pages: Int, in store: ProgramStore) async throws -> [SampleKey] {
+        var seen: [SampleKey] = []
+        var cursor: AttemptCursor?
+        while true {
+            let page = try await store.transaction { records in try await records.attempts(runId: run.id, selection: selection, after: cursor, limit: pages) }
+            seen += page.map { SampleKey(sampleID: $0.attempt.sampleId, epoch: $0.attempt.epoch) }
+            guard page.count == pages, let last = page.last else { return seen }
+            cursor = last.cursor(selection.order)
+        }
+    }
+
     @Test(arguments: TestBackend.all)
     func everyFilterAndOrderPagesAsTheRecordsSay(backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
-            let developer = Sample.organisation("Developer")
-            let model = Sample.model("alpha", of: developer)
-            let version = Sample.version("1.0", of: model)
-            var run = Sample.run("server-run", on: version, by: developer)
-            run.origin = .server
-            run.state = .running
-            run.execution = RunExecution(bundleDigest: String(repeating: "ab", count: 32), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: 200)
+            let run = try await Self.serverRun(planning: 200, in: store)
             var generator = SystemRandomNumberGenerator()
             var made: [Made] = []
             for index in 0..<90 {
@@ -88,10 +112,6 @@ import Testing
             }
             made.shuffle(using: &generator)
             try await store.transaction { records in
-                try await records.insert(developer)
-                try await records.insert(model)
-                try await records.insert(version, sealedCredentials: nil)
-                try await records.insert(run)
                 for index in made.indices {
                     made[index].kept = index + 1
                     let attempt = StoredAttempt(
@@ -117,15 +137,7 @@ import Testing
             selections.append(AttemptSelection(scorer: "match", text: "alpha beta", order: .keptDescending))
             for selection in selections {
                 let expected = Self.ordered(made.filter { Self.matches($0, selection) }, selection.order)
-                var seen: [SampleKey] = []
-                var cursor: AttemptCursor?
-                while true {
-                    let page = try await store.transaction { records in try await records.attempts(runId: run.id, selection: selection, after: cursor, limit: 7) }
-                    seen += page.map { SampleKey(sampleID: $0.attempt.sampleId, epoch: $0.attempt.epoch) }
-                    guard page.count == 7, let last = page.last else { break }
-                    cursor = last.cursor(selection.order)
-                }
-                #expect(seen == expected, "\(selection)")
+                #expect(try await Self.everyPage(of: run, selection, pages: 7, in: store) == expected, "\(selection)")
             }
             // The row carries the selected score and the failure's cause.
             let rows = try await store.transaction { records in
@@ -149,19 +161,7 @@ import Testing
     @Test(arguments: TestBackend.all)
     func resultsKeptBeforeTheIndexAreIndexedLater(backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
-            let developer = Sample.organisation("Developer")
-            let model = Sample.model("alpha", of: developer)
-            let version = Sample.version("1.0", of: model)
-            var run = Sample.run("server-run", on: version, by: developer)
-            run.origin = .server
-            run.state = .running
-            run.execution = RunExecution(bundleDigest: String(repeating: "ab", count: 32), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: 3)
-            try await store.transaction { records in
-                try await records.insert(developer)
-                try await records.insert(model)
-                try await records.insert(version, sealedCredentials: nil)
-                try await records.insert(run)
-            }
+            let run = try await Self.serverRun(planning: 3, in: store)
             let old = Made(key: SampleKey(sampleID: "old", epoch: 1), status: "scored", score: 0.25, cause: nil, level: "hard", words: "forgotten words", kept: 1)
             try await store.database.withSession { sql in
                 for (sample, record, encoding) in [("old", try Self.record(old), "json"), ("broken", "12:AAAA", "gzip+base64")] {
@@ -200,14 +200,8 @@ import Testing
     @Test(arguments: TestBackend.all)
     func aCommonWordAndARareOnePageInOrder(backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
-            let developer = Sample.organisation("Developer")
-            let model = Sample.model("alpha", of: developer)
-            let version = Sample.version("1.0", of: model)
-            var run = Sample.run("server-run", on: version, by: developer)
-            run.origin = .server
-            run.state = .running
             let count = ProgramRecords.searchListLimit + 300
-            run.execution = RunExecution(bundleDigest: String(repeating: "ab", count: 32), taskPath: "task.yaml", grantId: "gnt_X", pool: "default", plannedAttempts: count)
+            let run = try await Self.serverRun(planning: count, in: store)
             var made: [Made] = []
             for index in 0..<count {
                 let words = (index.isMultiple(of: 10) ? "" : "common ") + (index.isMultiple(of: 7) ? "rare" : "other")
@@ -217,10 +211,6 @@ import Testing
                         cause: nil, level: "easy", words: words, kept: index + 1))
             }
             try await store.transaction { records in
-                try await records.insert(developer)
-                try await records.insert(model)
-                try await records.insert(version, sealedCredentials: nil)
-                try await records.insert(run)
                 for item in made {
                     let attempt = StoredAttempt(
                         runId: run.id, sampleId: item.key.sampleID, epoch: 1, status: "scored", record: try Self.record(item), gatewayCallIds: [], worker: "w",
@@ -232,14 +222,7 @@ import Testing
                 for order in AttemptSelection.Order.allCases {
                     let selection = AttemptSelection(scorer: "match", text: word, order: order)
                     let expected = Self.ordered(made.filter { Self.matches($0, selection) }, order)
-                    var seen: [SampleKey] = []
-                    var cursor: AttemptCursor?
-                    while true {
-                        let page = try await store.transaction { records in try await records.attempts(runId: run.id, selection: selection, after: cursor, limit: 500) }
-                        seen += page.map { SampleKey(sampleID: $0.attempt.sampleId, epoch: $0.attempt.epoch) }
-                        guard page.count == 500, let last = page.last else { break }
-                        cursor = last.cursor(order)
-                    }
+                    let seen = try await Self.everyPage(of: run, selection, pages: 500, in: store)
                     #expect(seen == expected, "\(word) \(order): \(seen.count) of \(expected.count)")
                 }
             }
