@@ -21,3 +21,11 @@ enum URLEncodedForm {
         return fields
     }
 }
+
+extension Dictionary where Key == String, Value == String {
+    /// A field's value, nil when it is missing or empty (a form's blank input).
+    func filled(_ name: String) -> String? {
+        guard let value = self[name], !value.isEmpty else { return nil }
+        return value
+    }
+}

@@ -17,7 +17,7 @@ struct AttemptListQuery: Sendable {
 
     init(_ parameters: [String: String]) throws {
         func text(_ name: String) throws -> String? {
-            guard let value = parameters[name], !value.isEmpty else { return nil }
+            guard let value = parameters.filled(name) else { return nil }
             guard value.count <= Self.maximumTextLength else {
                 throw ProblemDetails.badRequest("\(name) is at most \(Self.maximumTextLength) characters", field: name)
             }

@@ -182,11 +182,11 @@ extension ProgramAPI {
 
     func readCase(_ request: Request, _ context: Context) async throws -> Response {
         let actor = try context.requireActor()
-        return try json(try await caseView(try context.parameters.require("case_id"), actor: actor))
+        return try json(try await caseView(try context.parameters.require("case_id"), actor: actor).view)
     }
 
-    /// A case as `actor` may see it, audited: the API's read and the case's page.
-    func caseView(_ id: String, actor: Actor, via: String? = nil) async throws -> CaseView {
+    /// A case as `actor` may see it, audited, and the case itself: the API's read and the case's page.
+    func caseView(_ id: String, actor: Actor, via: String? = nil) async throws -> (view: CaseView, disclosureCase: DisclosureCase) {
         try await store.transaction { records in
             let disclosureCase = try await loadCase(id, .caseRead, actor, records)
             let now = now()
@@ -198,7 +198,7 @@ extension ProgramAPI {
                 try await shareCase(disclosureCase, records, at: now)
             }
             try await audit(records, actor, "case.view", "case", id, via.map { ["via": $0] } ?? [:])
-            return self.view(disclosureCase, embargoEnd: try await embargoEnd(of: disclosureCase, records), actor)
+            return (self.view(disclosureCase, embargoEnd: try await embargoEnd(of: disclosureCase, records), actor), disclosureCase)
         }
     }
 

@@ -284,7 +284,8 @@ extension ProgramAPI {
         guard ["scored", "failed"].contains(body.status) else {
             throw ProgramRuleError(.invalidField, "must be scored or failed", field: "status")
         }
-        guard case .object = try? JSONDecoder().decode(JSONValue.self, from: Data(body.record.utf8)) else {
+        // Read once: checked here, indexed by the store.
+        guard let record = try? JSONDecoder().decode(JSONValue.self, from: Data(body.record.utf8)), case .object = record else {
             throw ProgramRuleError(.invalidField, "must be the sample's record, a JSON object", field: "record")
         }
         guard body.gatewayCallIds.count <= 100_000, body.gatewayCallIds.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 100 }) else {
@@ -297,7 +298,7 @@ extension ProgramAPI {
         // One transaction: the worker's right to the run, the result, the run's state, the audit.
         let outcome = try await store.transaction { records in
             _ = try await loadRun(id, .runWork, actor, records)
-            let outcome = try await runs.commit(attempt, round: body.round, in: records)
+            let outcome = try await runs.commit(attempt, round: body.round, parsed: record, in: records)
             if outcome.kept {
                 try await audit(records, actor, "run.attempt", "run", id, ["sample": body.sampleId, "epoch": "\(body.epoch)", "status": body.status])
             }

@@ -190,7 +190,7 @@ public struct ProgramRuns: Sendable {
     /// result (failed if any failed), its workers' keys revoked then; the caller calls
     /// ``ended(runId:)`` once it is committed if the run ended. A failed result of an
     /// earlier `round` is not kept: the run was resumed to make that attempt again.
-    public func commit(_ attempt: StoredAttempt, round: Int?, in records: ProgramRecords) async throws -> CommitOutcome {
+    public func commit(_ attempt: StoredAttempt, round: Int?, parsed: JSONValue? = nil, in records: ProgramRecords) async throws -> CommitOutcome {
         guard let run = try await records.run(id: attempt.runId), let state = run.state, state.isActive, let execution = run.execution else {
             return CommitOutcome(kept: false, state: try await records.run(id: attempt.runId)?.state, ended: false)
         }
@@ -198,7 +198,7 @@ public struct ProgramRuns: Sendable {
             throw ProgramRuleError(.invalidField, "the run planned no attempt \(attempt.sampleId) epoch \(attempt.epoch)", field: "sample_id")
         }
         if let round, round < execution.round, attempt.status != "scored" { return CommitOutcome(kept: false, state: state, ended: false) }
-        guard let counts = try await records.commit(attempt) else { return CommitOutcome(kept: false, state: state, ended: false) }
+        guard let counts = try await records.commit(attempt, parsed: parsed) else { return CommitOutcome(kept: false, state: state, ended: false) }
         if state == .queued { _ = try await records.moveRun(id: run.id, from: .queued, to: .running) }
         guard counts.done >= execution.plannedAttempts else { return CommitOutcome(kept: true, state: .running, ended: false) }
         let end: RunState = counts.failed > 0 ? .failed : .finished

@@ -128,10 +128,9 @@ extension WebPages {
     func casePage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let id = try context.parameters.require("case_id")
-        let view = try await api.caseView(id, actor: actor, via: "browser")
+        let (view, disclosureCase) = try await api.caseView(id, actor: actor, via: "browser")
         let now = api.now()
         let page = try await api.store.transaction { records -> CasePage in
-            guard let disclosureCase = try await records.disclosureCase(id: id) else { throw ProblemDetails.notFound("case") }
             var names: [String: String] = [:]
             let organisations = try await records.organisations(after: nil, limit: 1000).items
             for organisation in organisations { names[organisation.id] = organisation.name }
@@ -159,7 +158,7 @@ extension WebPages {
                 var after = disclosureCase
                 after.state = .published
                 after.publishedAt = now
-                let early = (try await api.embargoEnd(of: disclosureCase, records)).map { now < $0 } ?? true
+                let early = view.embargoEnd.map { now < $0 } ?? true
                 publication = Preview(
                     tlp: after.tlp(at: now).label, who: who(after.tlp(at: now)),
                     note: early ? "The embargo has not ended: publishing now needs a reason, kept with the case." : nil)
@@ -214,12 +213,11 @@ extension WebPages {
         let form = try await Self.form(request)
         let (actor, _) = try Self.checkFormToken(form, context)
         let id = try context.parameters.require("case_id")
-        func text(_ name: String) -> String? { form[name].flatMap { $0.isEmpty ? nil : $0 } }
         _ = try await api.setVendorStatus(
-            caseId: id, vendorId: text("vendor") ?? actor.organisation.id,
+            caseId: id, vendorId: form.filled("vendor") ?? actor.organisation.id,
             VendorStatusChange(
-                status: text("status") ?? "", justification: text("justification"), fixedVersion: text("fixed_version"), notes: text("notes"),
-                findingId: text("finding")),
+                status: form.filled("status") ?? "", justification: form.filled("justification"), fixedVersion: form.filled("fixed_version"),
+                notes: form.filled("notes"), findingId: form.filled("finding")),
             actor: actor)
         return Self.redirect("/cases/\(Self.pathSegment(id))")
     }
@@ -228,7 +226,7 @@ extension WebPages {
         let form = try await Self.form(request)
         let (actor, _) = try Self.checkFormToken(form, context)
         let id = try context.parameters.require("case_id")
-        _ = try await api.triage(caseId: id, note: form["note"].flatMap { $0.isEmpty ? nil : $0 }, actor: actor)
+        _ = try await api.triage(caseId: id, note: form.filled("note"), actor: actor)
         return Self.redirect("/cases/\(Self.pathSegment(id))")
     }
 
@@ -241,8 +239,8 @@ extension WebPages {
         if form["revision"] == nil, form["confirm"] != "yes" {
             throw ProgramRuleError(.invalidField, "tick the box to confirm: publishing sends the case to everyone its new marking allows", field: "confirm")
         }
-        func text(_ name: String) -> String? { form[name].flatMap { $0.isEmpty ? nil : $0 } }
-        _ = try await api.publish(caseId: id, CasePublication(earlyReleaseReason: text("early_release_reason"), summary: text("summary")), actor: actor)
+        _ = try await api.publish(
+            caseId: id, CasePublication(earlyReleaseReason: form.filled("early_release_reason"), summary: form.filled("summary")), actor: actor)
         return Self.redirect("/cases/\(Self.pathSegment(id))")
     }
 }

@@ -48,9 +48,9 @@ extension WebPages {
     func comparePage(_ request: Request, _ context: ProgramRequestContext) async throws -> Response {
         let actor = try context.requireActor()
         let parameters = try URLEncodedForm.fields(request.uri.query ?? "")
-        guard let idA = parameters["a"], !idA.isEmpty else { throw ProblemDetails.badRequest("a names the first run", field: "a") }
-        guard let idB = parameters["b"], !idB.isEmpty else { throw ProblemDetails.badRequest("b names the second run", field: "b") }
-        let scorer = parameters["scorer"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let idA = parameters.filled("a") else { throw ProblemDetails.badRequest("a names the first run", field: "a") }
+        guard let idB = parameters.filled("b") else { throw ProblemDetails.badRequest("b names the second run", field: "b") }
+        let scorer = parameters.filled("scorer")
         let comparison = try await api.store.transaction { records -> ComparePage in
             let a = try await api.loadRun(idA, .runRead, actor, records)
             let b = try await api.loadRun(idB, .runRead, actor, records)

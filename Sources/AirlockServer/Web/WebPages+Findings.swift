@@ -202,7 +202,7 @@ extension WebPages {
         }
         let vendorOrganisations = [Option(value: "", label: "none in the program", selected: (form["vendor_organisation"] ?? "").isEmpty)]
             + members.filter { $0.kind != .programOffice }.map { Option(value: $0.id, label: $0.name, selected: $0.id == form["vendor_organisation"]) }
-        let chosenLabel = form["tlp"].flatMap { $0.isEmpty ? nil : $0 } ?? TrafficLightProtocol.amber.rawValue
+        let chosenLabel = form.filled("tlp") ?? TrafficLightProtocol.amber.rawValue
         return page(
             "finding-new",
             NewFindingPage(
@@ -248,17 +248,16 @@ extension WebPages {
         if let product = form["product"], !product.isEmpty {
             let versions = (form["affected"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             products.append(
-                AffectedProduct(vendor: form["vendor"] ?? "", name: product, versions: versions, vendorOrganisationId: form["vendor_organisation"].flatMap { $0.isEmpty ? nil : $0 }))
+                AffectedProduct(vendor: form["vendor"] ?? "", name: product, versions: versions, vendorOrganisationId: form.filled("vendor_organisation")))
         }
         guard let kind = FindingKind(rawValue: form["kind"] ?? "") else {
             return try await newFindingForm(form, message: "choose what kind of finding this is", field: "kind", score: score, status: .unprocessableContent, context)
         }
-        func text(_ name: String) -> String? { form[name].flatMap { $0.isEmpty ? nil : $0 } }
-        guard let evidenceText = text("evidence") else {
+        guard let evidenceText = form.filled("evidence") else {
             return try await newFindingForm(form, message: "say what shows it: a finding needs evidence", field: "evidence", score: score, status: .unprocessableContent, context)
         }
-        let epoch = text("evidence_epoch").flatMap { Int($0) }
-        let evidence = FindingEvidence(text: evidenceText, runId: text("evidence_run"), sampleId: text("evidence_sample"), epoch: epoch)
+        let epoch = form.filled("evidence_epoch").flatMap { Int($0) }
+        let evidence = FindingEvidence(text: evidenceText, runId: form.filled("evidence_run"), sampleId: form.filled("evidence_sample"), epoch: epoch)
         let body = NewFinding(
             modelVersionId: form["version"] ?? "", kind: kind, title: form["title"] ?? "", description: form["description"] ?? "", affectedProducts: products,
             cvssV3_1: vector, evidence: [evidence], tlp: form["tlp"])

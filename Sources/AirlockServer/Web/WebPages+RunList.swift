@@ -38,7 +38,7 @@ extension WebPages {
         let actor = try context.requireActor()
         let parameters = try URLEncodedForm.fields(request.uri.query ?? "")
         func text(_ name: String) throws -> String? {
-            guard let value = parameters[name], !value.isEmpty else { return nil }
+            guard let value = parameters.filled(name) else { return nil }
             guard value.count <= 200 else { throw ProblemDetails.badRequest("\(name) is at most 200 characters", field: name) }
             return value
         }

@@ -249,6 +249,8 @@ public enum Migrations {
                 "CREATE INDEX run_attempts_by_status ON run_attempts (run_id, status, sample_id, epoch)",
                 // Results kept before this version are indexed by the server when it starts.
                 "ALTER TABLE run_attempts ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
+                // Finds them without a scan of every result (and its record) at each start.
+                "CREATE INDEX run_attempts_unindexed ON run_attempts (run_id) WHERE indexed = 0",
             ] + Self.attemptSearch(flavour)
         },
         Migration(version: 10, name: "second factors and the sign-ins that wait for one") { _ in

@@ -30,7 +30,12 @@ struct AttemptFacts: Sendable, Hashable {
     static let failureField = "failure"
 
     init(record: String) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(record.utf8)), let fields = value.objectValue else {
+        self.init(record: (try? JSONDecoder().decode(JSONValue.self, from: Data(record.utf8))) ?? .null)
+    }
+
+    /// From a record already read (a result's commit checks it first).
+    init(record value: JSONValue) {
+        guard let fields = value.objectValue else {
             self.init(values: [], searchText: "")
             return
         }

@@ -424,7 +424,8 @@ public struct ProgramRecords: Sendable {
     /// Keeps an attempt's result unless one is already kept for its run, sample and epoch, and
     /// counts it on the run; the run's counts after it, or nil when it was not kept (a
     /// redelivered attempt's second result).
-    public func commit(_ attempt: StoredAttempt) async throws -> RunAttemptCounts? {
+    /// `parsed` is the record as JSON where the caller has read it already.
+    public func commit(_ attempt: StoredAttempt, parsed: JSONValue? = nil) async throws -> RunAttemptCounts? {
         // No error on the key (on PostgreSQL an error would end the transaction): a row comes
         // back only when this result was kept.
         let record = try StoredRecord.encode(attempt.record)
@@ -435,7 +436,8 @@ public struct ProgramRecords: Sendable {
             \(bind: attempt.createdAt.storedMilliseconds), 1) ON CONFLICT (run_id, sample_id, epoch) DO NOTHING RETURNING run_id
             """).first() != nil
         guard kept else { return nil }
-        try await index(runId: attempt.runId, key: SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch), AttemptFacts(record: attempt.record))
+        let facts = parsed.map { AttemptFacts(record: $0) } ?? AttemptFacts(record: attempt.record)
+        try await index(runId: attempt.runId, key: SampleKey(sampleID: attempt.sampleId, epoch: attempt.epoch), facts)
         let row = try await sql.raw("""
             UPDATE runs SET attempts_done = attempts_done + 1, attempts_kept = attempts_kept + 1, \
             attempts_failed = attempts_failed + \(bind: attempt.status == "scored" ? 0 : 1) WHERE id = \(bind: attempt.runId) \
